@@ -1,0 +1,201 @@
+#include "check.h"
+#include "hash.h"
+#include "heap_priv.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct checker {
+    heap *h;
+    herr *err;
+    int rc;
+    uint32_t *expect[T__COUNT]; /* recomputed counts, by slot */
+    uint64_t bytes;
+};
+
+#define FAIL(c, ...) ((c)->rc ? (c)->rc : ((c)->rc = herr_set((c)->err, HE_RUNTIME, __VA_ARGS__)))
+#define ID(o)        ((unsigned long long)hobj_id(o))
+
+/* One reference to o from somewhere in the graph. */
+static void count_ref(hobj *o, void *arg)
+{
+    struct checker *c = arg;
+    if (o->dead) {
+        FAIL(c, "a reference points to a freed %s slot", htype_name(o->type));
+        return;
+    }
+    c->expect[o->type][slab_slot_of(o)]++;
+}
+
+static void check_slab(struct checker *c, const slab *s)
+{
+    uint64_t live = 0, free_len = 0;
+    for (uint32_t i = 0; i < s->nslots; i++) {
+        hobj *o = slab_at(s, i);
+        if (o->type != s->type)
+            FAIL(c, "slot %u of the %s slab holds a %s", i, htype_name(s->type),
+                 htype_name(o->type));
+        if (!o->dead) live++;
+    }
+    for (uint32_t i = s->free_head; i != SLAB_NO_SLOT && free_len <= s->nslots; free_len++) {
+        hobj *o = slab_at(s, i);
+        if (!o || !o->dead)
+            return (void)FAIL(c, "the %s free list reaches a live or unused slot",
+                              htype_name(s->type));
+        i = o->refcnt;
+    }
+    if (live != s->live)
+        FAIL(c, "%s slab counts %llu live objects, found %llu", htype_name(s->type),
+             (unsigned long long)s->live, (unsigned long long)live);
+    if (live + free_len + s->retired != s->nslots)
+        FAIL(c, "%s slab: live + free + retired != slots used", htype_name(s->type));
+}
+
+static void check_str(struct checker *c, hobj *o)
+{
+    hstr *s = AS_STR(o);
+    if (s->data[s->len] != '\0')
+        FAIL(c, "%s @%llu is not NUL-terminated", htype_name(o->type), ID(o));
+    if (o->type == T_STR && !utf8_valid(s->data, s->len))
+        FAIL(c, "str @%llu is not valid UTF-8", ID(o));
+    if (s->hashed) {
+        uint64_t hh = s->hash;
+        s->hashed = 0;
+        uint64_t again;
+        obj_hash(o, &again);
+        if (again != hh) FAIL(c, "%s @%llu has a stale cached hash", htype_name(o->type), ID(o));
+    }
+}
+
+static void check_tuple(struct checker *c, hobj *o)
+{
+    htuple *t = AS_TUPLE(o);
+    uint64_t acc = hash_tuple_start(), ih;
+    bool hashable = true;
+    for (uint32_t i = 0; i < t->len; i++) {
+        if (!obj_hash(t->items[i], &ih)) hashable = false;
+        acc = hash_tuple_add(acc, ih);
+    }
+    if (hashable == (bool)t->unhashable || (hashable && acc != t->hash))
+        FAIL(c, "tuple @%llu has a wrong cached hash", ID(o));
+}
+
+static void check_table(struct checker *c, hobj *o)
+{
+    hdict *d = AS_DICT(o);
+    uint32_t used = 0;
+    if (d->tb && d->fill > d->tb->ecap)
+        FAIL(c, "%s @%llu: fill beyond capacity", htype_name(o->type), ID(o));
+    for (uint32_t i = 0; d->tb && i < d->fill; i++) {
+        hentry *e = htab_entry(d, i);
+        if (!e->key) continue;
+        used++;
+        uint64_t hash;
+        if (!obj_hash(e->key, &hash) || hash != e->hash)
+            FAIL(c, "%s @%llu: key @%llu stored with a wrong hash", htype_name(o->type), ID(o),
+                 ID(e->key));
+        else if (htab_find(d, e->key, hash) != i)
+            FAIL(c, "%s @%llu: key @%llu not found at its entry (index broken or duplicate)",
+                 htype_name(o->type), ID(o), ID(e->key));
+        if ((o->type == T_DICT) != (e->val != NULL))
+            FAIL(c, "%s @%llu: entry %u has a wrong value slot", htype_name(o->type), ID(o), i);
+    }
+    if (used != d->used || (!d->tb && (d->used || d->fill)))
+        FAIL(c, "%s @%llu: used count %u, found %u", htype_name(o->type), ID(o), d->used, used);
+}
+
+static void check_object(hobj *o, void *arg)
+{
+    struct checker *c = arg;
+    c->bytes += heap_sizeof(o);
+    if (!o->immortal && o->refcnt == 0)
+        FAIL(c, "%s @%llu is alive with no references", htype_name(o->type), ID(o));
+    switch ((htype)o->type) {
+    case T_STR:
+    case T_BYTES:
+        check_str(c, o);
+        break;
+    case T_TUPLE:
+        check_tuple(c, o);
+        break;
+    case T_LIST:
+        if (AS_LIST(o)->len > AS_LIST(o)->cap) FAIL(c, "list @%llu: length beyond capacity", ID(o));
+        break;
+    case T_DICT:
+    case T_SET:
+        check_table(c, o);
+        break;
+    default:
+        break;
+    }
+    heap_traverse(o, count_ref, c);
+}
+
+static void compare_counts(hobj *o, void *arg)
+{
+    struct checker *c = arg;
+    uint32_t want = c->expect[o->type][slab_slot_of(o)];
+    if (o->refcnt != want)
+        FAIL(c, "%s @%llu has refcount %u but %u references", htype_name(o->type), ID(o), o->refcnt,
+             want);
+}
+
+/* Interned objects: immortal ones are exactly the singletons, small ints
+ * and interned strs; under "all" every other scalar is in the table. */
+static void check_interned(hobj *o, void *arg)
+{
+    struct checker *c = arg;
+    heap *h = c->h;
+    bool scalar = o->type >= T_INT && o->type <= T_BYTES;
+    bool in_table = scalar && itab_find(&h->interned, o) == o;
+    bool small = o->type == T_INT && o->immortal; /* in small_ints, not the table */
+    bool want_table =
+        scalar && !small && (h->cfg.intern == INTERN_ALL || (o->immortal && o->type == T_STR));
+    if (in_table != want_table)
+        FAIL(c, "%s @%llu is %sin the intern table", htype_name(o->type), ID(o),
+             in_table ? "" : "not ");
+    bool singleton = o == h->none || o == h->bools[0] || o == h->bools[1];
+    if ((singleton || (o->type == T_INT && heap_would_intern_int(h, AS_INT(o)->v) &&
+                       h->small_ints[AS_INT(o)->v - SMALL_INT_MIN] == o)) &&
+        !o->immortal)
+        FAIL(c, "%s @%llu should be immortal", htype_name(o->type), ID(o));
+}
+
+static void check_totals(struct checker *c)
+{
+    heap *h = c->h;
+    const heap_stats *st = &h->hot.st;
+    for (size_t i = 0; i < h->dq_len; i++)
+        c->bytes += h->dq[i].bytes;
+    if (c->bytes != st->bytes)
+        FAIL(c, "memory accounting says %llu bytes, objects hold %llu",
+             (unsigned long long)st->bytes, (unsigned long long)c->bytes);
+    if (st->allocated - st->freed != heap_live_total(h))
+        FAIL(c, "allocated - freed != live objects");
+    if (h->interned.count > heap_live_total(h))
+        FAIL(c, "intern table holds more objects than are alive");
+}
+
+int heap_check(heap *h, uint64_t *objects, herr *err)
+{
+    struct checker c = {.h = h, .err = err};
+    for (int t = 0; t < T__COUNT; t++) {
+        c.expect[t] = xcalloc(h->slabs[t].nslots + 1, sizeof(uint32_t));
+        check_slab(&c, &h->slabs[t]);
+    }
+    if (!c.rc) {
+        heap_visit_roots(h, count_ref, &c);
+        heap_visit_pending(h, count_ref, &c);
+        heap_foreach(h, T__COUNT, check_object, &c);
+    }
+    if (!c.rc) {
+        heap_foreach(h, T__COUNT, compare_counts, &c);
+        heap_foreach(h, T__COUNT, check_interned, &c);
+        check_totals(&c);
+    }
+    for (int t = 0; t < T__COUNT; t++)
+        free(c.expect[t]);
+    if (!c.rc && objects) *objects = heap_live_total(h);
+    return c.rc;
+}

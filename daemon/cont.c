@@ -1,0 +1,173 @@
+#include "cont.h"
+#include "hash.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cont_hash(hobj *key, uint64_t *hash, herr *err)
+{
+    if (obj_hash(key, hash)) return 0;
+    return herr_set(err, HE_TYPE, "unhashable type: '%s'",
+                    key->type == T_TUPLE ? "list" : htype_name(key->type));
+}
+
+/* List growth as CPython's list_resize: about 1/8 over, so appends are
+ * amortized O(1) without doubling the memory of big lists. */
+static uint32_t list_new_cap(uint32_t cap, uint32_t need)
+{
+    if (need <= cap) return cap;
+    uint64_t c = (uint64_t)need + (need >> 3) + (need < 9 ? 3 : 6);
+    return c > UINT32_MAX ? UINT32_MAX : (uint32_t)c;
+}
+
+size_t cont_list_grow_bytes(const hobj *list, uint32_t extra)
+{
+    const hlist *l = AS_LIST(list);
+    uint64_t need = (uint64_t)l->len + extra;
+    if (need > UINT32_MAX) return SIZE_MAX;
+    return (list_new_cap(l->cap, (uint32_t)need) - l->cap) * sizeof(hobj *);
+}
+
+void cont_list_reserve(heap *h, hobj *list, uint32_t extra)
+{
+    hlist *l = AS_LIST(list);
+    uint32_t cap = list_new_cap(l->cap, l->len + extra);
+    if (cap == l->cap) return;
+    l->items = xrealloc(l->items, cap * sizeof(hobj *));
+    heap_account(h, (long)((cap - l->cap) * sizeof(hobj *)));
+    l->cap = cap;
+}
+
+void cont_list_append(heap *h, hobj *list, hobj *item)
+{
+    hlist *l = AS_LIST(list);
+    assert(l->len < l->cap);
+    heap_store_barrier(h, list, item);
+    l->items[l->len++] = item;
+}
+
+int cont_index(const hobj *seq, int64_t index, uint32_t *out, herr *err)
+{
+    int64_t len = AS_LIST(seq)->len;
+    if (index < 0) index += len;
+    if (index < 0 || index >= len)
+        return herr_set(err, HE_INDEX, "%s index out of range", htype_name(seq->type));
+    *out = (uint32_t)index;
+    return 0;
+}
+
+void cont_list_set(heap *h, hobj *list, uint32_t i, hobj *item)
+{
+    hlist *l = AS_LIST(list);
+    hobj *old = l->items[i];
+    heap_store_barrier(h, list, item);
+    l->items[i] = item;
+    heap_decref(h, old); /* after the store: the list is whole if this frees */
+}
+
+hobj *cont_list_take(heap *h, hobj *list, uint32_t i)
+{
+    (void)h;
+    hlist *l = AS_LIST(list);
+    hobj *o = l->items[i];
+    memmove(&l->items[i], &l->items[i + 1], (l->len - i - 1) * sizeof(hobj *));
+    l->len--;
+    return o;
+}
+
+void cont_list_insert(heap *h, hobj *list, int64_t index, hobj *item)
+{
+    hlist *l = AS_LIST(list);
+    int64_t len = l->len;
+    if (index < 0) index = index + len < 0 ? 0 : index + len;
+    if (index > len) index = len;
+    assert(l->len < l->cap);
+    memmove(&l->items[index + 1], &l->items[index], (size_t)(len - index) * sizeof(hobj *));
+    heap_store_barrier(h, list, item);
+    l->items[index] = item;
+    l->len++;
+}
+
+size_t cont_table_grow_bytes(const hobj *d, uint32_t extra)
+{
+    return htab_bytes_for(AS_DICT(d), extra) - htab_bytes(AS_DICT(d)->tb);
+}
+
+void cont_table_reserve(heap *h, hobj *d, uint32_t extra)
+{
+    heap_account(h, htab_reserve(AS_DICT(d), extra));
+}
+
+hobj *cont_dict_get(const hobj *d, hobj *key, uint64_t hash)
+{
+    int64_t pos = htab_find(AS_DICT(d), key, hash);
+    return pos == HTAB_NONE ? NULL : htab_entry(AS_DICT(d), pos)->val;
+}
+
+void cont_dict_set(heap *h, hobj *d, hobj *key, uint64_t hash, hobj *val)
+{
+    hdict *t = AS_DICT(d);
+    int64_t pos = htab_find(t, key, hash);
+    heap_store_barrier(h, d, val);
+    if (pos != HTAB_NONE) {
+        hentry *e = htab_entry(t, pos);
+        hobj *old = e->val;
+        e->val = val;
+        heap_decref(h, key);
+        heap_decref(h, old);
+        return;
+    }
+    heap_store_barrier(h, d, key);
+    htab_insert_new(t, key, hash, val);
+}
+
+int cont_dict_pop(heap *h, hobj *d, hobj *key, uint64_t hash, hobj **val, herr *err)
+{
+    hdict *t = AS_DICT(d);
+    int64_t pos = htab_find(t, key, hash);
+    if (pos == HTAB_NONE) return herr_set(err, HE_KEY, "key not found");
+    hentry *e = htab_entry(t, pos);
+    hobj *k = e->key, *v = e->val;
+    htab_delete_at(t, pos);
+    heap_decref(h, k);
+    if (val)
+        *val = v;
+    else
+        heap_decref(h, v);
+    return 0;
+}
+
+bool cont_set_add(heap *h, hobj *s, hobj *key, uint64_t hash)
+{
+    hdict *t = AS_DICT(s);
+    if (htab_find(t, key, hash) != HTAB_NONE) {
+        heap_decref(h, key);
+        return false;
+    }
+    heap_store_barrier(h, s, key);
+    htab_insert_new(t, key, hash, NULL);
+    return true;
+}
+
+bool cont_set_discard(heap *h, hobj *s, hobj *key, uint64_t hash)
+{
+    hdict *t = AS_DICT(s);
+    int64_t pos = htab_find(t, key, hash);
+    if (pos == HTAB_NONE) return false;
+    hobj *k = htab_entry(t, pos)->key;
+    htab_delete_at(t, pos);
+    heap_decref(h, k);
+    return true;
+}
+
+bool cont_table_contains(const hobj *d, hobj *key, uint64_t hash)
+{
+    return htab_find(AS_DICT(d), key, hash) != HTAB_NONE;
+}
+
+void cont_clear(heap *h, hobj *o)
+{
+    heap_clear_container(h, o);
+}

@@ -1,0 +1,571 @@
+#include "heap.h"
+#include "heap_priv.h"
+#include "hash.h"
+#include "htab.h"
+#include "intern.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const size_t objsizes[T__COUNT] = {
+    [T_NONE] = sizeof(hobj),    [T_BOOL] = sizeof(hint),  [T_INT] = sizeof(hint),
+    [T_FLOAT] = sizeof(hfloat), [T_STR] = sizeof(hstr),   [T_BYTES] = sizeof(hstr),
+    [T_TUPLE] = sizeof(htuple), [T_LIST] = sizeof(hlist), [T_DICT] = sizeof(hdict),
+    [T_SET] = sizeof(hdict),
+};
+
+static const char *const type_names[T__COUNT] = {
+    "NoneType", "bool", "int", "float", "str", "bytes", "tuple", "list", "dict", "set",
+};
+
+const char *htype_name(htype t)
+{
+    return t < T__COUNT ? type_names[t] : "?";
+}
+
+int intern_policy_parse(const char *s)
+{
+    static const char *const names[] = {"python", "none", "all"};
+    for (int i = 0; i < 3; i++)
+        if (strcmp(s, names[i]) == 0) return i;
+    return -1;
+}
+
+const char *intern_policy_name(intern_policy p)
+{
+    return p == INTERN_NONE ? "none" : p == INTERN_ALL ? "all" : "python";
+}
+
+size_t heap_objsize(htype t)
+{
+    return objsizes[t];
+}
+
+size_t heap_cost(htype t, size_t n)
+{
+    switch (t) {
+    case T_STR:
+    case T_BYTES:
+        return objsizes[t] + n + 1;
+    case T_TUPLE:
+    case T_LIST:
+        return objsizes[t] + n * sizeof(hobj *);
+    case T_DICT:
+    case T_SET:
+        return objsizes[t] + htab_cost((uint32_t)n);
+    default:
+        return objsizes[t];
+    }
+}
+
+size_t heap_sizeof(const hobj *o)
+{
+    switch ((htype)o->type) {
+    case T_STR:
+    case T_BYTES:
+        return objsizes[o->type] + AS_STR(o)->len + 1;
+    case T_TUPLE:
+        return objsizes[o->type] + AS_TUPLE(o)->len * sizeof(hobj *);
+    case T_LIST:
+        return objsizes[o->type] + AS_LIST(o)->cap * sizeof(hobj *);
+    case T_DICT:
+    case T_SET:
+        return objsizes[o->type] + htab_bytes(AS_DICT(o)->tb);
+    default:
+        return objsizes[o->type];
+    }
+}
+
+void heap_account(heap *h, long delta)
+{
+    heap_stats *st = &h->hot.st;
+    st->bytes += (uint64_t)delta; /* wraps correctly for negative deltas */
+    if (st->bytes > st->peak_bytes) st->peak_bytes = st->bytes;
+}
+
+/* --- object birth ------------------------------------------------------- */
+
+static hobj *new_obj(heap *h, htype t)
+{
+    hobj *o = slab_alloc(&h->slabs[t]);
+    if (!o) xoom(objsizes[t]); /* 2^32 objects of one type: beyond any memory */
+    o->refcnt = 1;
+    h->hot.st.allocated++;
+    h->hot.st.increfs++;
+    heap_account(h, (long)objsizes[t]);
+    return o;
+}
+
+static hobj *make_immortal(hobj *o)
+{
+    o->immortal = 1;
+    o->refcnt = 0; /* exact counts: the heap's own pointer is not a reference */
+    return o;
+}
+
+static bool is_small_int(int64_t v)
+{
+    return v >= SMALL_INT_MIN && v <= SMALL_INT_MAX;
+}
+
+static void make_immortals(heap *h)
+{
+    h->none = make_immortal(new_obj(h, T_NONE));
+    for (int b = 0; b < 2; b++) {
+        h->bools[b] = new_obj(h, T_BOOL);
+        AS_INT(h->bools[b])->v = b;
+        make_immortal(h->bools[b]);
+    }
+    if (h->cfg.intern == INTERN_NONE) return;
+    for (int64_t v = SMALL_INT_MIN; v <= SMALL_INT_MAX; v++) {
+        hobj *o = new_obj(h, T_INT);
+        AS_INT(o)->v = v;
+        h->small_ints[v - SMALL_INT_MIN] = make_immortal(o);
+    }
+}
+
+heap *heap_new(const heap_config *cfg)
+{
+    heap *h = xcalloc(1, sizeof *h);
+    h->cfg = *cfg;
+    if (!h->cfg.max_depth) h->cfg.max_depth = HEAP_DEFAULT_MAX_DEPTH;
+    hash_seed_init();
+    for (int t = 0; t < T__COUNT; t++)
+        slab_init(&h->slabs[t], (htype)t, (uint32_t)objsizes[t]);
+    itab_init(&h->interned);
+    make_immortals(h);
+    return h;
+}
+
+const heap_config *heap_cfg(const heap *h)
+{
+    return &h->cfg;
+}
+const heap_stats *heap_get_stats(const heap *h)
+{
+    return &h->hot.st;
+}
+uint64_t heap_live(const heap *h, htype t)
+{
+    return h->slabs[t].live;
+}
+const slab *heap_slab(const heap *h, htype t)
+{
+    return &h->slabs[t];
+}
+
+uint64_t heap_live_total(const heap *h)
+{
+    uint64_t n = 0;
+    for (int t = 0; t < T__COUNT; t++)
+        n += h->slabs[t].live;
+    return n;
+}
+
+void heap_set_limits(heap *h, uint64_t max_objects, uint64_t max_bytes)
+{
+    h->cfg.max_objects = max_objects;
+    h->cfg.max_bytes = max_bytes;
+}
+
+void heap_set_max_depth(heap *h, uint32_t d)
+{
+    h->cfg.max_depth = d;
+}
+
+void heap_set_roots(heap *h, hroots_fn fn, void *ctx)
+{
+    h->roots = fn;
+    h->roots_ctx = ctx;
+}
+
+void heap_visit_roots(heap *h, hvisit_fn visit, void *arg)
+{
+    if (h->roots) h->roots(h->roots_ctx, visit, arg);
+}
+
+void heap_set_free_hook(heap *h, hfree_hook fn, void *ctx)
+{
+    h->free_hook = fn;
+    h->free_hook_ctx = ctx;
+}
+
+void heap_set_free_cause(heap *h, enum free_cause cause)
+{
+    h->cause = cause;
+}
+
+int heap_check_room(heap *h, uint64_t objects, uint64_t bytes, herr *err)
+{
+    const heap_config *c = &h->cfg;
+    if (c->max_objects && heap_live_total(h) + objects > c->max_objects)
+        return herr_set(err, HE_MEMORY, "object limit reached (limits.max_objects = %llu)",
+                        (unsigned long long)c->max_objects);
+    if (c->max_bytes && h->hot.st.bytes + bytes > c->max_bytes)
+        return herr_set(err, HE_MEMORY, "memory limit reached (limits.max_memory_bytes = %llu)",
+                        (unsigned long long)c->max_bytes);
+    return 0;
+}
+
+hobj *heap_lookup(heap *h, hid id)
+{
+    htype t = hid_type(id);
+    if (t >= T__COUNT || (id >> 36 & 0xF) != 0) return NULL;
+    hobj *o = slab_at(&h->slabs[t], hid_slot(id));
+    if (!o || o->dead || o->gen != hid_gen(id)) return NULL;
+    return o;
+}
+
+/* --- scalars, with interning -------------------------------------------- */
+
+hobj *heap_none(heap *h)
+{
+    return heap_incref(h, h->none);
+}
+hobj *heap_bool(heap *h, bool v)
+{
+    return heap_incref(h, h->bools[v]);
+}
+
+bool heap_would_intern_int(const heap *h, int64_t v)
+{
+    return h->cfg.intern != INTERN_NONE && is_small_int(v);
+}
+
+/* Under "all", equal scalars are one object while alive (hash-consing). */
+static hobj *consed(heap *h, hobj *found)
+{
+    return found ? heap_incref(h, found) : NULL;
+}
+
+hobj *heap_int(heap *h, int64_t v)
+{
+    if (heap_would_intern_int(h, v)) return heap_incref(h, h->small_ints[v - SMALL_INT_MIN]);
+    hobj *o =
+        h->cfg.intern == INTERN_ALL ? consed(h, itab_find_num(&h->interned, T_INT, &v)) : NULL;
+    if (o) return o;
+    o = new_obj(h, T_INT);
+    AS_INT(o)->v = v;
+    if (h->cfg.intern == INTERN_ALL) itab_add(&h->interned, o);
+    return o;
+}
+
+hobj *heap_float(heap *h, double v)
+{
+    hobj *o =
+        h->cfg.intern == INTERN_ALL ? consed(h, itab_find_num(&h->interned, T_FLOAT, &v)) : NULL;
+    if (o) return o;
+    o = new_obj(h, T_FLOAT);
+    AS_FLOAT(o)->v = v;
+    if (h->cfg.intern == INTERN_ALL) itab_add(&h->interned, o);
+    return o;
+}
+
+/* CPython interns string constants made only of name characters. */
+static bool identifier_like(const char *s, size_t len)
+{
+    if (len > INTERN_STR_MAX) return false;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_'))
+            return false;
+    }
+    return true;
+}
+
+static hobj *new_strlike(heap *h, htype t, const char *data, size_t len)
+{
+    hobj *o = new_obj(h, t);
+    hstr *s = AS_STR(o);
+    s->len = (uint32_t)len;
+    s->data = xstrndup(data, len);
+    heap_account(h, (long)len + 1);
+    return o;
+}
+
+static hobj *heap_strlike(heap *h, htype t, const char *data, size_t len)
+{
+    bool immortal = h->cfg.intern != INTERN_NONE && t == T_STR && identifier_like(data, len);
+    bool cons = immortal || h->cfg.intern == INTERN_ALL;
+    if (cons) {
+        hobj *o = consed(h, itab_find_str(&h->interned, t, data, len));
+        if (o) return o;
+    }
+    hobj *o = new_strlike(h, t, data, len);
+    if (cons) itab_add(&h->interned, o);
+    if (immortal) {
+        o->immortal = 1; /* keeps the caller's reference: the count stays exact */
+    }
+    return o;
+}
+
+hobj *heap_str(heap *h, const char *data, size_t len)
+{
+    assert(utf8_valid(data, len));
+    return heap_strlike(h, T_STR, data, len);
+}
+
+hobj *heap_bytes(heap *h, const void *data, size_t len)
+{
+    return heap_strlike(h, T_BYTES, data, len);
+}
+
+/* --- containers --------------------------------------------------------- */
+
+hobj *heap_list(heap *h, uint32_t cap)
+{
+    hobj *o = new_obj(h, T_LIST);
+    hlist *l = AS_LIST(o);
+    l->cap = cap;
+    l->items = cap ? xmalloc(cap * sizeof(hobj *)) : NULL;
+    heap_account(h, (long)(cap * sizeof(hobj *)));
+    return o;
+}
+
+hobj *heap_tuple(heap *h, hobj **items, uint32_t n)
+{
+    hobj *o = new_obj(h, T_TUPLE);
+    htuple *t = AS_TUPLE(o);
+    t->len = n;
+    t->items = n ? xmalloc(n * sizeof(hobj *)) : NULL;
+    if (n) memcpy(t->items, items, n * sizeof(hobj *));
+    heap_account(h, (long)(n * sizeof(hobj *)));
+    uint64_t acc = hash_tuple_start();
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t ih;
+        if (!obj_hash(items[i], &ih)) t->unhashable = 1;
+        acc = hash_tuple_add(acc, ih);
+    }
+    t->hash = t->unhashable ? 0 : acc;
+    return o;
+}
+
+hobj *heap_dict(heap *h)
+{
+    return new_obj(h, T_DICT);
+}
+hobj *heap_set(heap *h)
+{
+    return new_obj(h, T_SET);
+}
+
+void heap_traverse(hobj *o, hvisit_fn visit, void *arg)
+{
+    switch ((htype)o->type) {
+    case T_TUPLE:
+    case T_LIST:
+        for (uint32_t i = 0; i < AS_LIST(o)->len; i++)
+            visit(AS_LIST(o)->items[i], arg);
+        break;
+    case T_DICT:
+    case T_SET: {
+        hdict *d = AS_DICT(o);
+        for (uint32_t i = 0; i < d->fill; i++) {
+            hentry *e = htab_entry(d, i);
+            if (!e->key) continue;
+            visit(e->key, arg);
+            if (e->val) visit(e->val, arg);
+        }
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+void heap_foreach(heap *h, htype t, hvisit_fn fn, void *arg)
+{
+    htype first = t == T__COUNT ? 0 : t, last = t == T__COUNT ? T__COUNT - 1 : t;
+    for (int ty = (int)first; ty <= (int)last; ty++) {
+        const slab *s = &h->slabs[ty];
+        for (uint32_t i = 0; i < s->nslots; i++) {
+            hobj *o = slab_at(s, i);
+            if (!o->dead) fn(o, arg);
+        }
+    }
+}
+
+/* --- death -------------------------------------------------------------- */
+
+static void dq_push(heap *h, struct dq_item it, uint64_t refs)
+{
+    if (h->dq_len == h->dq_cap) {
+        h->dq_cap = h->dq_cap ? h->dq_cap * 2 : 64;
+        h->dq = xrealloc(h->dq, h->dq_cap * sizeof *h->dq);
+    }
+    h->dq[h->dq_len++] = it;
+    h->hot.st.pending += refs;
+}
+
+/* Moves a container's references to the deferred queue, leaving it empty.
+ * A list keeps no item array (as CPython's list.clear). */
+static void queue_contents(heap *h, hobj *o)
+{
+    if (o->type == T_DICT || o->type == T_SET) {
+        hdict *d = AS_DICT(o);
+        uint32_t fill = d->fill, used = d->used;
+        htab_block *tb = htab_detach(d);
+        if (tb)
+            dq_push(h, (struct dq_item){.tb = tb, .n = fill, .bytes = htab_bytes(tb)},
+                    o->type == T_DICT ? 2 * (uint64_t)used : used);
+        return;
+    }
+    hlist *l = AS_LIST(o);
+    size_t bytes = (o->type == T_LIST ? l->cap : l->len) * sizeof(hobj *);
+    if (l->len) {
+        dq_push(h, (struct dq_item){.refs = l->items, .n = l->len, .bytes = bytes}, l->len);
+    } else {
+        free(l->items);
+        heap_account(h, -(long)bytes);
+    }
+    l->items = NULL;
+    l->len = l->cap = 0;
+}
+
+void heap_clear_container(heap *h, hobj *o)
+{
+    assert(htype_is_mutable(o->type));
+    queue_contents(h, o);
+}
+
+/* Releases what a dying object owns: bytes now, references via the queue. */
+static void release_payload(heap *h, hobj *o)
+{
+    if (htype_is_container(o->type)) {
+        queue_contents(h, o);
+    } else if (o->type == T_STR || o->type == T_BYTES) {
+        heap_account(h, -(long)(AS_STR(o)->len + 1));
+        free(AS_STR(o)->data);
+    }
+}
+
+void heap_dispose(heap *h, hobj *o)
+{
+    heap_stats *st = &h->hot.st;
+    assert(o->refcnt == 0 && !o->immortal);
+    if (!h->draining && h->dq_len == 0) st->cascade = 0; /* a new cascade starts here */
+    if (h->free_hook) h->free_hook(h->free_hook_ctx, o, h->cause);
+    if (h->cfg.intern == INTERN_ALL && !htype_is_container(o->type) && o->type != T_NONE &&
+        o->type != T_BOOL)
+        itab_remove(&h->interned, o);
+    release_payload(h, o);
+    heap_account(h, -(long)objsizes[o->type]);
+    slab_free(&h->slabs[o->type], o);
+    st->freed++;
+    if (h->cause == FREE_GC)
+        st->frees_gc++;
+    else
+        st->frees_refcount++;
+    if (++st->cascade > st->longest_cascade) st->longest_cascade = st->cascade;
+}
+
+static void dq_pop(heap *h)
+{
+    struct dq_item *it = &h->dq[--h->dq_len];
+    free(it->refs ? (void *)it->refs : (void *)it->tb);
+    heap_account(h, -(long)it->bytes);
+}
+
+/* Releases the next one or two references of the top item. The item is
+ * popped before its last references are dropped, so a chain of one-element
+ * containers keeps the queue at one item (a loop, not a recursion). */
+static void dq_step(heap *h)
+{
+    struct dq_item *it = &h->dq[h->dq_len - 1];
+    hobj *a = NULL, *b = NULL;
+    if (it->refs) {
+        a = it->refs[it->pos++];
+    } else {
+        while (it->pos < it->n && !it->tb->entries[it->pos].key)
+            it->pos++;
+        if (it->pos < it->n) {
+            hentry *e = &it->tb->entries[it->pos++];
+            a = e->key, b = e->val;
+        }
+    }
+    if (it->pos == it->n) dq_pop(h);
+    if (a) {
+        h->hot.st.pending--;
+        heap_decref(h, a);
+    }
+    if (b) {
+        h->hot.st.pending--;
+        heap_decref(h, b);
+    }
+}
+
+#define DRAIN_CLOCK_EVERY 256
+
+bool heap_drain(heap *h, uint64_t budget_ns)
+{
+    uint64_t start = now_ns();
+    unsigned steps = 0;
+    h->draining = true;
+    while (h->dq_len) {
+        if (++steps % DRAIN_CLOCK_EVERY == 0 && now_ns() - start >= budget_ns) break;
+        dq_step(h);
+    }
+    h->draining = false;
+    return h->dq_len == 0;
+}
+
+void heap_drain_all(heap *h)
+{
+    heap_drain(h, UINT64_MAX);
+}
+
+void heap_visit_pending(heap *h, hvisit_fn visit, void *arg)
+{
+    for (size_t i = 0; i < h->dq_len; i++) {
+        struct dq_item *it = &h->dq[i];
+        for (uint32_t p = it->pos; p < it->n; p++) {
+            if (it->refs) {
+                visit(it->refs[p], arg);
+                continue;
+            }
+            hentry *e = &it->tb->entries[p];
+            if (e->key) visit(e->key, arg);
+            if (e->key && e->val) visit(e->val, arg);
+        }
+    }
+}
+
+/* --- teardown ----------------------------------------------------------- */
+
+static void free_payload_now(hobj *o, void *arg)
+{
+    (void)arg;
+    switch ((htype)o->type) {
+    case T_STR:
+    case T_BYTES:
+        free(AS_STR(o)->data);
+        break;
+    case T_TUPLE:
+    case T_LIST:
+        free(AS_LIST(o)->items);
+        break;
+    case T_DICT:
+    case T_SET:
+        free(AS_DICT(o)->tb);
+        break;
+    default:
+        break;
+    }
+}
+
+void heap_free(heap *h)
+{
+    if (!h) return;
+    /* Objects still alive here (cycles, immortals, anything the caller
+     * left bound) are finalized without counting: the heap ends whole. */
+    while (h->dq_len)
+        dq_pop(h);
+    heap_foreach(h, T__COUNT, free_payload_now, NULL);
+    for (int t = 0; t < T__COUNT; t++)
+        slab_destroy(&h->slabs[t]);
+    itab_destroy(&h->interned);
+    free(h->dq);
+    free(h);
+}

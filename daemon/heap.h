@@ -1,0 +1,177 @@
+/* The object heap: creation, exact reference counting, interning, freeing
+ * (with a deferred-free queue for large cascades), limits and counters.
+ *
+ * Ownership: functions that return an object return a NEW reference (the
+ * caller owns one count and must store or decref it). Functions documented
+ * as "stealing" take over the caller's reference. Objects passed otherwise
+ * are borrowed. The heap trusts its callers (values are checked at the edge,
+ * in literal.c and the method handlers) and asserts.
+ *
+ * Freeing: when a count reaches zero the object is finalized at once: its
+ * id stops resolving and its slot returns to the slab. A container's item
+ * array or table is not walked then; it is pushed on the deferred queue,
+ * whose references are released by heap_drain within a time budget. So no
+ * decref ever does more than O(1) work or recurses, however long the chain.
+ * Until drained, the queued arrays still count as references (heap_check
+ * counts them).
+ */
+#ifndef HEAPD_HEAP_H
+#define HEAPD_HEAP_H
+
+#include "errors.h"
+#include "obj.h"
+#include "slab.h"
+
+#include <assert.h>
+
+typedef enum { INTERN_PYTHON, INTERN_NONE, INTERN_ALL } intern_policy;
+
+/* Parses "python" / "none" / "all"; returns -1 for anything else. */
+int intern_policy_parse(const char *s);
+const char *intern_policy_name(intern_policy p);
+
+typedef struct heap_config {
+    intern_policy intern;
+    uint64_t max_objects; /* 0: unlimited */
+    uint64_t max_bytes;   /* 0: unlimited */
+    uint32_t max_depth;   /* literal nesting limit */
+} heap_config;
+
+#define HEAP_DEFAULT_MAX_DEPTH 64
+
+typedef struct heap_stats {
+    uint64_t allocated, freed; /* objects, since start */
+    uint64_t bytes, peak_bytes;
+    uint64_t increfs, decrefs;
+    uint64_t frees_refcount; /* objects freed because their count hit zero */
+    uint64_t frees_gc;       /* ... while the collector was clearing garbage */
+    uint64_t cascade;        /* objects freed in the current cascade */
+    uint64_t longest_cascade;
+    uint64_t pending; /* references waiting in the deferred queue */
+} heap_stats;
+
+enum free_cause { FREE_REFCOUNT, FREE_GC };
+
+typedef void (*hvisit_fn)(hobj *o, void *arg);
+/* Calls visit(o, arg) once for every root reference (one per binding or
+ * handle, so the same object may be visited several times). */
+typedef void (*hroots_fn)(void *ctx, hvisit_fn visit, void *arg);
+/* Called just before an object is finalized, while its id still works. */
+typedef void (*hfree_hook)(void *ctx, hobj *o, enum free_cause cause);
+
+typedef struct heap heap;
+
+/* A heap with its immortal objects made; never NULL. */
+heap *heap_new(const heap_config *cfg);
+/* Finalizes every object (in any state) and releases all memory. */
+void heap_free(heap *h);
+
+const heap_config *heap_cfg(const heap *h);
+const heap_stats *heap_get_stats(const heap *h);
+uint64_t heap_live(const heap *h, htype t);
+uint64_t heap_live_total(const heap *h);
+void heap_set_limits(heap *h, uint64_t max_objects, uint64_t max_bytes);
+void heap_set_max_depth(heap *h, uint32_t max_depth);
+void heap_set_roots(heap *h, hroots_fn fn, void *ctx);
+void heap_visit_roots(heap *h, hvisit_fn visit, void *arg);
+void heap_set_free_hook(heap *h, hfree_hook fn, void *ctx);
+/* Sets the cause reported to the free hook (the collector sets FREE_GC
+ * while it clears garbage). */
+void heap_set_free_cause(heap *h, enum free_cause cause);
+
+/* --- limits ------------------------------------------------------------- */
+
+/* 0 if `objects` more objects and `bytes` more bytes fit under the limits,
+ * else HE_MEMORY with the message set. Nothing is reserved. */
+int heap_check_room(heap *h, uint64_t objects, uint64_t bytes, herr *err);
+/* Bytes an object of type t occupies before its payload. */
+size_t heap_objsize(htype t);
+/* Bytes a new object takes in all (object plus payload), for limit checks:
+ * `n` is the length for str/bytes and the item count for containers. */
+size_t heap_cost(htype t, size_t n);
+/* sys.getsizeof: the object and its payload, in bytes. */
+size_t heap_sizeof(const hobj *o);
+void heap_account(heap *h, long delta_bytes);
+
+/* --- ids ---------------------------------------------------------------- */
+
+/* The live object with this id, or NULL (stale, never issued, or freed). */
+hobj *heap_lookup(heap *h, hid id);
+
+/* --- creation: each returns a new reference ----------------------------- */
+
+hobj *heap_none(heap *h);
+hobj *heap_bool(heap *h, bool v);
+hobj *heap_int(heap *h, int64_t v);
+hobj *heap_float(heap *h, double v);
+/* data must be valid UTF-8 (checked at the edge). */
+hobj *heap_str(heap *h, const char *data, size_t len);
+hobj *heap_bytes(heap *h, const void *data, size_t len);
+/* An empty list with room for cap items. */
+hobj *heap_list(heap *h, uint32_t cap);
+/* A tuple of n items, stealing the n references in items[]. */
+hobj *heap_tuple(heap *h, hobj **items, uint32_t n);
+hobj *heap_dict(heap *h);
+hobj *heap_set(heap *h);
+
+/* True if creating this scalar would reuse an interned object (so it costs
+ * nothing against the limits). */
+bool heap_would_intern_int(const heap *h, int64_t v);
+
+/* --- reference counting ------------------------------------------------- */
+
+void heap_dispose(heap *h, hobj *o);
+
+static inline hobj *heap_incref(heap *h, hobj *o);
+static inline void heap_decref(heap *h, hobj *o);
+
+/* Empties a list, dict or set: its references move to the deferred queue. */
+void heap_clear_container(heap *h, hobj *o);
+
+/* Releases deferred references for at most budget_ns nanoseconds (checked
+ * every few hundred objects). Returns true when the queue is empty. */
+bool heap_drain(heap *h, uint64_t budget_ns);
+void heap_drain_all(heap *h);
+
+/* Calls visit on every reference held by the deferred queue. */
+void heap_visit_pending(heap *h, hvisit_fn visit, void *arg);
+
+/* Calls visit on every reference o holds (tuple/list items, dict keys and
+ * values, set members): the traverse function of the collector and checker. */
+void heap_traverse(hobj *o, hvisit_fn visit, void *arg);
+
+/* Calls fn on every live object of type t (or every type, t = T__COUNT),
+ * in slot order. fn must not free objects. */
+void heap_foreach(heap *h, htype t, hvisit_fn fn, void *arg);
+
+const slab *heap_slab(const heap *h, htype t);
+
+/* --- implementation of the inline functions ----------------------------- */
+
+struct heap_hot {
+    heap_stats st;
+};
+
+static inline struct heap_hot *heap_hot_(heap *h)
+{
+    return (struct heap_hot *)h;
+}
+
+static inline hobj *heap_incref(heap *h, hobj *o)
+{
+    assert(!o->dead && o->refcnt < UINT32_MAX);
+    o->refcnt++;
+    heap_hot_(h)->st.increfs++;
+    return o;
+}
+
+static inline void heap_decref(heap *h, hobj *o)
+{
+    /* A count at zero before the decrement is a bug that would corrupt the
+     * heap: stop here (redis decrRefCount does the same). */
+    assert(!o->dead && o->refcnt > 0);
+    heap_hot_(h)->st.decrefs++;
+    if (--o->refcnt == 0 && !o->immortal) heap_dispose(h, o);
+}
+
+#endif

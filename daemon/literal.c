@@ -1,0 +1,311 @@
+#include "literal.h"
+#include "cont.h"
+#include "hash.h"
+#include "mpscan.h"
+#include "util.h"
+#include "wire.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* The first pass turns the value into a flat pre-order plan with every ext
+ * decoded and every ref resolved; the second pass builds from the plan. */
+enum pkind {
+    P_NONE,
+    P_BOOL,
+    P_INT,
+    P_FLOAT,
+    P_STR,
+    P_BYTES,
+    P_TUPLE,
+    P_LIST,
+    P_DICT,
+    P_SET,
+    P_REF
+};
+
+struct pnode {
+    uint8_t kind;
+    uint32_t n; /* items (tuple, list, set) or pairs (dict) */
+    union {
+        int64_t i;
+        double f;
+        struct {
+            const char *p;
+            uint32_t len;
+        } s;
+        hobj *ref;
+    } u;
+};
+
+struct plan {
+    heap *h;
+    lit_resolve_fn resolve;
+    void *rctx;
+    herr *err;
+    struct pnode *nodes;
+    size_t len, cap;
+    msgpack_zone *zone; /* ext payloads, unpacked on demand */
+    uint64_t objects, bytes;
+    uint32_t max_depth;
+    struct pnode local[16];
+};
+
+static struct pnode *plan_add(struct plan *p, enum pkind kind)
+{
+    if (p->len == p->cap) {
+        p->cap *= 2;
+        if (p->nodes == p->local) {
+            p->nodes = xmalloc(p->cap * sizeof *p->nodes);
+            memcpy(p->nodes, p->local, sizeof p->local);
+        } else {
+            p->nodes = xrealloc(p->nodes, p->cap * sizeof *p->nodes);
+        }
+    }
+    struct pnode *n = &p->nodes[p->len++];
+    memset(n, 0, sizeof *n);
+    n->kind = (uint8_t)kind;
+    return n;
+}
+
+static void cost(struct plan *p, htype t, size_t n)
+{
+    p->objects++;
+    p->bytes += heap_cost(t, n);
+}
+
+static int plan_value(struct plan *p, const msgpack_object *v, uint32_t depth, bool key);
+
+static int unhashable(struct plan *p, const char *type)
+{
+    return herr_set(p->err, HE_TYPE, "unhashable type: '%s'", type);
+}
+
+static int plan_items(struct plan *p, const msgpack_object *items, uint32_t n, uint32_t depth,
+                      bool key)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        int rc = plan_value(p, &items[i], depth, key);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+static int plan_container(struct plan *p, enum pkind kind, const msgpack_object *items, uint32_t n,
+                          uint32_t depth, bool key)
+{
+    static const char *const names[] = {[P_LIST] = "list", [P_DICT] = "dict", [P_SET] = "set"};
+    if (key && kind != P_TUPLE) return unhashable(p, names[kind]);
+    if (depth > p->max_depth)
+        return herr_set(p->err, HE_RECURSION,
+                        "maximum literal nesting depth exceeded (limits.max_depth = %u)",
+                        p->max_depth);
+    plan_add(p, kind)->n = n;
+    cost(p, (htype)kind, n);
+    if (kind != P_DICT) return plan_items(p, items, n, depth, key || kind == P_SET);
+    const msgpack_object_kv *kv = (const msgpack_object_kv *)items;
+    for (uint32_t i = 0; i < n; i++) {
+        int rc = plan_value(p, &kv[i].key, depth, true);
+        if (!rc) rc = plan_value(p, &kv[i].val, depth, false);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+int lit_ref_id(const msgpack_object_ext *ext, hid *id, herr *err)
+{
+    if (ext->size != 8)
+        return herr_set(err, HE_PROTOCOL, "reference (ext 1) must be 8 bytes, not %u", ext->size);
+    const unsigned char *b = (const unsigned char *)ext->ptr;
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | b[i];
+    *id = v;
+    return 0;
+}
+
+static int plan_ref(struct plan *p, hobj *o, bool key)
+{
+    uint64_t hash;
+    if (key && cont_hash(o, &hash, p->err)) return p->err->code;
+    plan_add(p, P_REF)->u.ref = o;
+    return 0;
+}
+
+/* Unpacks an ext payload that must be exactly one msgpack array. */
+static int unpack_array(struct plan *p, const msgpack_object_ext *ext, msgpack_object *out)
+{
+    size_t used = 0, off = 0;
+    if (mpscan(ext->ptr, ext->size, ext->size, WIRE_MSGPACK_MAX_DEPTH, &used) != MPSCAN_OK ||
+        used != ext->size)
+        return herr_set(p->err, HE_PROTOCOL, "ext %d payload is not one msgpack value", ext->type);
+    if (!p->zone) p->zone = msgpack_zone_new(MSGPACK_ZONE_CHUNK_SIZE);
+    if (!p->zone ||
+        msgpack_unpack(ext->ptr, ext->size, &off, p->zone, out) != MSGPACK_UNPACK_SUCCESS)
+        return herr_set(p->err, HE_PROTOCOL, "ext %d payload could not be decoded", ext->type);
+    if (out->type != MSGPACK_OBJECT_ARRAY)
+        return herr_set(p->err, HE_PROTOCOL, "ext %d payload must be an array", ext->type);
+    return 0;
+}
+
+static int plan_ext(struct plan *p, const msgpack_object_ext *ext, uint32_t depth, bool key)
+{
+    hobj *o;
+    hid id = 0;
+    msgpack_object arr;
+    int rc;
+    switch (ext->type) {
+    case EXT_REF:
+        if ((rc = lit_ref_id(ext, &id, p->err))) return rc;
+        if (!(o = heap_lookup(p->h, id)))
+            return herr_set(p->err, HE_REFERENCE, "no object with id %llu", (unsigned long long)id);
+        return plan_ref(p, o, key);
+    case EXT_NAME:
+        if (!utf8_valid(ext->ptr, ext->size))
+            return herr_set(p->err, HE_VALUE, "name is not valid UTF-8");
+        if ((rc = p->resolve(p->rctx, ext->ptr, ext->size, &o, p->err))) return rc;
+        return plan_ref(p, o, key);
+    case EXT_TUPLE:
+    case EXT_SET:
+        if ((rc = unpack_array(p, ext, &arr))) return rc;
+        return plan_container(p, ext->type == EXT_TUPLE ? P_TUPLE : P_SET, arr.via.array.ptr,
+                              arr.via.array.size, depth + 1, key);
+    default:
+        return herr_set(p->err, HE_PROTOCOL, "unknown ext type %d", ext->type);
+    }
+}
+
+static int plan_value(struct plan *p, const msgpack_object *v, uint32_t depth, bool key)
+{
+    switch (v->type) {
+    case MSGPACK_OBJECT_NIL:
+        plan_add(p, P_NONE);
+        return 0;
+    case MSGPACK_OBJECT_BOOLEAN:
+        plan_add(p, P_BOOL)->u.i = v->via.boolean;
+        return 0;
+    case MSGPACK_OBJECT_POSITIVE_INTEGER:
+        if (v->via.u64 > INT64_MAX)
+            return herr_set(p->err, HE_OVERFLOW, "int too large (%llu does not fit in int64)",
+                            (unsigned long long)v->via.u64);
+        /* fall through */
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+        plan_add(p, P_INT)->u.i = v->via.i64;
+        if (!heap_would_intern_int(p->h, v->via.i64)) cost(p, T_INT, 0);
+        return 0;
+    case MSGPACK_OBJECT_FLOAT32:
+    case MSGPACK_OBJECT_FLOAT64:
+        plan_add(p, P_FLOAT)->u.f = v->via.f64;
+        cost(p, T_FLOAT, 0);
+        return 0;
+    case MSGPACK_OBJECT_STR:
+        if (!utf8_valid(v->via.str.ptr, v->via.str.size))
+            return herr_set(p->err, HE_VALUE, "str is not valid UTF-8");
+        /* fall through */
+    case MSGPACK_OBJECT_BIN: {
+        bool str = v->type == MSGPACK_OBJECT_STR;
+        struct pnode *n = plan_add(p, str ? P_STR : P_BYTES);
+        n->u.s.p = v->via.str.ptr; /* str and bin share their layout in msgpack-c */
+        n->u.s.len = v->via.str.size;
+        cost(p, str ? T_STR : T_BYTES, v->via.str.size);
+        return 0;
+    }
+    case MSGPACK_OBJECT_ARRAY:
+        return plan_container(p, P_LIST, v->via.array.ptr, v->via.array.size, depth + 1, key);
+    case MSGPACK_OBJECT_MAP:
+        return plan_container(p, P_DICT, (const msgpack_object *)v->via.map.ptr, v->via.map.size,
+                              depth + 1, key);
+    case MSGPACK_OBJECT_EXT:
+        return plan_ext(p, &v->via.ext, depth, key);
+    default:
+        return herr_set(p->err, HE_PROTOCOL, "unsupported msgpack type %d", (int)v->type);
+    }
+}
+
+/* --- second pass: cannot fail ------------------------------------------- */
+
+static hobj *build_node(struct plan *p, size_t *pos);
+
+static hobj *build_tuple(struct plan *p, size_t *pos, uint32_t n)
+{
+    hobj *local[8], **items = n <= 8 ? local : xmalloc(n * sizeof *items);
+    for (uint32_t i = 0; i < n; i++)
+        items[i] = build_node(p, pos);
+    hobj *t = heap_tuple(p->h, items, n);
+    if (items != local) free(items);
+    return t;
+}
+
+static hobj *build_table(struct plan *p, size_t *pos, enum pkind kind, uint32_t n)
+{
+    heap *h = p->h;
+    hobj *d = kind == P_DICT ? heap_dict(h) : heap_set(h);
+    cont_table_reserve(h, d, n);
+    for (uint32_t i = 0; i < n; i++) {
+        hobj *k = build_node(p, pos);
+        uint64_t hash = 0;
+        obj_hash(k, &hash); /* hashable: checked by the plan */
+        if (kind == P_DICT)
+            cont_dict_set(h, d, k, hash, build_node(p, pos));
+        else
+            cont_set_add(h, d, k, hash);
+    }
+    return d;
+}
+
+static hobj *build_node(struct plan *p, size_t *pos)
+{
+    heap *h = p->h;
+    struct pnode *n = &p->nodes[(*pos)++];
+    switch ((enum pkind)n->kind) {
+    case P_NONE:
+        return heap_none(h);
+    case P_BOOL:
+        return heap_bool(h, n->u.i != 0);
+    case P_INT:
+        return heap_int(h, n->u.i);
+    case P_FLOAT:
+        return heap_float(h, n->u.f);
+    case P_STR:
+        return heap_str(h, n->u.s.p, n->u.s.len);
+    case P_BYTES:
+        return heap_bytes(h, n->u.s.p, n->u.s.len);
+    case P_REF:
+        return heap_incref(h, n->u.ref);
+    case P_TUPLE:
+        return build_tuple(p, pos, n->n);
+    case P_DICT:
+    case P_SET:
+        return build_table(p, pos, (enum pkind)n->kind, n->n);
+    case P_LIST: {
+        uint32_t count = n->n;
+        hobj *l = heap_list(h, count);
+        for (uint32_t i = 0; i < count; i++)
+            cont_list_append(h, l, build_node(p, pos));
+        return l;
+    }
+    }
+    abort();
+}
+
+int lit_build(heap *h, const msgpack_object *v, lit_resolve_fn resolve, void *ctx, hobj **out,
+              herr *err)
+{
+    herr local_err;
+    struct plan p = {.h = h,
+                     .resolve = resolve,
+                     .rctx = ctx,
+                     .err = err ? err : &local_err,
+                     .max_depth = heap_cfg(h)->max_depth};
+    p.nodes = p.local;
+    p.cap = ARRAY_LEN(p.local);
+    int rc = plan_value(&p, v, 0, false);
+    if (!rc) rc = heap_check_room(h, p.objects, p.bytes, p.err);
+    if (!rc) {
+        size_t pos = 0;
+        *out = build_node(&p, &pos);
+    }
+    if (p.nodes != p.local) free(p.nodes);
+    if (p.zone) msgpack_zone_free(p.zone);
+    return rc;
+}

@@ -1,0 +1,26 @@
+/* Building heap objects from wire values (msgpack objects with the ext
+ * types of SPEC section 2). This is the edge where client values are
+ * checked: every rule (int range, UTF-8, hashable keys, nesting depth, refs
+ * and names that resolve, object and memory limits) is verified in a first
+ * pass that changes nothing; only then is anything created. So a failed
+ * literal leaves the heap exactly as before: no object, id, count or
+ * counter changes. */
+#ifndef HEAPD_LITERAL_H
+#define HEAPD_LITERAL_H
+
+#include "heap.h"
+
+#include <msgpack.h>
+
+/* Resolves a name (ext 4) to a borrowed object, or fails with NameError. */
+typedef int (*lit_resolve_fn)(void *ctx, const char *name, size_t len, hobj **out, herr *err);
+
+/* Builds the object v describes and returns 0 with a new reference in *out,
+ * or a negative error code with err set and the heap unchanged. */
+int lit_build(heap *h, const msgpack_object *v, lit_resolve_fn resolve, void *ctx, hobj **out,
+              herr *err);
+
+/* Decodes an ext 1 payload: the id, or ProtocolError if malformed. */
+int lit_ref_id(const msgpack_object_ext *ext, hid *id, herr *err);
+
+#endif

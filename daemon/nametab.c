@@ -1,0 +1,141 @@
+#include "nametab.h"
+#include "hash.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct nentry {
+    hobj *val;
+    uint32_t hash; /* low bits of the seeded name hash */
+    uint32_t len;
+    char name[];
+};
+
+void nametab_init(nametab *t)
+{
+    memset(t, 0, sizeof *t);
+}
+
+void nametab_destroy(nametab *t)
+{
+    for (size_t i = 0; t->slots && i <= t->mask; i++)
+        free(t->slots[i]);
+    free(t->slots);
+    nametab_init(t);
+}
+
+static uint32_t name_hash(const char *name, size_t len)
+{
+    return (uint32_t)hash_bytes(name, len);
+}
+static size_t home(const nametab *t, uint32_t hash)
+{
+    return hash_mix(hash) & t->mask;
+}
+
+/* The slot holding name, or the empty slot where it would go. */
+static size_t find_slot(const nametab *t, const char *name, size_t len, uint32_t hash)
+{
+    size_t i = home(t, hash);
+    for (struct nentry *e; (e = t->slots[i]); i = (i + 1) & t->mask)
+        if (e->hash == hash && e->len == len && memcmp(e->name, name, len) == 0) break;
+    return i;
+}
+
+hobj *nametab_get(const nametab *t, const char *name, size_t len)
+{
+    if (!t->count) return NULL;
+    struct nentry *e = t->slots[find_slot(t, name, len, name_hash(name, len))];
+    return e ? e->val : NULL;
+}
+
+static void grow(nametab *t)
+{
+    struct nentry **old = t->slots;
+    size_t oldcap = old ? t->mask + 1 : 0, cap = oldcap ? oldcap * 2 : 8;
+    t->slots = xcalloc(cap, sizeof *t->slots);
+    t->mask = cap - 1;
+    for (size_t i = 0; i < oldcap; i++) {
+        if (!old[i]) continue;
+        size_t j = home(t, old[i]->hash);
+        while (t->slots[j])
+            j = (j + 1) & t->mask;
+        t->slots[j] = old[i];
+    }
+    free(old);
+}
+
+hobj *nametab_put(nametab *t, const char *name, size_t len, hobj *val)
+{
+    if (!t->slots || (t->count + 1) * 4 > (t->mask + 1) * 3) grow(t);
+    uint32_t hash = name_hash(name, len);
+    size_t i = find_slot(t, name, len, hash);
+    struct nentry *e = t->slots[i];
+    if (e) {
+        hobj *old = e->val;
+        e->val = val;
+        return old;
+    }
+    e = xmalloc(sizeof *e + len + 1);
+    e->val = val;
+    e->hash = hash;
+    e->len = (uint32_t)len;
+    memcpy(e->name, name, len);
+    e->name[len] = '\0';
+    t->slots[i] = e;
+    t->count++;
+    return NULL;
+}
+
+/* Empties slot i and shifts back the entries after it whose home allows. */
+static void remove_slot(nametab *t, size_t i)
+{
+    for (size_t j = (i + 1) & t->mask; t->slots[j]; j = (j + 1) & t->mask) {
+        size_t h = home(t, t->slots[j]->hash);
+        if (((j - h) & t->mask) >= ((j - i) & t->mask)) {
+            t->slots[i] = t->slots[j];
+            i = j;
+        }
+    }
+    t->slots[i] = NULL;
+    t->count--;
+}
+
+hobj *nametab_del(nametab *t, const char *name, size_t len)
+{
+    if (!t->count) return NULL;
+    size_t i = find_slot(t, name, len, name_hash(name, len));
+    struct nentry *e = t->slots[i];
+    if (!e) return NULL;
+    hobj *val = e->val;
+    free(e);
+    remove_slot(t, i);
+    return val;
+}
+
+void nametab_drain(nametab *t, nametab_fn fn, void *arg)
+{
+    for (size_t i = 0; t->slots && i <= t->mask; i++) {
+        struct nentry *e = t->slots[i];
+        if (!e) continue;
+        t->slots[i] = NULL;
+        t->count--;
+        fn(e->name, e->len, e->val, arg);
+        free(e);
+    }
+}
+
+void nametab_foreach(const nametab *t, nametab_fn fn, void *arg)
+{
+    for (size_t i = 0; t->slots && i <= t->mask; i++)
+        if (t->slots[i]) fn(t->slots[i]->name, t->slots[i]->len, t->slots[i]->val, arg);
+}
+
+size_t nametab_bytes(const nametab *t)
+{
+    size_t n = t->slots ? (t->mask + 1) * sizeof *t->slots : 0;
+    for (size_t i = 0; t->slots && i <= t->mask; i++)
+        if (t->slots[i]) n += sizeof(struct nentry) + t->slots[i]->len + 1;
+    return n;
+}

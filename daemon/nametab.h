@@ -1,0 +1,39 @@
+/* A table of names (byte strings) to objects: the global namespace and each
+ * frame. Open addressing over pointers to entries that carry their name
+ * inline, with backward-shift deletion. The table holds the references its
+ * values represent but does no counting itself: callers incref/decref. */
+#ifndef HEAPD_NAMETAB_H
+#define HEAPD_NAMETAB_H
+
+#include "obj.h"
+
+struct nentry;
+
+typedef struct nametab {
+    struct nentry **slots;
+    size_t mask; /* capacity - 1; 0 with no slots */
+    size_t count;
+} nametab;
+
+typedef void (*nametab_fn)(const char *name, size_t len, hobj *val, void *arg);
+
+void nametab_init(nametab *t);
+/* Frees the table; it must be empty (values are the caller's to release). */
+void nametab_destroy(nametab *t);
+hobj *nametab_get(const nametab *t, const char *name, size_t len);
+/* Binds name to val (the caller's reference moves into the table) and
+ * returns the value it replaced (now the caller's), or NULL. */
+hobj *nametab_put(nametab *t, const char *name, size_t len, hobj *val);
+/* Unbinds name and returns its value (now the caller's), or NULL. */
+hobj *nametab_del(nametab *t, const char *name, size_t len);
+/* Removes every entry, handing each value to fn (which must drop it). */
+void nametab_drain(nametab *t, nametab_fn fn, void *arg);
+void nametab_foreach(const nametab *t, nametab_fn fn, void *arg);
+static inline size_t nametab_count(const nametab *t)
+{
+    return t->count;
+}
+/* Bytes the table and its entries use. */
+size_t nametab_bytes(const nametab *t);
+
+#endif

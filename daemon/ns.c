@@ -1,0 +1,287 @@
+#include "ns.h"
+#include "hash.h"
+#include "nametab.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* One session's handles: object -> how many the session holds. */
+struct handle {
+    hobj *o;
+    uint32_t n;
+};
+
+struct hsession {
+    hsession *prev, *next;
+    uint64_t id;
+    nametab *frames; /* frames[0] is the outermost */
+    uint32_t depth, frames_cap;
+    struct handle *handles; /* open addressing, backward-shift deletion */
+    size_t hmask, hcount;
+};
+
+struct hns {
+    heap *h;
+    nametab global;
+    hsession *sessions;
+    uint32_t nsessions;
+    uint32_t max_frames;
+    uint64_t next_session_id;
+};
+
+static void ns_visit_roots(void *ctx, hvisit_fn visit, void *arg);
+
+hns *ns_new(heap *h, uint32_t max_frames)
+{
+    hns *ns = xcalloc(1, sizeof *ns);
+    ns->h = h;
+    ns->max_frames = max_frames;
+    ns->next_session_id = 1;
+    nametab_init(&ns->global);
+    heap_set_roots(h, ns_visit_roots, ns);
+    return ns;
+}
+
+static void drop_value(const char *name, size_t len, hobj *val, void *arg)
+{
+    (void)name, (void)len;
+    heap_decref(arg, val);
+}
+
+void ns_free(hns *ns)
+{
+    if (!ns) return;
+    while (ns->sessions)
+        ns_session_end(ns, ns->sessions);
+    nametab_drain(&ns->global, drop_value, ns->h);
+    nametab_destroy(&ns->global);
+    heap_set_roots(ns->h, NULL, NULL);
+    free(ns);
+}
+
+void ns_set_max_frames(hns *ns, uint32_t max_frames)
+{
+    ns->max_frames = max_frames;
+}
+heap *ns_heap(const hns *ns)
+{
+    return ns->h;
+}
+uint32_t ns_session_count(const hns *ns)
+{
+    return ns->nsessions;
+}
+uint64_t ns_session_id(const hsession *s)
+{
+    return s->id;
+}
+uint32_t ns_depth(const hsession *s)
+{
+    return s->depth;
+}
+
+hsession *ns_session_new(hns *ns)
+{
+    hsession *s = xcalloc(1, sizeof *s);
+    s->id = ns->next_session_id++;
+    s->next = ns->sessions;
+    if (ns->sessions) ns->sessions->prev = s;
+    ns->sessions = s;
+    ns->nsessions++;
+    return s;
+}
+
+void ns_session_end(hns *ns, hsession *s)
+{
+    while (s->depth)
+        ns_pop_scope(ns, s, NULL);
+    free(s->frames);
+    for (size_t i = 0; s->handles && i <= s->hmask; i++)
+        for (uint32_t k = 0; k < s->handles[i].n; k++)
+            heap_decref(ns->h, s->handles[i].o);
+    free(s->handles);
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        ns->sessions = s->next;
+    if (s->next) s->next->prev = s->prev;
+    ns->nsessions--;
+    free(s);
+}
+
+int ns_check_name(const char *name, size_t len, herr *err)
+{
+    if (len == 0) return herr_set(err, HE_VALUE, "name must not be empty");
+    if (!utf8_valid(name, len)) return herr_set(err, HE_VALUE, "name is not valid UTF-8");
+    return 0;
+}
+
+static nametab *innermost(hns *ns, hsession *s, bool global)
+{
+    return (global || !s || !s->depth) ? &ns->global : &s->frames[s->depth - 1];
+}
+
+void ns_bind(hns *ns, hsession *s, const char *name, size_t len, hobj *val, bool global)
+{
+    hobj *old = nametab_put(innermost(ns, s, global), name, len, val);
+    if (old) heap_decref(ns->h, old);
+}
+
+static int name_error(herr *err, const char *name, size_t len)
+{
+    return herr_set(err, HE_NAME, "name '%.*s' is not defined", (int)(len > 200 ? 200 : len), name);
+}
+
+int ns_unbind(hns *ns, hsession *s, const char *name, size_t len, bool global, herr *err)
+{
+    hobj *old = nametab_del(innermost(ns, s, global), name, len);
+    if (!old) return name_error(err, name, len);
+    heap_decref(ns->h, old);
+    return 0;
+}
+
+hobj *ns_lookup(hns *ns, hsession *s, const char *name, size_t len)
+{
+    for (uint32_t d = s ? s->depth : 0; d > 0; d--) {
+        hobj *o = nametab_get(&s->frames[d - 1], name, len);
+        if (o) return o;
+    }
+    return nametab_get(&ns->global, name, len);
+}
+
+int ns_resolve(hns *ns, hsession *s, const char *name, size_t len, hobj **out, herr *err)
+{
+    *out = ns_lookup(ns, s, name, len);
+    return *out ? 0 : name_error(err, name, len);
+}
+
+int ns_push_scope(hns *ns, hsession *s, herr *err)
+{
+    if (s->depth >= ns->max_frames)
+        return herr_set(err, HE_RECURSION, "maximum scope depth exceeded (limits.max_frames = %u)",
+                        ns->max_frames);
+    if (s->depth == s->frames_cap) {
+        s->frames_cap = s->frames_cap ? s->frames_cap * 2 : 4;
+        s->frames = xrealloc(s->frames, s->frames_cap * sizeof *s->frames);
+    }
+    nametab_init(&s->frames[s->depth++]);
+    return (int)s->depth;
+}
+
+int ns_pop_scope(hns *ns, hsession *s, herr *err)
+{
+    if (!s->depth) return herr_set(err, HE_RUNTIME, "no scope to pop");
+    nametab *f = &s->frames[--s->depth];
+    int n = (int)nametab_count(f);
+    nametab_drain(f, drop_value, ns->h);
+    nametab_destroy(f);
+    return n;
+}
+
+void ns_foreach_name(hns *ns, hsession *s, bool local, ns_name_fn fn, void *arg)
+{
+    if (local && (!s || !s->depth)) return;
+    nametab_foreach(local ? &s->frames[s->depth - 1] : &ns->global, fn, arg);
+}
+
+size_t ns_count_names(hns *ns, hsession *s, bool local)
+{
+    if (local) return (s && s->depth) ? nametab_count(&s->frames[s->depth - 1]) : 0;
+    return nametab_count(&ns->global);
+}
+
+/* --- handles ------------------------------------------------------------ */
+
+static size_t handle_home(const hsession *s, const hobj *o)
+{
+    return hash_ptr(o) & s->hmask;
+}
+
+/* The slot holding o, or the empty slot where it would go. */
+static size_t handle_slot(const hsession *s, const hobj *o)
+{
+    size_t i = handle_home(s, o);
+    while (s->handles[i].o && s->handles[i].o != o)
+        i = (i + 1) & s->hmask;
+    return i;
+}
+
+static void handles_grow(hsession *s)
+{
+    struct handle *old = s->handles;
+    size_t oldcap = old ? s->hmask + 1 : 0, cap = oldcap ? oldcap * 2 : 8;
+    s->handles = xcalloc(cap, sizeof *s->handles);
+    s->hmask = cap - 1;
+    for (size_t i = 0; i < oldcap; i++)
+        if (old[i].o) s->handles[handle_slot(s, old[i].o)] = old[i];
+    free(old);
+}
+
+void ns_handle_add(hns *ns, hsession *s, hobj *o)
+{
+    (void)ns;
+    if (!s->handles || (s->hcount + 1) * 4 > (s->hmask + 1) * 3) handles_grow(s);
+    struct handle *e = &s->handles[handle_slot(s, o)];
+    if (!e->o) {
+        e->o = o;
+        s->hcount++;
+    }
+    e->n++;
+}
+
+uint32_t ns_handle_count(const hsession *s, const hobj *o)
+{
+    return s->handles ? s->handles[handle_slot(s, o)].n : 0;
+}
+
+static void handle_remove_slot(hsession *s, size_t i)
+{
+    for (size_t j = (i + 1) & s->hmask; s->handles[j].o; j = (j + 1) & s->hmask) {
+        size_t h = handle_home(s, s->handles[j].o);
+        if (((j - h) & s->hmask) >= ((j - i) & s->hmask)) {
+            s->handles[i] = s->handles[j];
+            i = j;
+        }
+    }
+    s->handles[i] = (struct handle){0};
+    s->hcount--;
+}
+
+int ns_handle_release(hns *ns, hsession *s, hobj *o, herr *err)
+{
+    size_t i = s->handles ? handle_slot(s, o) : 0;
+    if (!s->handles || !s->handles[i].o)
+        return herr_set(err, HE_VALUE, "this session holds no handle to that object");
+    if (--s->handles[i].n == 0) handle_remove_slot(s, i);
+    heap_decref(ns->h, o);
+    return 0;
+}
+
+/* --- roots -------------------------------------------------------------- */
+
+struct root_walk {
+    hvisit_fn visit;
+    void *arg;
+};
+
+static void visit_binding(const char *name, size_t len, hobj *val, void *arg)
+{
+    (void)name, (void)len;
+    struct root_walk *w = arg;
+    w->visit(val, w->arg);
+}
+
+static void ns_visit_roots(void *ctx, hvisit_fn visit, void *arg)
+{
+    hns *ns = ctx;
+    struct root_walk w = {visit, arg};
+    nametab_foreach(&ns->global, visit_binding, &w);
+    for (hsession *s = ns->sessions; s; s = s->next) {
+        for (uint32_t d = 0; d < s->depth; d++)
+            nametab_foreach(&s->frames[d], visit_binding, &w);
+        for (size_t i = 0; s->handles && i <= s->hmask; i++)
+            for (uint32_t k = 0; k < s->handles[i].n; k++)
+                visit(s->handles[i].o, arg);
+    }
+}

@@ -1,0 +1,126 @@
+/* The object layout of heapd's heap.
+ *
+ * Every object starts with an 8-byte header and lives in the slab of its
+ * type (slab.h), which also makes the slab the id table: an id encodes
+ * (generation, slot, type), so looking one up is an array index and a
+ * generation compare, and no per-object id field or hash entry is needed.
+ *
+ *   id = gen << 40 | slot << 4 | type        (gen 24 bits, slot 32 bits)
+ *
+ * Invariants:
+ *  - refcnt is the exact number of references (name bindings, container
+ *    slots, session handles, and slots of arrays waiting in the deferred-free
+ *    queue). Objects with `immortal` set are not freed at zero.
+ *  - A free slot has `dead` set; its refcnt field then holds the index of the
+ *    next free slot of the same slab (the free list) and its gen is the
+ *    generation the next object in that slot will get.
+ *  - Atomic objects (None, bool, int, float, str, bytes) hold no references
+ *    and cannot be part of a cycle; tuple, list, dict and set can.
+ */
+#ifndef HEAPD_OBJ_H
+#define HEAPD_OBJ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum htype {
+    T_NONE,
+    T_BOOL,
+    T_INT,
+    T_FLOAT,
+    T_STR,
+    T_BYTES,
+    T_TUPLE,
+    T_LIST,
+    T_DICT,
+    T_SET,
+    T__COUNT
+} htype;
+
+#define HGEN_BITS 24
+#define HGEN_MAX  ((1u << HGEN_BITS) - 1)
+
+typedef struct hobj {
+    uint32_t refcnt;
+    unsigned type : 4;
+    unsigned colour : 2; /* owned by the collector (gc.h) */
+    unsigned immortal : 1;
+    unsigned dead : 1;
+    unsigned gen : HGEN_BITS;
+} hobj;
+
+typedef uint64_t hid;
+
+typedef struct hint {
+    hobj h;
+    int64_t v; /* also bool's 0/1 */
+} hint;
+
+typedef struct hfloat {
+    hobj h;
+    double v;
+} hfloat;
+
+/* str (UTF-8, validated at the edge) and bytes share one layout. data is
+ * NUL-terminated for convenience; len excludes the NUL. */
+typedef struct hstr {
+    hobj h;
+    uint32_t len;
+    uint32_t hashed; /* hash is valid */
+    uint64_t hash;
+    char *data;
+} hstr;
+
+/* list, and the part of a tuple's layout shared with it (len, items). */
+typedef struct hlist {
+    hobj h;
+    uint32_t len;
+    uint32_t cap;
+    hobj **items;
+} hlist;
+
+/* A tuple's hash is computed once, when it is made, from its items' hashes,
+ * so hashing a tuple never recurses; `unhashable` if any item is. */
+typedef struct htuple {
+    hobj h;
+    uint32_t len;
+    uint32_t unhashable;
+    hobj **items;
+    uint64_t hash;
+} htuple;
+
+struct htab_block;
+
+/* dict and set: an insertion-ordered hash table (htab.h). */
+typedef struct hdict {
+    hobj h;
+    uint32_t used; /* live entries */
+    uint32_t fill; /* entries written, including deleted ones */
+    struct htab_block *tb;
+} hdict;
+
+static inline bool htype_is_container(htype t)
+{
+    return t >= T_TUPLE;
+}
+static inline bool htype_is_mutable(htype t)
+{
+    return t >= T_LIST;
+}
+static inline bool hobj_is_container(const hobj *o)
+{
+    return htype_is_container(o->type);
+}
+
+#define AS_INT(o)   ((hint *)(o))
+#define AS_FLOAT(o) ((hfloat *)(o))
+#define AS_STR(o)   ((hstr *)(o))
+#define AS_LIST(o)  ((hlist *)(o))
+#define AS_TUPLE(o) ((htuple *)(o))
+#define AS_DICT(o)  ((hdict *)(o))
+
+/* Python's type names: "NoneType", "int", ... */
+const char *htype_name(htype t);
+
+#endif

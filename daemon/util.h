@@ -1,0 +1,26 @@
+/* Small helpers shared by the daemon's modules. */
+#ifndef HEAPD_UTIL_H
+#define HEAPD_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Allocation that cannot fail: on exhaustion the process logs and aborts
+ * (as Redis's zmalloc does); configured limits (MemoryError) are enforced
+ * before allocating, so this is only reached when the machine is out. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrndup(const char *s, size_t n);
+_Noreturn void xoom(size_t n);
+
+/* Strict UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF). */
+bool utf8_valid(const char *s, size_t len);
+
+/* Monotonic clock in nanoseconds. */
+uint64_t now_ns(void);
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+#endif

@@ -1,0 +1,17 @@
+/* Wire constants of the heapd protocol (SPEC section 2). */
+#ifndef HEAPD_WIRE_H
+#define HEAPD_WIRE_H
+
+enum wire_ext {
+    EXT_REF = 1,   /* 8 bytes: object id, big-endian uint64 */
+    EXT_TUPLE = 2, /* one msgpack array: the items */
+    EXT_SET = 3,   /* one msgpack array: the members */
+    EXT_NAME = 4,  /* UTF-8 name: the object bound to it */
+};
+
+enum wire_msg { MSG_REQUEST = 0, MSG_RESPONSE = 1, MSG_NOTIFY = 2 };
+
+/* msgpack-c's unpacker refuses deeper messages (MSGPACK_EMBED_STACK_SIZE). */
+#define WIRE_MSGPACK_MAX_DEPTH 32
+
+#endif

@@ -1,0 +1,24 @@
+#!/bin/sh
+# Install heapd's build dependencies (Debian/Ubuntu). Called by `make` when
+# `pkg-config --exists libuv msgpack libcjson cmocka` fails.
+set -eu
+
+PKGS="build-essential pkg-config libuv1-dev libmsgpack-dev libcjson-dev libcmocka-dev"
+CMD="apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $PKGS"
+
+if ! command -v apt-get >/dev/null 2>&1; then
+    echo "install-deps: apt-get not found; install these (or your distribution's equivalents): $PKGS" >&2
+    exit 1
+fi
+
+if [ "$(id -u)" -eq 0 ]; then
+    apt-get update
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $PKGS
+elif command -v sudo >/dev/null 2>&1; then
+    sudo apt-get update
+    sudo DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $PKGS
+else
+    echo "install-deps: missing build dependencies and not root (no sudo). Run as root:" >&2
+    echo "  $CMD" >&2
+    exit 1
+fi
