@@ -168,6 +168,7 @@ static void check_totals(struct checker *c)
     const heap_stats *st = &h->hot.st;
     for (size_t i = 0; i < h->dq_len; i++)
         c->bytes += h->dq[i].bytes;
+    c->bytes += h->ext_bytes;
     if (c->bytes != st->bytes)
         FAIL(c, "memory accounting says %llu bytes, objects hold %llu",
              (unsigned long long)st->bytes, (unsigned long long)c->bytes);

@@ -84,6 +84,14 @@ void heap_account(heap *h, long delta)
     if (st->bytes > st->peak_bytes) st->peak_bytes = st->bytes;
 }
 
+void heap_account_ext(heap *h, long delta)
+{
+    h->ext_bytes += (uint64_t)delta;
+    heap_account(h, delta);
+}
+
+uint64_t heap_ext_bytes(const heap *h) { return h->ext_bytes; }
+
 /* --- object birth ------------------------------------------------------- */
 
 static hobj *new_obj(heap *h, htype t)

@@ -92,6 +92,10 @@ size_t heap_cost(htype t, size_t n);
 /* sys.getsizeof: the object and its payload, in bytes. */
 size_t heap_sizeof(const hobj *o);
 void heap_account(heap *h, long delta_bytes);
+/* Charges memory that is not an object's (name tables, session handles) to
+ * the heap's total, so stats and the memory limit see it. */
+void heap_account_ext(heap *h, long delta_bytes);
+uint64_t heap_ext_bytes(const heap *h);
 
 /* --- ids ---------------------------------------------------------------- */
 

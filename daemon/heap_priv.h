@@ -30,6 +30,7 @@ struct heap {
     struct dq_item *dq;
     size_t dq_len, dq_cap;
     bool draining;
+    uint64_t ext_bytes; /* charged by heap_account_ext: not objects */
     enum free_cause cause;
     hroots_fn roots;
     void *roots_ctx;

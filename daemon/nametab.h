@@ -9,10 +9,13 @@
 
 struct nentry;
 
+#define NAMETAB_MAX_NAME 65535 /* bytes */
+
 typedef struct nametab {
     struct nentry **slots;
     size_t mask; /* capacity - 1; 0 with no slots */
     size_t count;
+    size_t bytes; /* slots and entries */
 } nametab;
 
 typedef void (*nametab_fn)(const char *name, size_t len, hobj *val, void *arg);
@@ -21,7 +24,8 @@ void nametab_init(nametab *t);
 /* Frees the table; it must be empty (values are the caller's to release). */
 void nametab_destroy(nametab *t);
 hobj *nametab_get(const nametab *t, const char *name, size_t len);
-/* Binds name to val (the caller's reference moves into the table) and
+/* Binds name (at most NAMETAB_MAX_NAME bytes) to val (the caller's
+ * reference moves into the table) and
  * returns the value it replaced (now the caller's), or NULL. */
 hobj *nametab_put(nametab *t, const char *name, size_t len, hobj *val);
 /* Unbinds name and returns its value (now the caller's), or NULL. */
@@ -33,7 +37,9 @@ static inline size_t nametab_count(const nametab *t)
 {
     return t->count;
 }
-/* Bytes the table and its entries use. */
+/* Bytes the table and its entries use (kept up to date, O(1)). */
 size_t nametab_bytes(const nametab *t);
+/* An upper bound of the bytes binding a new name of len bytes adds. */
+size_t nametab_put_cost(const nametab *t, size_t len);
 
 #endif

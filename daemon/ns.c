@@ -32,6 +32,13 @@ struct hns {
 
 static void ns_visit_roots(void *ctx, hvisit_fn visit, void *arg);
 
+/* Memory of name tables and handles is charged to the heap (stats, limit):
+ * callers note a table's size before a change and settle after it. */
+static void settle(hns *ns, size_t before, size_t after)
+{
+    heap_account_ext(ns->h, (long)after - (long)before);
+}
+
 hns *ns_new(heap *h, uint32_t max_frames)
 {
     hns *ns = xcalloc(1, sizeof *ns);
@@ -54,6 +61,7 @@ void ns_free(hns *ns)
     if (!ns) return;
     while (ns->sessions)
         ns_session_end(ns, ns->sessions);
+    settle(ns, nametab_bytes(&ns->global), 0);
     nametab_drain(&ns->global, drop_value, ns->h);
     nametab_destroy(&ns->global);
     heap_set_roots(ns->h, NULL, NULL);
@@ -96,10 +104,12 @@ void ns_session_end(hns *ns, hsession *s)
 {
     while (s->depth)
         ns_pop_scope(ns, s, NULL);
+    settle(ns, s->frames_cap * sizeof *s->frames, 0);
     free(s->frames);
     for (size_t i = 0; s->handles && i <= s->hmask; i++)
         for (uint32_t k = 0; k < s->handles[i].n; k++)
             heap_decref(ns->h, s->handles[i].o);
+    settle(ns, s->handles ? (s->hmask + 1) * sizeof *s->handles : 0, 0);
     free(s->handles);
     if (s->prev)
         s->prev->next = s->next;
@@ -122,9 +132,17 @@ static nametab *innermost(hns *ns, hsession *s, bool global)
     return (global || !s || !s->depth) ? &ns->global : &s->frames[s->depth - 1];
 }
 
+size_t ns_bind_cost(hns *ns, hsession *s, size_t len, bool global)
+{
+    return nametab_put_cost(innermost(ns, s, global), len);
+}
+
 void ns_bind(hns *ns, hsession *s, const char *name, size_t len, hobj *val, bool global)
 {
-    hobj *old = nametab_put(innermost(ns, s, global), name, len, val);
+    nametab *t = innermost(ns, s, global);
+    size_t before = nametab_bytes(t);
+    hobj *old = nametab_put(t, name, len, val);
+    settle(ns, before, nametab_bytes(t));
     if (old) heap_decref(ns->h, old);
 }
 
@@ -135,8 +153,12 @@ static int name_error(herr *err, const char *name, size_t len)
 
 int ns_unbind(hns *ns, hsession *s, const char *name, size_t len, bool global, herr *err)
 {
-    hobj *old = nametab_del(innermost(ns, s, global), name, len);
-    if (!old) return name_error(err, name, len);
+    nametab *t = innermost(ns, s, global);
+    size_t before = nametab_bytes(t);
+    hobj *old = nametab_del(t, name, len);
+    if (!old)
+        return name_error(err, name, len);
+    settle(ns, before, nametab_bytes(t));
     heap_decref(ns->h, old);
     return 0;
 }
@@ -162,8 +184,10 @@ int ns_push_scope(hns *ns, hsession *s, herr *err)
         return herr_set(err, HE_RECURSION, "maximum scope depth exceeded (limits.max_frames = %u)",
                         ns->max_frames);
     if (s->depth == s->frames_cap) {
-        s->frames_cap = s->frames_cap ? s->frames_cap * 2 : 4;
-        s->frames = xrealloc(s->frames, s->frames_cap * sizeof *s->frames);
+        uint32_t cap = s->frames_cap ? s->frames_cap * 2 : 4;
+        s->frames = xrealloc(s->frames, cap * sizeof *s->frames);
+        settle(ns, s->frames_cap * sizeof *s->frames, cap * sizeof *s->frames);
+        s->frames_cap = cap;
     }
     nametab_init(&s->frames[s->depth++]);
     return (int)s->depth;
@@ -174,6 +198,7 @@ int ns_pop_scope(hns *ns, hsession *s, herr *err)
     if (!s->depth) return herr_set(err, HE_RUNTIME, "no scope to pop");
     nametab *f = &s->frames[--s->depth];
     int n = (int)nametab_count(f);
+    settle(ns, nametab_bytes(f), 0);
     nametab_drain(f, drop_value, ns->h);
     nametab_destroy(f);
     return n;
@@ -207,12 +232,13 @@ static size_t handle_slot(const hsession *s, const hobj *o)
     return i;
 }
 
-static void handles_grow(hsession *s)
+static void handles_grow(hns *ns, hsession *s)
 {
     struct handle *old = s->handles;
     size_t oldcap = old ? s->hmask + 1 : 0, cap = oldcap ? oldcap * 2 : 8;
     s->handles = xcalloc(cap, sizeof *s->handles);
     s->hmask = cap - 1;
+    settle(ns, oldcap * sizeof *s->handles, cap * sizeof *s->handles);
     for (size_t i = 0; i < oldcap; i++)
         if (old[i].o) s->handles[handle_slot(s, old[i].o)] = old[i];
     free(old);
@@ -220,8 +246,8 @@ static void handles_grow(hsession *s)
 
 void ns_handle_add(hns *ns, hsession *s, hobj *o)
 {
-    (void)ns;
-    if (!s->handles || (s->hcount + 1) * 4 > (s->hmask + 1) * 3) handles_grow(s);
+    if (!s->handles || (s->hcount + 1) * 4 > (s->hmask + 1) * 3)
+        handles_grow(ns, s);
     struct handle *e = &s->handles[handle_slot(s, o)];
     if (!e->o) {
         e->o = o;

@@ -27,8 +27,13 @@ void ns_session_end(hns *ns, hsession *s);
 uint64_t ns_session_id(const hsession *s);
 uint32_t ns_session_count(const hns *ns);
 
-/* Names are non-empty valid UTF-8 (ValueError otherwise). */
+/* Names are non-empty valid UTF-8 of at most 65535 bytes (ValueError
+ * otherwise). */
 int ns_check_name(const char *name, size_t len, herr *err);
+
+/* An upper bound of the bytes binding a new name of len bytes would add
+ * (for the memory limit check before a bind). */
+size_t ns_bind_cost(hns *ns, hsession *s, size_t len, bool global);
 
 /* Binds name to val, stealing the reference; a previous binding's
  * reference is dropped. global forces the global namespace. */
