@@ -156,6 +156,9 @@ test: all tests bench-build
 	[ "$$fail" -eq 0 ]
 
 # VALGRIND_SKIP: space-separated test names (test_foo or foo) too slow under valgrind.
+# HEAPD_TEST_SCALE divides the size of the heavy tests (deep chains, big cascades,
+# random steps), so they stay quick under valgrind.
+VALGRIND_SCALE ?= 20
 valgrind: tests
 	@command -v $(VALGRIND) >/dev/null 2>&1 || { echo "valgrind not found" >&2; exit 1; }; \
 	pass=0; fail=0; skip=0; failed=""; \
@@ -164,7 +167,8 @@ valgrind: tests
 	    case " $(VALGRIND_SKIP) " in *" $$n "*|*" $${n#test_} "*) \
 	        echo "=== skip $$t (VALGRIND_SKIP)"; skip=$$((skip + 1)); continue;; esac; \
 	    echo "=== valgrind $$t"; \
-	    if $(VALGRIND) --leak-check=full --errors-for-leak-kinds=definite,indirect,possible \
+	    if HEAPD_TEST_SCALE=$(VALGRIND_SCALE) $(VALGRIND) --leak-check=full \
+	        --errors-for-leak-kinds=definite,indirect,possible \
 	        --error-exitcode=99 -q ./$$t; then pass=$$((pass + 1)); \
 	    else rc=$$?; echo "--- FAIL $$t (exit $$rc)"; fail=$$((fail + 1)); failed="$$failed $$t"; fi; \
 	done; \

@@ -11,6 +11,7 @@ struct checker {
     herr *err;
     int rc;
     uint32_t *expect[T__COUNT]; /* recomputed counts, by slot */
+    uint8_t *expect_gray[T__COUNT]; /* containers on the gray stack, by slot */
     uint64_t bytes;
 };
 
@@ -71,6 +72,8 @@ static void check_str(struct checker *c, hobj *o)
 static void check_tuple(struct checker *c, hobj *o)
 {
     htuple *t = AS_TUPLE(o);
+    if (o->doomed)
+        return; /* emptied by the collector; its hash no longer matters */
     uint64_t acc = hash_tuple_start(), ih;
     bool hashable = true;
     for (uint32_t i = 0; i < t->len; i++) {
@@ -178,6 +181,102 @@ static void check_totals(struct checker *c)
         FAIL(c, "intern table holds more objects than are alive");
 }
 
+/* --- the collector's invariants (gc.h) ----------------------------------- */
+
+struct colour_walk {
+    struct checker *c;
+    hobj *parent; /* NULL: a root */
+    bool as_black; /* the scanned part of the partially scanned container */
+};
+
+/* A reference from parent (or a root) to o, judged by the collector's rules. */
+static void check_edge(hobj *o, void *arg)
+{
+    struct colour_walk *w = arg;
+    struct checker *c = w->c;
+    heap *h = c->h;
+    if (!htype_is_container(o->type))
+        return;
+    const char *from = w->parent ? htype_name(w->parent->type) : "a root";
+    if (o->doomed || o->colour == h->hot.doomed_colour)
+        FAIL(c, "%s reaches garbage %s @%llu that the collector is clearing", from,
+             htype_name(o->type), ID(o));
+    if (h->gc.phase != GC_MARK || o->colour != h->hot.gc_white)
+        return;
+    if (!w->parent)
+        FAIL(c, "a root references white %s @%llu during mark", htype_name(o->type), ID(o));
+    else if (w->parent->colour == HC_BLACK || w->as_black)
+        FAIL(c, "black %s @%llu points to white %s @%llu", from, ID(w->parent),
+             htype_name(o->type), ID(o));
+}
+
+static void check_partial_prefix(struct checker *c, hobj *p, uint32_t pos)
+{
+    struct colour_walk w = {c, p, true};
+    if (p->type == T_LIST || p->type == T_TUPLE) {
+        for (uint32_t i = 0; i < pos && i < AS_LIST(p)->len; i++)
+            check_edge(AS_LIST(p)->items[i], &w);
+        return;
+    }
+    hdict *d = AS_DICT(p);
+    for (uint32_t i = 0; d->tb && i < pos && i < d->fill; i++) {
+        hentry *e = htab_entry(d, i);
+        if (e->key)
+            check_edge(e->key, &w);
+        if (e->key && e->val)
+            check_edge(e->val, &w);
+    }
+}
+
+static void check_colour(hobj *o, void *arg)
+{
+    struct checker *c = arg;
+    heap *h = c->h;
+    if (!htype_is_container(o->type))
+        return;
+    if (o->doomed) {
+        if (AS_LIST(o)->len || ((o->type == T_DICT || o->type == T_SET) && AS_DICT(o)->tb))
+            FAIL(c, "doomed %s @%llu still holds references", htype_name(o->type), ID(o));
+        return;
+    }
+    gc_phase ph = h->gc.phase;
+    bool white = o->colour == h->hot.gc_white;
+    if ((ph == GC_IDLE && !white) || (ph == GC_SWEEP && o->colour == HC_GRAY))
+        FAIL(c, "%s @%llu has colour %d in phase %s", htype_name(o->type), ID(o), o->colour,
+             gc_phase_name(ph));
+    if (o->colour == HC_GRAY && c->expect_gray[o->type][slab_slot_of(o)] == 0 &&
+        o != h->hot.gc_partial)
+        FAIL(c, "gray %s @%llu is not on the gray stack", htype_name(o->type), ID(o));
+    if (o->colour == h->hot.doomed_colour)
+        return; /* garbage may point anywhere */
+    struct colour_walk w = {c, o, false};
+    heap_traverse(o, check_edge, &w);
+}
+
+static void check_gc(struct checker *c)
+{
+    heap *h = c->h;
+    for (int t = T_TUPLE; t < T__COUNT; t++)
+        c->expect_gray[t] = xcalloc(h->slabs[t].nslots + 1, 1);
+    for (size_t i = 0; i < h->gc.gray_len; i++) {
+        hobj *o = h->gc.gray[i];
+        if (!o->dead)
+            c->expect_gray[o->type][slab_slot_of(o)] = 1;
+    }
+    struct colour_walk roots = {c, NULL, false};
+    heap_visit_roots(h, check_edge, &roots);
+    heap_foreach(h, T__COUNT, check_colour, c);
+    hobj *p = h->hot.gc_partial;
+    if (p && (p->dead || p->colour != HC_GRAY))
+        FAIL(c, "the partially scanned %s is not gray", htype_name(p->type));
+    else if (p)
+        check_partial_prefix(c, p, h->hot.gc_partial_pos);
+    if ((h->gc.phase == GC_MARK) != h->hot.gc_marking)
+        FAIL(c, "the barrier's marking flag disagrees with the phase");
+    for (int t = T_TUPLE; t < T__COUNT; t++)
+        free(c->expect_gray[t]);
+}
+
 int heap_check(heap *h, uint64_t *objects, herr *err)
 {
     struct checker c = {.h = h, .err = err};
@@ -195,6 +294,8 @@ int heap_check(heap *h, uint64_t *objects, herr *err)
         heap_foreach(h, T__COUNT, check_interned, &c);
         check_totals(&c);
     }
+    if (!c.rc)
+        check_gc(&c);
     for (int t = 0; t < T__COUNT; t++)
         free(c.expect[t]);
     if (!c.rc && objects) *objects = heap_live_total(h);

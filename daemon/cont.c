@@ -6,11 +6,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The list, dict or set that makes o unhashable: for a tuple, found by
+ * descending into its first unhashable item (a loop, not a recursion). */
+static hobj *unhashable_part(hobj *o)
+{
+    uint64_t ignored;
+    while (o->type == T_TUPLE) {
+        htuple *t = AS_TUPLE(o);
+        uint32_t i = 0;
+        while (i < t->len && obj_hash(t->items[i], &ignored))
+            i++;
+        if (i == t->len) break;
+        o = t->items[i];
+    }
+    return o;
+}
+
 int cont_hash(hobj *key, uint64_t *hash, herr *err)
 {
     if (obj_hash(key, hash)) return 0;
-    return herr_set(err, HE_TYPE, "unhashable type: '%s'",
-                    key->type == T_TUPLE ? "list" : htype_name(key->type));
+    return herr_set(err, HE_TYPE, "unhashable type: '%s'", htype_name(unhashable_part(key)->type));
 }
 
 /* List growth as CPython's list_resize: about 1/8 over, so appends are
@@ -69,11 +84,11 @@ void cont_list_set(heap *h, hobj *list, uint32_t i, hobj *item)
 
 hobj *cont_list_take(heap *h, hobj *list, uint32_t i)
 {
-    (void)h;
     hlist *l = AS_LIST(list);
     hobj *o = l->items[i];
     memmove(&l->items[i], &l->items[i + 1], (l->len - i - 1) * sizeof(hobj *));
     l->len--;
+    heap_note_shift(h, list, i, -1);
     return o;
 }
 
@@ -85,6 +100,7 @@ void cont_list_insert(heap *h, hobj *list, int64_t index, hobj *item)
     if (index > len) index = len;
     assert(l->len < l->cap);
     memmove(&l->items[index + 1], &l->items[index], (size_t)(len - index) * sizeof(hobj *));
+    heap_note_shift(h, list, (uint32_t)index, +1);
     heap_store_barrier(h, list, item);
     l->items[index] = item;
     l->len++;
@@ -97,7 +113,10 @@ size_t cont_table_grow_bytes(const hobj *d, uint32_t extra)
 
 void cont_table_reserve(heap *h, hobj *d, uint32_t extra)
 {
+    htab_block *before = AS_DICT(d)->tb;
     heap_account(h, htab_reserve(AS_DICT(d), extra));
+    if (AS_DICT(d)->tb != before)
+        heap_note_rebuild(h, d); /* entries moved: a piecewise scan restarts */
 }
 
 hobj *cont_dict_get(const hobj *d, hobj *key, uint64_t hash)

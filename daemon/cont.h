@@ -9,13 +9,6 @@
 #include "heap.h"
 #include "htab.h"
 
-/* The write barrier hook: every reference stored into a container passes
- * here. Until the collector is in (gc.h), there is nothing to do. */
-static inline void heap_store_barrier(heap *h, hobj *container, hobj *child)
-{
-    (void)h, (void)container, (void)child;
-}
-
 /* 0 and the hash in *hash, or TypeError "unhashable type: 'list'". */
 int cont_hash(hobj *key, uint64_t *hash, herr *err);
 

@@ -148,7 +148,8 @@ static bool str_eq(hstr *a, hstr *b)
 {
     if (a->len != b->len) return false;
     if (a->hashed && b->hashed && a->hash != b->hash) return false;
-    return memcmp(a->data, b->data, a->len) == 0;
+    /* len 0: a probe's data may be NULL (msgpack-c's empty str) */
+    return a->len == 0 || memcmp(a->data, b->data, a->len) == 0;
 }
 
 static bool tuple_eq(htuple *a, htuple *b);

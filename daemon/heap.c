@@ -90,7 +90,10 @@ void heap_account_ext(heap *h, long delta)
     heap_account(h, delta);
 }
 
-uint64_t heap_ext_bytes(const heap *h) { return h->ext_bytes; }
+uint64_t heap_ext_bytes(const heap *h)
+{
+    return h->ext_bytes;
+}
 
 /* --- object birth ------------------------------------------------------- */
 
@@ -99,6 +102,8 @@ static hobj *new_obj(heap *h, htype t)
     hobj *o = slab_alloc(&h->slabs[t]);
     if (!o) xoom(objsizes[t]); /* 2^32 objects of one type: beyond any memory */
     o->refcnt = 1;
+    if (htype_is_container(t))
+        o->colour = h->hot.alloc_colour;
     h->hot.st.allocated++;
     h->hot.st.increfs++;
     heap_account(h, (long)objsizes[t]);
@@ -139,6 +144,8 @@ heap *heap_new(const heap_config *cfg)
     h->cfg = *cfg;
     if (!h->cfg.max_depth) h->cfg.max_depth = HEAP_DEFAULT_MAX_DEPTH;
     hash_seed_init();
+    h->hot.doomed_colour = 0xFF;
+    h->gc.cfg = (gc_config)GC_DEFAULT_CONFIG;
     for (int t = 0; t < T__COUNT; t++)
         slab_init(&h->slabs[t], (htype)t, (uint32_t)objsizes[t]);
     itab_init(&h->interned);
@@ -222,6 +229,9 @@ hobj *heap_lookup(heap *h, hid id)
     if (t >= T__COUNT || (id >> 36 & 0xF) != 0) return NULL;
     hobj *o = slab_at(&h->slabs[t], hid_slot(id));
     if (!o || o->dead || o->gen != hid_gen(id)) return NULL;
+    /* Garbage the collector found stays alive until its counts fall, but a
+     * client must not reach it again. */
+    if (htype_is_container(t) && (o->doomed || o->colour == h->hot.doomed_colour)) return NULL;
     return o;
 }
 
@@ -342,6 +352,7 @@ hobj *heap_tuple(heap *h, hobj **items, uint32_t n)
     heap_account(h, (long)(n * sizeof(hobj *)));
     uint64_t acc = hash_tuple_start();
     for (uint32_t i = 0; i < n; i++) {
+        heap_store_barrier(h, o, items[i]);
         uint64_t ih;
         if (!obj_hash(items[i], &ih)) t->unhashable = 1;
         acc = hash_tuple_add(acc, ih);
@@ -399,6 +410,7 @@ void heap_foreach(heap *h, htype t, hvisit_fn fn, void *arg)
 
 static void dq_push(heap *h, struct dq_item it, uint64_t refs)
 {
+    it.gc = h->cause == FREE_GC;
     if (h->dq_len == h->dq_cap) {
         h->dq_cap = h->dq_cap ? h->dq_cap * 2 : 64;
         h->dq = xrealloc(h->dq, h->dq_cap * sizeof *h->dq);
@@ -409,7 +421,7 @@ static void dq_push(heap *h, struct dq_item it, uint64_t refs)
 
 /* Moves a container's references to the deferred queue, leaving it empty.
  * A list keeps no item array (as CPython's list.clear). */
-static void queue_contents(heap *h, hobj *o)
+void heap_queue_contents(heap *h, hobj *o)
 {
     if (o->type == T_DICT || o->type == T_SET) {
         hdict *d = AS_DICT(o);
@@ -435,14 +447,14 @@ static void queue_contents(heap *h, hobj *o)
 void heap_clear_container(heap *h, hobj *o)
 {
     assert(htype_is_mutable(o->type));
-    queue_contents(h, o);
+    heap_queue_contents(h, o);
 }
 
 /* Releases what a dying object owns: bytes now, references via the queue. */
 static void release_payload(heap *h, hobj *o)
 {
     if (htype_is_container(o->type)) {
-        queue_contents(h, o);
+        heap_queue_contents(h, o);
     } else if (o->type == T_STR || o->type == T_BYTES) {
         heap_account(h, -(long)(AS_STR(o)->len + 1));
         free(AS_STR(o)->data);
@@ -453,6 +465,8 @@ void heap_dispose(heap *h, hobj *o)
 {
     heap_stats *st = &h->hot.st;
     assert(o->refcnt == 0 && !o->immortal);
+    if (o == h->hot.gc_partial)
+        h->hot.gc_partial = NULL; /* its gray stack entry will be skipped */
     if (!h->draining && h->dq_len == 0) st->cascade = 0; /* a new cascade starts here */
     if (h->free_hook) h->free_hook(h->free_hook_ctx, o, h->cause);
     if (h->cfg.intern == INTERN_ALL && !htype_is_container(o->type) && o->type != T_NONE &&
@@ -483,6 +497,7 @@ static void dq_step(heap *h)
 {
     struct dq_item *it = &h->dq[h->dq_len - 1];
     hobj *a = NULL, *b = NULL;
+    enum free_cause saved = h->cause;
     if (it->refs) {
         a = it->refs[it->pos++];
     } else {
@@ -493,6 +508,8 @@ static void dq_step(heap *h)
             a = e->key, b = e->val;
         }
     }
+    /* What this item's references free was freed by whoever queued it. */
+    h->cause = it->gc ? FREE_GC : FREE_REFCOUNT;
     if (it->pos == it->n) dq_pop(h);
     if (a) {
         h->hot.st.pending--;
@@ -502,6 +519,7 @@ static void dq_step(heap *h)
         h->hot.st.pending--;
         heap_decref(h, b);
     }
+    h->cause = saved;
 }
 
 #define DRAIN_CLOCK_EVERY 256
@@ -574,6 +592,7 @@ void heap_free(heap *h)
     for (int t = 0; t < T__COUNT; t++)
         slab_destroy(&h->slabs[t]);
     itab_destroy(&h->interned);
+    gc_release(h);
     free(h->dq);
     free(h);
 }

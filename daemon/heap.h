@@ -152,9 +152,19 @@ const slab *heap_slab(const heap *h, htype t);
 
 /* --- implementation of the inline functions ----------------------------- */
 
+/* The part of the heap the inline functions below touch. */
 struct heap_hot {
     heap_stats st;
+    bool gc_marking;       /* the collector is in its MARK phase */
+    uint8_t gc_white;      /* the current white */
+    uint8_t alloc_colour;  /* colour of new containers */
+    uint8_t doomed_colour; /* during SWEEP: garbage's colour; else 0xFF */
+    hobj *gc_partial;      /* the container being scanned piecewise, or NULL */
+    uint32_t gc_partial_pos;
 };
+
+/* Shades o gray (collector internals, gc.c). */
+void gc_shade(heap *h, hobj *o);
 
 static inline struct heap_hot *heap_hot_(heap *h)
 {
@@ -176,6 +186,41 @@ static inline void heap_decref(heap *h, hobj *o)
     assert(!o->dead && o->refcnt > 0);
     heap_hot_(h)->st.decrefs++;
     if (--o->refcnt == 0 && !o->immortal) heap_dispose(h, o);
+}
+
+/* The write barrier: every store of a reference to child into container
+ * passes here (gc.h states the invariant it keeps). Lua's luaC_objbarrier:
+ * a cheap test inline, the shading out of line. */
+static inline void heap_store_barrier(heap *h, hobj *container, hobj *child)
+{
+    struct heap_hot *hot = heap_hot_(h);
+    if (hot->gc_marking && htype_is_container(child->type) && child->colour == hot->gc_white &&
+        (container->colour == HC_BLACK || container == hot->gc_partial))
+        gc_shade(h, child);
+}
+
+/* The root barrier: every new root reference (binding, handle) passes here. */
+static inline void heap_root_barrier(heap *h, hobj *o)
+{
+    struct heap_hot *hot = heap_hot_(h);
+    if (hot->gc_marking && htype_is_container(o->type) && o->colour == hot->gc_white)
+        gc_shade(h, o);
+}
+
+/* A list's items from index on moved by delta (+1 insert, -1 removal): keeps
+ * the position of a piecewise scan pointing at the next unscanned item. */
+static inline void heap_note_shift(heap *h, hobj *list, uint32_t index, int delta)
+{
+    struct heap_hot *hot = heap_hot_(h);
+    if (hot->gc_partial == list && index < hot->gc_partial_pos)
+        hot->gc_partial_pos += (uint32_t)delta;
+}
+
+/* A dict or set was rebuilt (entries moved): a piecewise scan restarts. */
+static inline void heap_note_rebuild(heap *h, hobj *table)
+{
+    struct heap_hot *hot = heap_hot_(h);
+    if (hot->gc_partial == table) hot->gc_partial_pos = 0;
 }
 
 #endif

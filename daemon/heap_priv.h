@@ -5,11 +5,35 @@
 
 #include "heap.h"
 #include "htab.h"
+#include "gc.h"
 #include "intern.h"
 
 #define SMALL_INT_MIN  (-5)
 #define SMALL_INT_MAX  256
 #define INTERN_STR_MAX 64
+
+#define GC_PAUSE_RING 1024
+
+/* The collector's state (gc.c); see gc.h for the invariants. */
+struct gc_state {
+    gc_config cfg;
+    gc_phase phase;
+    hobj **gray; /* the gray stack */
+    size_t gray_len, gray_cap;
+    htype sweep_type;               /* the sweep cursor: slab ... */
+    uint32_t sweep_slot;            /* ... and slot */
+    uint64_t alloc_mark, free_mark; /* stats.allocated / freed when the last cycle ended */
+    uint64_t last_end_ms;
+    uint64_t cycle_start_ns;
+    gc_cycle_info cur; /* the cycle under way */
+    uint64_t cycles, collected, slices;
+    uint64_t last_pause_ns, max_pause_ns, total_pause_ns;
+    gc_cycle_info last;
+    uint32_t ring[GC_PAUSE_RING]; /* recent slice pauses in µs, for p99 */
+    size_t ring_len, ring_pos;
+    gc_cycle_hook hook;
+    void *hook_ctx;
+};
 
 /* One stretch of references left by a finalized container: its item array
  * (refs) or its detached table (tb), released from position pos on. */
@@ -18,6 +42,7 @@ struct dq_item {
     htab_block *tb;
     uint32_t n, pos;
     size_t bytes;
+    bool gc; /* left by a container the collector cleared: frees report "gc" */
 };
 
 struct heap {
@@ -36,6 +61,10 @@ struct heap {
     void *roots_ctx;
     hfree_hook free_hook;
     void *free_hook_ctx;
+    struct gc_state gc;
 };
+
+/* Moves a container's references to the deferred queue, leaving it empty. */
+void heap_queue_contents(heap *h, hobj *o);
 
 #endif

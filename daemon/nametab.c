@@ -142,7 +142,10 @@ void nametab_foreach(const nametab *t, nametab_fn fn, void *arg)
         if (t->slots[i]) fn(t->slots[i]->name, t->slots[i]->len, t->slots[i]->val, arg);
 }
 
-size_t nametab_bytes(const nametab *t) { return t->bytes; }
+size_t nametab_bytes(const nametab *t)
+{
+    return t->bytes;
+}
 
 size_t nametab_put_cost(const nametab *t, size_t len)
 {

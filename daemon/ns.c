@@ -141,6 +141,7 @@ void ns_bind(hns *ns, hsession *s, const char *name, size_t len, hobj *val, bool
 {
     nametab *t = innermost(ns, s, global);
     size_t before = nametab_bytes(t);
+    heap_root_barrier(ns->h, val);
     hobj *old = nametab_put(t, name, len, val);
     settle(ns, before, nametab_bytes(t));
     if (old) heap_decref(ns->h, old);
@@ -156,8 +157,7 @@ int ns_unbind(hns *ns, hsession *s, const char *name, size_t len, bool global, h
     nametab *t = innermost(ns, s, global);
     size_t before = nametab_bytes(t);
     hobj *old = nametab_del(t, name, len);
-    if (!old)
-        return name_error(err, name, len);
+    if (!old) return name_error(err, name, len);
     settle(ns, before, nametab_bytes(t));
     heap_decref(ns->h, old);
     return 0;
@@ -246,8 +246,8 @@ static void handles_grow(hns *ns, hsession *s)
 
 void ns_handle_add(hns *ns, hsession *s, hobj *o)
 {
-    if (!s->handles || (s->hcount + 1) * 4 > (s->hmask + 1) * 3)
-        handles_grow(ns, s);
+    if (!s->handles || (s->hcount + 1) * 4 > (s->hmask + 1) * 3) handles_grow(ns, s);
+    heap_root_barrier(ns->h, o);
     struct handle *e = &s->handles[handle_slot(s, o)];
     if (!e->o) {
         e->o = o;

@@ -5,7 +5,7 @@
  * (generation, slot, type), so looking one up is an array index and a
  * generation compare, and no per-object id field or hash entry is needed.
  *
- *   id = gen << 40 | slot << 4 | type        (gen 24 bits, slot 32 bits)
+ *   id = gen << 40 | slot << 4 | type        (gen 23 bits, slot 32 bits)
  *
  * Invariants:
  *  - refcnt is the exact number of references (name bindings, container
@@ -38,8 +38,11 @@ typedef enum htype {
     T__COUNT
 } htype;
 
-#define HGEN_BITS 24
-#define HGEN_MAX  ((1u << HGEN_BITS) - 1)
+#define HGEN_BITS 23
+
+/* Collector colours (gc.h); only containers are ever anything but 0. */
+enum { HC_WHITE0, HC_WHITE1, HC_GRAY, HC_BLACK };
+#define HGEN_MAX ((1u << HGEN_BITS) - 1)
 
 typedef struct hobj {
     uint32_t refcnt;
@@ -47,6 +50,7 @@ typedef struct hobj {
     unsigned colour : 2; /* owned by the collector (gc.h) */
     unsigned immortal : 1;
     unsigned dead : 1;
+    unsigned doomed : 1; /* garbage found by the collector: no longer resolves */
     unsigned gen : HGEN_BITS;
 } hobj;
 

@@ -35,7 +35,7 @@ void *xrealloc(void *p, size_t n)
 char *xstrndup(const char *s, size_t n)
 {
     char *p = xmalloc(n + 1);
-    memcpy(p, s, n);
+    if (n) memcpy(p, s, n); /* s may be NULL when n is 0 (msgpack-c's empty str) */
     p[n] = '\0';
     return p;
 }

@@ -1,5 +1,6 @@
 #include "mpscan.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define WIRE_DEPTH_CAP 64
@@ -126,6 +127,11 @@ static enum mpscan_result head(struct scan *s, uint64_t *children)
     return r != MPSCAN_OK ? r : skip(s, n);
 }
 
+static bool is_container(unsigned char b)
+{
+    return (b >= 0x80 && b <= 0x9f) || (b >= 0xdc && b <= 0xdf);
+}
+
 enum mpscan_result mpscan(const char *buf, size_t len, size_t limit, unsigned max_depth,
                           size_t *used)
 {
@@ -142,12 +148,12 @@ enum mpscan_result mpscan(const char *buf, size_t len, size_t limit, unsigned ma
         if (s.pos >= s.len) return s.pos >= s.limit ? MPSCAN_TOO_BIG : MPSCAN_INCOMPLETE;
         left[depth]--;
         uint64_t children;
+        bool container = is_container(s.p[s.pos]);
         enum mpscan_result r = head(&s, &children);
         if (r != MPSCAN_OK) return r;
-        if (children) {
-            if (depth + 1 > max_depth) return MPSCAN_TOO_DEEP;
-            left[++depth] = children;
-        }
+        /* msgpack-c refuses an empty container past its depth too */
+        if (container && depth + 1 > max_depth) return MPSCAN_TOO_DEEP;
+        if (children) left[++depth] = children;
     }
     *used = s.pos;
     return MPSCAN_OK;

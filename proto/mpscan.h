@@ -19,7 +19,8 @@ enum mpscan_result {
 
 /* Scans the object at buf[0..len). limit bounds the object's total size
  * (pass len for a complete buffer, the message limit for a stream).
- * max_depth counts nested non-empty containers and is capped at 64. */
+ * max_depth counts nested containers (an empty one too, as msgpack-c does)
+ * and is capped at 64. */
 enum mpscan_result mpscan(const char *buf, size_t len, size_t limit, unsigned max_depth,
                           size_t *used);
 

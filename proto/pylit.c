@@ -186,14 +186,14 @@ static int parse_number(struct parser *p, msgpack_packer *pk)
     return msgpack_pack_uint64(pk, u), 0;
 }
 
-/* Elements up to `close`, each packed into `items` (pairs for a dict). */
-static int parse_seq(struct parser *p, msgpack_sbuffer *items, char close, bool pairs,
-                     size_t *count, bool *trailing_comma)
+/* Elements up to `close`, each packed into `items` (pairs for a dict),
+ * after the *count elements already there (the last one followed by a comma
+ * if *trailing_comma). */
+static int parse_seq_from(struct parser *p, msgpack_sbuffer *items, char close, bool pairs,
+                          size_t *count, bool *trailing_comma)
 {
     msgpack_packer pk;
     msgpack_packer_init(&pk, items, msgpack_sbuffer_write);
-    *count = 0;
-    *trailing_comma = false;
     while (!eat(p, close)) {
         if (*count && !*trailing_comma)
             return fail(p, *count ? "expected ',' or closing bracket" : "expected a value");
@@ -208,6 +208,14 @@ static int parse_seq(struct parser *p, msgpack_sbuffer *items, char close, bool 
         if (p->pos >= p->len) return fail(p, "unexpected end of input: missing closing bracket");
     }
     return 0;
+}
+
+static int parse_seq(struct parser *p, msgpack_sbuffer *items, char close, bool pairs,
+                     size_t *count, bool *trailing_comma)
+{
+    *count = 0;
+    *trailing_comma = false;
+    return parse_seq_from(p, items, close, pairs, count, trailing_comma);
 }
 
 static void pack_ext_array(msgpack_packer *pk, int8_t type, msgpack_sbuffer *items, size_t n)
@@ -237,24 +245,26 @@ static int parse_paren(struct parser *p, msgpack_packer *pk, msgpack_sbuffer *it
     return 0;
 }
 
-/* '{' ... '}': a dict if empty or if the first element is followed by ':'. */
+/* '{' ... '}': a dict if empty or if the first element is followed by ':'.
+ * The first element is parsed once, in place: parsing it again after a
+ * probe would take 2^depth steps for braces nested as first elements. */
 static int parse_brace(struct parser *p, msgpack_packer *pk, msgpack_sbuffer *items)
 {
-    size_t save = p->pos, n;
-    bool comma, is_dict = true;
+    size_t n = 0;
+    bool comma = false, is_dict = true;
     skip_ws(p);
     if (!peek_is(p, '}')) {
-        msgpack_sbuffer probe;
-        msgpack_packer ppk;
-        msgpack_sbuffer_init(&probe);
-        msgpack_packer_init(&ppk, &probe, msgpack_sbuffer_write);
-        int rc = parse_value(p, &ppk);
-        msgpack_sbuffer_destroy(&probe);
-        if (rc) return -1;
+        msgpack_packer ipk;
+        msgpack_packer_init(&ipk, items, msgpack_sbuffer_write);
+        if (parse_value(p, &ipk)) return -1;
         is_dict = eat(p, ':');
+        if (is_dict && parse_value(p, &ipk)) return -1;
+        n = 1;
+        comma = eat(p, ',');
+        skip_ws(p);
+        if (p->pos >= p->len) return fail(p, "unexpected end of input: missing closing bracket");
     }
-    p->pos = save;
-    if (parse_seq(p, items, '}', is_dict, &n, &comma)) return -1;
+    if (parse_seq_from(p, items, '}', is_dict, &n, &comma)) return -1;
     if (is_dict) {
         msgpack_pack_map(pk, n);
         msgpack_sbuffer_write(pk->data, items->data, items->size);

@@ -1,6 +1,8 @@
 #include "testlib.h"
 #include "pylit.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 tworld *tw_new(intern_policy policy)
@@ -86,4 +88,100 @@ hobj *tw_get(tworld *w, const char *name)
 uint32_t tw_refcount(tworld *w, const char *name)
 {
     return tw_get(w, name)->refcnt;
+}
+
+int tw_try_build_obj(tworld *w, const msgpack_object *obj, hobj **out, herr *err)
+{
+    return lit_build(w->h, obj, resolve, w, out, err);
+}
+
+uint64_t tw_scaled(uint64_t n, uint64_t min)
+{
+    const char *env = getenv("HEAPD_TEST_SCALE");
+    unsigned long long div = env && *env ? strtoull(env, NULL, 10) : 1;
+    uint64_t v = n / (div ? div : 1);
+    return v < min ? min : v;
+}
+
+struct snap_fill {
+    tsnap *s;
+    size_t i;
+};
+
+static void snap_one(hobj *o, void *arg)
+{
+    struct snap_fill *f = arg;
+    f->s->ids[f->i] = hobj_id(o);
+    f->s->counts[f->i] = o->refcnt;
+    f->i++;
+}
+
+tsnap *tsnap_take(heap *h)
+{
+    tsnap *s = test_calloc(1, sizeof *s);
+    s->st = *heap_get_stats(h);
+    for (int t = 0; t < T__COUNT; t++)
+        s->live[t] = heap_live(h, (htype)t);
+    s->n = heap_live_total(h);
+    s->ids = test_calloc(s->n + 1, sizeof *s->ids);
+    s->counts = test_calloc(s->n + 1, sizeof *s->counts);
+    struct snap_fill f = {s, 0};
+    heap_foreach(h, T__COUNT, snap_one, &f);
+    assert_int_equal(f.i, s->n);
+    return s;
+}
+
+static void snap_free(tsnap *s)
+{
+    test_free(s->ids);
+    test_free(s->counts);
+    test_free(s);
+}
+
+#define SNAP_STATS(X)                                                                              \
+    X(allocated)                                                                                   \
+    X(freed)                                                                                       \
+    X(bytes) X(peak_bytes) X(increfs) X(decrefs) X(frees_refcount) X(frees_gc) X(cascade)          \
+        X(longest_cascade) X(pending)
+
+/* The first difference between h and s, written to msg; false if none. */
+static bool snap_diff(heap *h, const tsnap *s, char *msg, size_t size)
+{
+    const heap_stats *st = heap_get_stats(h);
+#define X(f)                                                                                       \
+    if (st->f != s->st.f)                                                                          \
+        return snprintf(msg, size, "stats." #f " changed: %llu -> %llu",                           \
+                        (unsigned long long)s->st.f, (unsigned long long)st->f),                   \
+               true;
+    SNAP_STATS(X)
+#undef X
+    for (int t = 0; t < T__COUNT; t++)
+        if (heap_live(h, (htype)t) != s->live[t])
+            return snprintf(msg, size, "live %s changed: %llu -> %llu", htype_name((htype)t),
+                            (unsigned long long)s->live[t],
+                            (unsigned long long)heap_live(h, (htype)t)),
+                   true;
+    for (size_t i = 0; i < s->n; i++) {
+        hobj *o = heap_lookup(h, s->ids[i]);
+        if (!o)
+            return snprintf(msg, size, "object @%llu was freed", (unsigned long long)s->ids[i]),
+                   true;
+        if (o->refcnt != s->counts[i])
+            return snprintf(msg, size, "%s @%llu: refcount %u -> %u", htype_name(o->type),
+                            (unsigned long long)s->ids[i], s->counts[i], o->refcnt),
+                   true;
+    }
+    if (heap_live_total(h) != s->n)
+        return snprintf(msg, size, "live objects %zu -> %llu", s->n,
+                        (unsigned long long)heap_live_total(h)),
+               true;
+    return false;
+}
+
+void tsnap_assert_same(heap *h, tsnap *s)
+{
+    char msg[200];
+    bool differs = snap_diff(h, s, msg, sizeof msg);
+    snap_free(s);
+    if (differs) fail_msg("heap changed: %s", msg);
 }
