@@ -39,7 +39,7 @@ int64_t gc_count(const heap *h)
 
 void gc_release(heap *h)
 {
-    free(h->gc.gray);
+    big_free(h->gc.gray, h->gc.gray_cap * sizeof *h->gc.gray);
     h->gc.gray = NULL;
     h->gc.gray_len = h->gc.gray_cap = 0;
 }
@@ -50,8 +50,9 @@ void gc_shade(heap *h, hobj *o)
 {
     struct gc_state *g = &h->gc;
     if (g->gray_len == g->gray_cap) {
-        g->gray_cap = g->gray_cap ? g->gray_cap * 2 : 256;
-        g->gray = xrealloc(g->gray, g->gray_cap * sizeof *g->gray);
+        size_t cap = g->gray_cap ? g->gray_cap * 2 : 4096;
+        g->gray = big_grow(g->gray, g->gray_cap * sizeof *g->gray, cap * sizeof *g->gray);
+        g->gray_cap = cap;
     }
     o->colour = HC_GRAY;
     g->gray[g->gray_len++] = o;
@@ -64,12 +65,54 @@ static void shade_if_white(hobj *o, void *arg)
         gc_shade(h, o);
 }
 
+/* The allocations after which the next cycle starts (gc_due's rule). */
+static double trigger_allocs(const heap *h)
+{
+    double by_heap = h->gc.cfg.heap_fraction * (double)heap_live_total(h);
+    double t = (double)h->gc.cfg.threshold;
+    return by_heap > t ? by_heap : t;
+}
+
+/* Pacing, after Lua's stepmul: a cycle's work is the references it traces
+ * plus the container slots it sweeps. It is estimated from the last cycle
+ * (scaled by how the container slabs grew since), and spread over 80% of
+ * the allocations that would trigger the next cycle: so the collector's
+ * work per allocation stays constant as the heap grows, and a cycle ends
+ * before the next is due however fast clients allocate (objects made
+ * during a cycle add one unit of sweep each, and the debt keeps growing
+ * with allocation until the work is done). */
+#define GC_PACE_MARGIN 1.25
+
+static double container_slots(const heap *h)
+{
+    double n = 0;
+    for (int t = T_TUPLE; t < T__COUNT; t++)
+        n += (double)h->slabs[t].nslots;
+    return n;
+}
+
+static void set_pace(heap *h)
+{
+    struct gc_state *g = &h->gc;
+    double slots = container_slots(h);
+    double work = g->last_work && g->last_slots
+                      ? (double)g->last_work * (slots + 1) / (double)g->last_slots
+                      : 3 * slots;
+    g->stepmul = GC_PACE_MARGIN * (work + 1000) / trigger_allocs(h);
+    if (g->stepmul < 2)
+        g->stepmul = 2;
+    g->debt = 0;
+    g->alloc_seen = h->hot.st.allocated;
+}
+
 static void start_cycle(heap *h)
 {
     struct gc_state *g = &h->gc;
+    set_pace(h);
     g->phase = GC_MARK;
     g->cycle_start_ns = now_ns();
     memset(&g->cur, 0, sizeof g->cur);
+    g->cur_work = 0;
     h->hot.gc_marking = true;
     h->hot.alloc_colour = HC_BLACK; /* born during MARK: survives the cycle */
     h->hot.gc_partial = NULL;
@@ -195,6 +238,8 @@ static void finish_cycle(heap *h)
     g->cycles++;
     g->collected += g->cur.collected;
     g->last = g->cur;
+    g->last_work = g->cur_work;
+    g->last_slots = (uint64_t)container_slots(h);
     g->alloc_mark = h->hot.st.allocated;
     g->free_mark = h->hot.st.freed;
     g->last_end_ms = now_ns() / 1000000;
@@ -254,26 +299,48 @@ static gc_phase run_slice(heap *h, uint64_t budget_ns, uint64_t max_work)
     while (work < max_work && !cycle_over) {
         uint64_t chunk = max_work - work < GC_CLOCK_EVERY ? max_work - work : GC_CLOCK_EVERY;
         uint64_t did = advance(h, chunk);
+        h->gc.cur_work += did; /* (reset when a cycle starts) */
         cycle_over = did == 0;
         work += did;
         if (budget_ns != GC_UNLIMITED && now_ns() - start >= budget_ns)
             break;
     }
-    uint64_t spent = now_ns() - start;
-    if (budget_ns != GC_UNLIMITED && spent < budget_ns)
-        heap_drain(h, budget_ns - spent);
+    h->gc.last_slice_work = work;
     record_pause(h, now_ns() - start);
     return h->gc.phase;
 }
 
 gc_phase gc_step(heap *h, uint64_t budget_us)
 {
-    return run_slice(h, budget_us * 1000, GC_UNLIMITED);
+    uint64_t start = now_ns(), budget_ns = budget_us * 1000;
+    gc_phase p = run_slice(h, budget_ns, GC_UNLIMITED);
+    uint64_t spent = now_ns() - start;
+    if (spent < budget_ns)
+        heap_drain(h, budget_ns - spent); /* idle time frees queued garbage */
+    return p;
 }
 
 gc_phase gc_step_work(heap *h, uint64_t max_work)
 {
     return run_slice(h, GC_UNLIMITED, max_work);
+}
+
+/* The least work a paced slice does, so slices are not wasted on a few units. */
+#define GC_MIN_PACED_WORK 4096
+
+gc_phase gc_step_paced(heap *h, uint64_t budget_us)
+{
+    struct gc_state *g = &h->gc;
+    if (g->phase == GC_IDLE)
+        set_pace(h);
+    g->debt += (double)(h->hot.st.allocated - g->alloc_seen) * g->stepmul;
+    g->alloc_seen = h->hot.st.allocated;
+    uint64_t owed = g->debt < GC_MIN_PACED_WORK ? GC_MIN_PACED_WORK : (uint64_t)g->debt;
+    gc_phase p = run_slice(h, budget_us * 1000, owed);
+    g->debt -= (double)g->last_slice_work;
+    if (g->debt < 0 || p == GC_IDLE)
+        g->debt = 0;
+    return p;
 }
 
 uint64_t gc_collect(heap *h)
@@ -337,6 +404,7 @@ void gc_get_stats(const heap *h, gc_stats *out)
         .total_pause_us = g->total_pause_ns / 1000,
         .p99_pause_us = p99(g),
         .last_cycle_us = g->last.duration_us,
+        .last_cycle_pause_us = g->last.pause_us,
         .last_traced = g->last.traced,
     };
 }

@@ -82,7 +82,9 @@ typedef struct gc_stats {
     int64_t count; /* allocations minus frees since the last cycle */
     uint64_t cycles, collected, slices;
     uint64_t last_pause_us, max_pause_us, total_pause_us, p99_pause_us;
-    uint64_t last_cycle_us, last_traced;
+    uint64_t last_cycle_us;       /* duration of the last cycle, slices and gaps */
+    uint64_t last_cycle_pause_us; /* time spent in its slices */
+    uint64_t last_traced;         /* references it followed */
 } gc_stats;
 
 void gc_configure(heap *h, const gc_config *cfg);
@@ -108,6 +110,12 @@ bool gc_due(const heap *h, uint64_t now_ms);
  * runs); leftover time drains the deferred-free queue. Returns the phase
  * after the slice. */
 gc_phase gc_step(heap *h, uint64_t budget_us);
+
+/* A paced slice, for the request path: does the work that allocation since
+ * the last slice has made owing (at least a few thousand units, so a cycle
+ * always moves), within budget_us; unpaid work carries over. gc_step is for
+ * idle time and runs the whole budget. */
+gc_phase gc_step_paced(heap *h, uint64_t budget_us);
 
 /* One slice bounded by work units (references traced or slots swept)
  * instead of time: for tests that need to stop at an exact point. */

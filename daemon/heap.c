@@ -412,8 +412,9 @@ static void dq_push(heap *h, struct dq_item it, uint64_t refs)
 {
     it.gc = h->cause == FREE_GC;
     if (h->dq_len == h->dq_cap) {
-        h->dq_cap = h->dq_cap ? h->dq_cap * 2 : 64;
-        h->dq = xrealloc(h->dq, h->dq_cap * sizeof *h->dq);
+        size_t cap = h->dq_cap ? h->dq_cap * 2 : 1024;
+        h->dq = big_grow(h->dq, h->dq_cap * sizeof *h->dq, cap * sizeof *h->dq);
+        h->dq_cap = cap;
     }
     h->dq[h->dq_len++] = it;
     h->hot.st.pending += refs;
@@ -593,6 +594,6 @@ void heap_free(heap *h)
         slab_destroy(&h->slabs[t]);
     itab_destroy(&h->interned);
     gc_release(h);
-    free(h->dq);
+    big_free(h->dq, h->dq_cap * sizeof *h->dq);
     free(h);
 }

@@ -3,7 +3,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 void xoom(size_t n)
 {
@@ -76,4 +78,29 @@ uint64_t now_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static size_t page_round(size_t n)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    return (n + page - 1) / page * page;
+}
+
+void *big_grow(void *p, size_t old_bytes, size_t new_bytes)
+{
+    void *q;
+    if (!p)
+        q = mmap(NULL, page_round(new_bytes), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                 -1, 0);
+    else
+        q = mremap(p, page_round(old_bytes), page_round(new_bytes), MREMAP_MAYMOVE);
+    if (q == MAP_FAILED)
+        xoom(new_bytes);
+    return q;
+}
+
+void big_free(void *p, size_t bytes)
+{
+    if (p)
+        munmap(p, page_round(bytes));
 }

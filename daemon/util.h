@@ -15,6 +15,13 @@ void *xrealloc(void *p, size_t n);
 char *xstrndup(const char *s, size_t n);
 _Noreturn void xoom(size_t n);
 
+/* Arrays that may grow to hundreds of megabytes inside a time-bounded step
+ * (the collector's gray stack, the deferred-free queue): mmap'd and grown
+ * with mremap, so growing moves page tables instead of copying, which a
+ * realloc from the brk heap would do. Sizes are in bytes. */
+void *big_grow(void *p, size_t old_bytes, size_t new_bytes);
+void big_free(void *p, size_t bytes);
+
 /* Strict UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF). */
 bool utf8_valid(const char *s, size_t len);
 

@@ -138,23 +138,45 @@ static void snap_free(tsnap *s)
     test_free(s);
 }
 
-#define SNAP_STATS(X)                                                                              \
-    X(allocated)                                                                                   \
-    X(freed)                                                                                       \
-    X(bytes) X(peak_bytes) X(increfs) X(decrefs) X(frees_refcount) X(frees_gc) X(cascade)          \
-        X(longest_cascade) X(pending)
+/* Every heap_stats field, by name (a field added later is still compared,
+ * by the memcmp in snap_diff, if not named). */
+static const struct {
+    const char *name;
+    size_t off;
+} stat_fields[] = {
+    {"allocated", offsetof(heap_stats, allocated)},
+    {"freed", offsetof(heap_stats, freed)},
+    {"bytes", offsetof(heap_stats, bytes)},
+    {"peak_bytes", offsetof(heap_stats, peak_bytes)},
+    {"increfs", offsetof(heap_stats, increfs)},
+    {"decrefs", offsetof(heap_stats, decrefs)},
+    {"frees_refcount", offsetof(heap_stats, frees_refcount)},
+    {"frees_gc", offsetof(heap_stats, frees_gc)},
+    {"cascade", offsetof(heap_stats, cascade)},
+    {"longest_cascade", offsetof(heap_stats, longest_cascade)},
+    {"pending", offsetof(heap_stats, pending)},
+};
+
+static uint64_t stat_at(const heap_stats *st, size_t off)
+{
+    uint64_t v;
+    memcpy(&v, (const char *)st + off, sizeof v);
+    return v;
+}
 
 /* The first difference between h and s, written to msg; false if none. */
 static bool snap_diff(heap *h, const tsnap *s, char *msg, size_t size)
 {
     const heap_stats *st = heap_get_stats(h);
-#define X(f)                                                                                       \
-    if (st->f != s->st.f)                                                                          \
-        return snprintf(msg, size, "stats." #f " changed: %llu -> %llu",                           \
-                        (unsigned long long)s->st.f, (unsigned long long)st->f),                   \
-               true;
-    SNAP_STATS(X)
-#undef X
+    for (size_t i = 0; i < sizeof stat_fields / sizeof stat_fields[0]; i++) {
+        uint64_t was = stat_at(&s->st, stat_fields[i].off), now = stat_at(st, stat_fields[i].off);
+        if (was != now)
+            return snprintf(msg, size, "stats.%s changed: %llu -> %llu", stat_fields[i].name,
+                            (unsigned long long)was, (unsigned long long)now),
+                   true;
+    }
+    if (memcmp(st, &s->st, sizeof *st) != 0)
+        return snprintf(msg, size, "a stats field changed"), true;
     for (int t = 0; t < T__COUNT; t++)
         if (heap_live(h, (htype)t) != s->live[t])
             return snprintf(msg, size, "live %s changed: %llu -> %llu", htype_name((htype)t),
