@@ -104,7 +104,8 @@ static void incremental(heap *h, hobj *root, uint64_t n, uint64_t slice_us)
         if (npause == cap)
             pauses = xrealloc(pauses, (cap *= 2) * sizeof *pauses);
         pauses[npause++] = pause;
-    } while (gc_get_stats(h, &st), st.cycles < before.cycles + 3 || hs->allocated - alloc0 < 2000000);
+    } while (gc_get_stats(h, &st),
+             st.cycles < before.cycles + 3 || hs->allocated - alloc0 < 2000000);
     uint64_t allocs = hs->allocated - alloc0, wall = now_ns() - t0;
     qsort(pauses, npause, sizeof *pauses, cmp_u64);
     printf("inc_cycles %" PRIu64 "\n", st.cycles - before.cycles);

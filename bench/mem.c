@@ -18,8 +18,10 @@ static uint64_t rss_bytes(void)
 {
     unsigned long size = 0, resident = 0;
     FILE *f = fopen("/proc/self/statm", "r");
-    if (!f || fscanf(f, "%lu %lu", &size, &resident) != 2) resident = 0;
-    if (f) fclose(f);
+    if (!f || fscanf(f, "%lu %lu", &size, &resident) != 2)
+        resident = 0;
+    if (f)
+        fclose(f);
     return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
 }
 

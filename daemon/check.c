@@ -10,7 +10,7 @@ struct checker {
     heap *h;
     herr *err;
     int rc;
-    uint32_t *expect[T__COUNT]; /* recomputed counts, by slot */
+    uint32_t *expect[T__COUNT];     /* recomputed counts, by slot */
     uint8_t *expect_gray[T__COUNT]; /* containers on the gray stack, by slot */
     uint64_t bytes;
 };
@@ -37,7 +37,8 @@ static void check_slab(struct checker *c, const slab *s)
         if (o->type != s->type)
             FAIL(c, "slot %u of the %s slab holds a %s", i, htype_name(s->type),
                  htype_name(o->type));
-        if (!o->dead) live++;
+        if (!o->dead)
+            live++;
     }
     for (uint32_t i = s->free_head; i != SLAB_NO_SLOT && free_len <= s->nslots; free_len++) {
         hobj *o = slab_at(s, i);
@@ -60,13 +61,9 @@ static void check_str(struct checker *c, hobj *o)
         FAIL(c, "%s @%llu is not NUL-terminated", htype_name(o->type), ID(o));
     if (o->type == T_STR && !utf8_valid(s->data, s->len))
         FAIL(c, "str @%llu is not valid UTF-8", ID(o));
-    if (s->hashed) {
-        uint64_t hh = s->hash;
-        s->hashed = 0;
-        uint64_t again;
-        obj_hash(o, &again);
-        if (again != hh) FAIL(c, "%s @%llu has a stale cached hash", htype_name(o->type), ID(o));
-    }
+    uint64_t want = hash_strlike(o->type, s->data, s->len);
+    if (s->hashed && s->hash != want)
+        FAIL(c, "%s @%llu has a stale cached hash", htype_name(o->type), ID(o));
 }
 
 static void check_tuple(struct checker *c, hobj *o)
@@ -77,7 +74,8 @@ static void check_tuple(struct checker *c, hobj *o)
     uint64_t acc = hash_tuple_start(), ih;
     bool hashable = true;
     for (uint32_t i = 0; i < t->len; i++) {
-        if (!obj_hash(t->items[i], &ih)) hashable = false;
+        if (!obj_hash(t->items[i], &ih))
+            hashable = false;
         acc = hash_tuple_add(acc, ih);
     }
     if (hashable == (bool)t->unhashable || (hashable && acc != t->hash))
@@ -92,7 +90,8 @@ static void check_table(struct checker *c, hobj *o)
         FAIL(c, "%s @%llu: fill beyond capacity", htype_name(o->type), ID(o));
     for (uint32_t i = 0; d->tb && i < d->fill; i++) {
         hentry *e = htab_entry(d, i);
-        if (!e->key) continue;
+        if (!e->key)
+            continue;
         used++;
         uint64_t hash;
         if (!obj_hash(e->key, &hash) || hash != e->hash)
@@ -123,7 +122,8 @@ static void check_object(hobj *o, void *arg)
         check_tuple(c, o);
         break;
     case T_LIST:
-        if (AS_LIST(o)->len > AS_LIST(o)->cap) FAIL(c, "list @%llu: length beyond capacity", ID(o));
+        if (AS_LIST(o)->len > AS_LIST(o)->cap)
+            FAIL(c, "list @%llu: length beyond capacity", ID(o));
         break;
     case T_DICT:
     case T_SET:
@@ -165,8 +165,19 @@ static void check_interned(hobj *o, void *arg)
         FAIL(c, "%s @%llu should be immortal", htype_name(o->type), ID(o));
 }
 
+static void count_pending(hobj *o, void *arg)
+{
+    (void)o;
+    (*(uint64_t *)arg)++;
+}
+
 static void check_totals(struct checker *c)
 {
+    uint64_t pending = 0;
+    heap_visit_pending(c->h, count_pending, &pending);
+    if (pending != c->h->hot.st.pending)
+        FAIL(c, "stats count %llu pending references, the queue holds %llu",
+             (unsigned long long)c->h->hot.st.pending, (unsigned long long)pending);
     heap *h = c->h;
     const heap_stats *st = &h->hot.st;
     for (size_t i = 0; i < h->dq_len; i++)
@@ -185,7 +196,7 @@ static void check_totals(struct checker *c)
 
 struct colour_walk {
     struct checker *c;
-    hobj *parent; /* NULL: a root */
+    hobj *parent;  /* NULL: a root */
     bool as_black; /* the scanned part of the partially scanned container */
 };
 
@@ -206,8 +217,8 @@ static void check_edge(hobj *o, void *arg)
     if (!w->parent)
         FAIL(c, "a root references white %s @%llu during mark", htype_name(o->type), ID(o));
     else if (w->parent->colour == HC_BLACK || w->as_black)
-        FAIL(c, "black %s @%llu points to white %s @%llu", from, ID(w->parent),
-             htype_name(o->type), ID(o));
+        FAIL(c, "black %s @%llu points to white %s @%llu", from, ID(w->parent), htype_name(o->type),
+             ID(o));
 }
 
 static void check_partial_prefix(struct checker *c, hobj *p, uint32_t pos)
@@ -298,6 +309,7 @@ int heap_check(heap *h, uint64_t *objects, herr *err)
         check_gc(&c);
     for (int t = 0; t < T__COUNT; t++)
         free(c.expect[t]);
-    if (!c.rc && objects) *objects = heap_live_total(h);
+    if (!c.rc && objects)
+        *objects = heap_live_total(h);
     return c.rc;
 }

@@ -16,7 +16,8 @@ static hobj *unhashable_part(hobj *o)
         uint32_t i = 0;
         while (i < t->len && obj_hash(t->items[i], &ignored))
             i++;
-        if (i == t->len) break;
+        if (i == t->len)
+            break;
         o = t->items[i];
     }
     return o;
@@ -24,7 +25,8 @@ static hobj *unhashable_part(hobj *o)
 
 int cont_hash(hobj *key, uint64_t *hash, herr *err)
 {
-    if (obj_hash(key, hash)) return 0;
+    if (obj_hash(key, hash))
+        return 0;
     return herr_set(err, HE_TYPE, "unhashable type: '%s'", htype_name(unhashable_part(key)->type));
 }
 
@@ -32,7 +34,8 @@ int cont_hash(hobj *key, uint64_t *hash, herr *err)
  * amortized O(1) without doubling the memory of big lists. */
 static uint32_t list_new_cap(uint32_t cap, uint32_t need)
 {
-    if (need <= cap) return cap;
+    if (need <= cap)
+        return cap;
     uint64_t c = (uint64_t)need + (need >> 3) + (need < 9 ? 3 : 6);
     return c > UINT32_MAX ? UINT32_MAX : (uint32_t)c;
 }
@@ -41,7 +44,8 @@ size_t cont_list_grow_bytes(const hobj *list, uint32_t extra)
 {
     const hlist *l = AS_LIST(list);
     uint64_t need = (uint64_t)l->len + extra;
-    if (need > UINT32_MAX) return SIZE_MAX;
+    if (need > UINT32_MAX)
+        return SIZE_MAX;
     return (list_new_cap(l->cap, (uint32_t)need) - l->cap) * sizeof(hobj *);
 }
 
@@ -49,7 +53,8 @@ void cont_list_reserve(heap *h, hobj *list, uint32_t extra)
 {
     hlist *l = AS_LIST(list);
     uint32_t cap = list_new_cap(l->cap, l->len + extra);
-    if (cap == l->cap) return;
+    if (cap == l->cap)
+        return;
     l->items = xrealloc(l->items, cap * sizeof(hobj *));
     heap_account(h, (long)((cap - l->cap) * sizeof(hobj *)));
     l->cap = cap;
@@ -66,7 +71,8 @@ void cont_list_append(heap *h, hobj *list, hobj *item)
 int cont_index(const hobj *seq, int64_t index, uint32_t *out, herr *err)
 {
     int64_t len = AS_LIST(seq)->len;
-    if (index < 0) index += len;
+    if (index < 0)
+        index += len;
     if (index < 0 || index >= len)
         return herr_set(err, HE_INDEX, "%s index out of range", htype_name(seq->type));
     *out = (uint32_t)index;
@@ -96,8 +102,10 @@ void cont_list_insert(heap *h, hobj *list, int64_t index, hobj *item)
 {
     hlist *l = AS_LIST(list);
     int64_t len = l->len;
-    if (index < 0) index = index + len < 0 ? 0 : index + len;
-    if (index > len) index = len;
+    if (index < 0)
+        index = index + len < 0 ? 0 : index + len;
+    if (index > len)
+        index = len;
     assert(l->len < l->cap);
     memmove(&l->items[index + 1], &l->items[index], (size_t)(len - index) * sizeof(hobj *));
     heap_note_shift(h, list, (uint32_t)index, +1);
@@ -146,7 +154,8 @@ int cont_dict_pop(heap *h, hobj *d, hobj *key, uint64_t hash, hobj **val, herr *
 {
     hdict *t = AS_DICT(d);
     int64_t pos = htab_find(t, key, hash);
-    if (pos == HTAB_NONE) return herr_set(err, HE_KEY, "key not found");
+    if (pos == HTAB_NONE)
+        return herr_set(err, HE_KEY, "key not found");
     hentry *e = htab_entry(t, pos);
     hobj *k = e->key, *v = e->val;
     htab_delete_at(t, pos);
@@ -174,7 +183,8 @@ bool cont_set_discard(heap *h, hobj *s, hobj *key, uint64_t hash)
 {
     hdict *t = AS_DICT(s);
     int64_t pos = htab_find(t, key, hash);
-    if (pos == HTAB_NONE) return false;
+    if (pos == HTAB_NONE)
+        return false;
     hobj *k = htab_entry(t, pos)->key;
     htab_delete_at(t, pos);
     heap_decref(h, k);

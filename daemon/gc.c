@@ -9,15 +9,21 @@
 /* Work units between clock reads: small enough that a slice overshoots
  * its budget by only a few microseconds. */
 #define GC_CLOCK_EVERY 256
-#define GC_UNLIMITED UINT64_MAX
+#define GC_UNLIMITED   UINT64_MAX
 
 const char *gc_phase_name(gc_phase p)
 {
     return p == GC_MARK ? "mark" : p == GC_SWEEP ? "sweep" : "idle";
 }
 
-void gc_configure(heap *h, const gc_config *cfg) { h->gc.cfg = *cfg; }
-const gc_config *gc_get_config(const heap *h) { return &h->gc.cfg; }
+void gc_configure(heap *h, const gc_config *cfg)
+{
+    h->gc.cfg = *cfg;
+}
+const gc_config *gc_get_config(const heap *h)
+{
+    return &h->gc.cfg;
+}
 
 void gc_set_cycle_hook(heap *h, gc_cycle_hook fn, void *ctx)
 {
@@ -25,11 +31,26 @@ void gc_set_cycle_hook(heap *h, gc_cycle_hook fn, void *ctx)
     h->gc.hook_ctx = ctx;
 }
 
-void gc_enable(heap *h) { h->gc.cfg.enabled = true; }
-void gc_disable(heap *h) { h->gc.cfg.enabled = false; }
-bool gc_isenabled(const heap *h) { return h->gc.cfg.enabled; }
-void gc_set_threshold(heap *h, uint64_t threshold) { h->gc.cfg.threshold = threshold; }
-gc_phase gc_get_phase(const heap *h) { return h->gc.phase; }
+void gc_enable(heap *h)
+{
+    h->gc.cfg.enabled = true;
+}
+void gc_disable(heap *h)
+{
+    h->gc.cfg.enabled = false;
+}
+bool gc_isenabled(const heap *h)
+{
+    return h->gc.cfg.enabled;
+}
+void gc_set_threshold(heap *h, uint64_t threshold)
+{
+    h->gc.cfg.threshold = threshold;
+}
+gc_phase gc_get_phase(const heap *h)
+{
+    return h->gc.phase;
+}
 
 int64_t gc_count(const heap *h)
 {
@@ -174,7 +195,10 @@ static uint64_t propagate(heap *h, uint64_t max)
     return n + 1;
 }
 
-static bool mark_done(const heap *h) { return h->gc.gray_len == 0 && !h->hot.gc_partial; }
+static bool mark_done(const heap *h)
+{
+    return h->gc.gray_len == 0 && !h->hot.gc_partial;
+}
 
 /* MARK -> SWEEP: every container still white is garbage. */
 static void flip(heap *h)

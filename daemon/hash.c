@@ -13,7 +13,8 @@ void hash_seed_init(void)
 {
     static bool seeded;
     uint64_t k[2];
-    if (seeded) return;
+    if (seeded)
+        return;
     if (getrandom(k, sizeof k, 0) == (ssize_t)sizeof k) {
         sip_k0 = k[0];
         sip_k1 = k[1];
@@ -89,10 +90,15 @@ uint64_t hash_tuple_add(uint64_t acc, uint64_t item)
     return acc * XXPRIME_1;
 }
 
+uint64_t hash_strlike(htype t, const char *data, size_t len)
+{
+    return hash_bytes(data, len) ^ (t == T_BYTES ? 0x62ull : 0); /* b'a' and 'a' differ */
+}
+
 static uint64_t str_hash(hstr *s)
 {
     if (!s->hashed) {
-        s->hash = hash_bytes(s->data, s->len) ^ (s->h.type == T_BYTES ? 0x62ull : 0);
+        s->hash = hash_strlike(s->h.type, s->data, s->len);
         s->hashed = 1;
     }
     return s->hash;
@@ -131,23 +137,29 @@ static bool is_number(htype t)
 /* Exact int == float, without the rounding of converting the int. */
 static bool int_eq_float(int64_t i, double f)
 {
-    if (!(f >= -9223372036854775808.0 && f < 9223372036854775808.0) || f != floor(f)) return false;
+    if (!(f >= -9223372036854775808.0 && f < 9223372036854775808.0) || f != floor(f))
+        return false;
     return (int64_t)f == i;
 }
 
 static bool num_eq(hobj *a, hobj *b)
 {
     bool af = a->type == T_FLOAT, bf = b->type == T_FLOAT;
-    if (af && bf) return AS_FLOAT(a)->v == AS_FLOAT(b)->v;
-    if (af) return int_eq_float(AS_INT(b)->v, AS_FLOAT(a)->v);
-    if (bf) return int_eq_float(AS_INT(a)->v, AS_FLOAT(b)->v);
+    if (af && bf)
+        return AS_FLOAT(a)->v == AS_FLOAT(b)->v;
+    if (af)
+        return int_eq_float(AS_INT(b)->v, AS_FLOAT(a)->v);
+    if (bf)
+        return int_eq_float(AS_INT(a)->v, AS_FLOAT(b)->v);
     return AS_INT(a)->v == AS_INT(b)->v;
 }
 
 static bool str_eq(hstr *a, hstr *b)
 {
-    if (a->len != b->len) return false;
-    if (a->hashed && b->hashed && a->hash != b->hash) return false;
+    if (a->len != b->len)
+        return false;
+    if (a->hashed && b->hashed && a->hash != b->hash)
+        return false;
     /* len 0: a probe's data may be NULL (msgpack-c's empty str) */
     return a->len == 0 || memcmp(a->data, b->data, a->len) == 0;
 }
@@ -156,9 +168,12 @@ static bool tuple_eq(htuple *a, htuple *b);
 
 bool key_eq(hobj *a, hobj *b)
 {
-    if (a == b) return true;
-    if (is_number(a->type) && is_number(b->type)) return num_eq(a, b);
-    if (a->type != b->type) return false;
+    if (a == b)
+        return true;
+    if (is_number(a->type) && is_number(b->type))
+        return num_eq(a, b);
+    if (a->type != b->type)
+        return false;
     switch ((htype)a->type) {
     case T_STR:
     case T_BYTES:
@@ -198,7 +213,8 @@ static bool tuple_eq(htuple *a, htuple *b)
         }
         hobj *x = f->a->items[f->i], *y = f->b->items[f->i];
         f->i++;
-        if (x == y) continue;
+        if (x == y)
+            continue;
         if (x->type != T_TUPLE || y->type != T_TUPLE) {
             equal = key_eq(x, y);
             continue;
@@ -218,13 +234,15 @@ static bool tuple_eq(htuple *a, htuple *b)
         }
         stack[depth++] = (struct teq_frame){AS_TUPLE(x), AS_TUPLE(y), 0};
     }
-    if (stack != local) free(stack);
+    if (stack != local)
+        free(stack);
     return equal;
 }
 
 bool value_same(const hobj *a, const hobj *b)
 {
-    if (a->type != b->type) return false;
+    if (a->type != b->type)
+        return false;
     switch ((htype)a->type) {
     case T_INT:
     case T_BOOL:

@@ -12,6 +12,8 @@ void hash_seed_init(void);
 
 uint64_t hash_bytes(const void *p, size_t len);
 uint64_t hash_int(int64_t v);
+/* The hash of a str or bytes object (t) with this content. */
+uint64_t hash_strlike(htype t, const char *data, size_t len);
 uint64_t hash_float(double v);
 /* Combines item hashes in order (the tuple hash). */
 uint64_t hash_tuple_start(void);

@@ -28,7 +28,8 @@ int intern_policy_parse(const char *s)
 {
     static const char *const names[] = {"python", "none", "all"};
     for (int i = 0; i < 3; i++)
-        if (strcmp(s, names[i]) == 0) return i;
+        if (strcmp(s, names[i]) == 0)
+            return i;
     return -1;
 }
 
@@ -81,7 +82,8 @@ void heap_account(heap *h, long delta)
 {
     heap_stats *st = &h->hot.st;
     st->bytes += (uint64_t)delta; /* wraps correctly for negative deltas */
-    if (st->bytes > st->peak_bytes) st->peak_bytes = st->bytes;
+    if (st->bytes > st->peak_bytes)
+        st->peak_bytes = st->bytes;
 }
 
 void heap_account_ext(heap *h, long delta)
@@ -100,7 +102,8 @@ uint64_t heap_ext_bytes(const heap *h)
 static hobj *new_obj(heap *h, htype t)
 {
     hobj *o = slab_alloc(&h->slabs[t]);
-    if (!o) xoom(objsizes[t]); /* 2^32 objects of one type: beyond any memory */
+    if (!o)
+        xoom(objsizes[t]); /* 2^32 objects of one type: beyond any memory */
     o->refcnt = 1;
     if (htype_is_container(t))
         o->colour = h->hot.alloc_colour;
@@ -130,7 +133,8 @@ static void make_immortals(heap *h)
         AS_INT(h->bools[b])->v = b;
         make_immortal(h->bools[b]);
     }
-    if (h->cfg.intern == INTERN_NONE) return;
+    if (h->cfg.intern == INTERN_NONE)
+        return;
     for (int64_t v = SMALL_INT_MIN; v <= SMALL_INT_MAX; v++) {
         hobj *o = new_obj(h, T_INT);
         AS_INT(o)->v = v;
@@ -142,7 +146,8 @@ heap *heap_new(const heap_config *cfg)
 {
     heap *h = xcalloc(1, sizeof *h);
     h->cfg = *cfg;
-    if (!h->cfg.max_depth) h->cfg.max_depth = HEAP_DEFAULT_MAX_DEPTH;
+    if (!h->cfg.max_depth)
+        h->cfg.max_depth = HEAP_DEFAULT_MAX_DEPTH;
     hash_seed_init();
     h->hot.doomed_colour = 0xFF;
     h->gc.cfg = (gc_config)GC_DEFAULT_CONFIG;
@@ -197,7 +202,8 @@ void heap_set_roots(heap *h, hroots_fn fn, void *ctx)
 
 void heap_visit_roots(heap *h, hvisit_fn visit, void *arg)
 {
-    if (h->roots) h->roots(h->roots_ctx, visit, arg);
+    if (h->roots)
+        h->roots(h->roots_ctx, visit, arg);
 }
 
 void heap_set_free_hook(heap *h, hfree_hook fn, void *ctx)
@@ -226,12 +232,15 @@ int heap_check_room(heap *h, uint64_t objects, uint64_t bytes, herr *err)
 hobj *heap_lookup(heap *h, hid id)
 {
     htype t = hid_type(id);
-    if (t >= T__COUNT || (id >> 36 & 0xF) != 0) return NULL;
+    if (t >= T__COUNT || (id >> 36 & 0xF) != 0)
+        return NULL;
     hobj *o = slab_at(&h->slabs[t], hid_slot(id));
-    if (!o || o->dead || o->gen != hid_gen(id)) return NULL;
+    if (!o || o->dead || o->gen != hid_gen(id))
+        return NULL;
     /* Garbage the collector found stays alive until its counts fall, but a
      * client must not reach it again. */
-    if (htype_is_container(t) && (o->doomed || o->colour == h->hot.doomed_colour)) return NULL;
+    if (htype_is_container(t) && (o->doomed || o->colour == h->hot.doomed_colour))
+        return NULL;
     return o;
 }
 
@@ -251,6 +260,31 @@ bool heap_would_intern_int(const heap *h, int64_t v)
     return h->cfg.intern != INTERN_NONE && is_small_int(v);
 }
 
+static bool identifier_like(const char *s, size_t len);
+
+bool heap_would_reuse(const heap *h, htype t, const void *value, size_t len)
+{
+    int64_t i;
+    switch (t) {
+    case T_INT:
+        memcpy(&i, value, sizeof i);
+        if (heap_would_intern_int(h, i))
+            return true;
+        /* fall through */
+    case T_FLOAT:
+        return h->cfg.intern == INTERN_ALL && itab_find_num(&h->interned, t, value);
+    case T_STR:
+        if (h->cfg.intern == INTERN_PYTHON && !identifier_like(value, len))
+            return false;
+        /* fall through */
+    case T_BYTES:
+        return h->cfg.intern != INTERN_NONE && (h->cfg.intern == INTERN_ALL || t == T_STR) &&
+               itab_find_str(&h->interned, t, value, len);
+    default:
+        return false;
+    }
+}
+
 /* Under "all", equal scalars are one object while alive (hash-consing). */
 static hobj *consed(heap *h, hobj *found)
 {
@@ -259,13 +293,16 @@ static hobj *consed(heap *h, hobj *found)
 
 hobj *heap_int(heap *h, int64_t v)
 {
-    if (heap_would_intern_int(h, v)) return heap_incref(h, h->small_ints[v - SMALL_INT_MIN]);
+    if (heap_would_intern_int(h, v))
+        return heap_incref(h, h->small_ints[v - SMALL_INT_MIN]);
     hobj *o =
         h->cfg.intern == INTERN_ALL ? consed(h, itab_find_num(&h->interned, T_INT, &v)) : NULL;
-    if (o) return o;
+    if (o)
+        return o;
     o = new_obj(h, T_INT);
     AS_INT(o)->v = v;
-    if (h->cfg.intern == INTERN_ALL) itab_add(&h->interned, o);
+    if (h->cfg.intern == INTERN_ALL)
+        itab_add(&h->interned, o);
     return o;
 }
 
@@ -273,17 +310,20 @@ hobj *heap_float(heap *h, double v)
 {
     hobj *o =
         h->cfg.intern == INTERN_ALL ? consed(h, itab_find_num(&h->interned, T_FLOAT, &v)) : NULL;
-    if (o) return o;
+    if (o)
+        return o;
     o = new_obj(h, T_FLOAT);
     AS_FLOAT(o)->v = v;
-    if (h->cfg.intern == INTERN_ALL) itab_add(&h->interned, o);
+    if (h->cfg.intern == INTERN_ALL)
+        itab_add(&h->interned, o);
     return o;
 }
 
 /* CPython interns string constants made only of name characters. */
 static bool identifier_like(const char *s, size_t len)
 {
-    if (len > INTERN_STR_MAX) return false;
+    if (len > INTERN_STR_MAX)
+        return false;
     for (size_t i = 0; i < len; i++) {
         char c = s[i];
         if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -309,10 +349,12 @@ static hobj *heap_strlike(heap *h, htype t, const char *data, size_t len)
     bool cons = immortal || h->cfg.intern == INTERN_ALL;
     if (cons) {
         hobj *o = consed(h, itab_find_str(&h->interned, t, data, len));
-        if (o) return o;
+        if (o)
+            return o;
     }
     hobj *o = new_strlike(h, t, data, len);
-    if (cons) itab_add(&h->interned, o);
+    if (cons)
+        itab_add(&h->interned, o);
     if (immortal) {
         o->immortal = 1; /* keeps the caller's reference: the count stays exact */
     }
@@ -348,13 +390,15 @@ hobj *heap_tuple(heap *h, hobj **items, uint32_t n)
     htuple *t = AS_TUPLE(o);
     t->len = n;
     t->items = n ? xmalloc(n * sizeof(hobj *)) : NULL;
-    if (n) memcpy(t->items, items, n * sizeof(hobj *));
+    if (n)
+        memcpy(t->items, items, n * sizeof(hobj *));
     heap_account(h, (long)(n * sizeof(hobj *)));
     uint64_t acc = hash_tuple_start();
     for (uint32_t i = 0; i < n; i++) {
         heap_store_barrier(h, o, items[i]);
         uint64_t ih;
-        if (!obj_hash(items[i], &ih)) t->unhashable = 1;
+        if (!obj_hash(items[i], &ih))
+            t->unhashable = 1;
         acc = hash_tuple_add(acc, ih);
     }
     t->hash = t->unhashable ? 0 : acc;
@@ -383,9 +427,11 @@ void heap_traverse(hobj *o, hvisit_fn visit, void *arg)
         hdict *d = AS_DICT(o);
         for (uint32_t i = 0; i < d->fill; i++) {
             hentry *e = htab_entry(d, i);
-            if (!e->key) continue;
+            if (!e->key)
+                continue;
             visit(e->key, arg);
-            if (e->val) visit(e->val, arg);
+            if (e->val)
+                visit(e->val, arg);
         }
         break;
     }
@@ -401,7 +447,8 @@ void heap_foreach(heap *h, htype t, hvisit_fn fn, void *arg)
         const slab *s = &h->slabs[ty];
         for (uint32_t i = 0; i < s->nslots; i++) {
             hobj *o = slab_at(s, i);
-            if (!o->dead) fn(o, arg);
+            if (!o->dead)
+                fn(o, arg);
         }
     }
 }
@@ -468,8 +515,10 @@ void heap_dispose(heap *h, hobj *o)
     assert(o->refcnt == 0 && !o->immortal);
     if (o == h->hot.gc_partial)
         h->hot.gc_partial = NULL; /* its gray stack entry will be skipped */
-    if (!h->draining && h->dq_len == 0) st->cascade = 0; /* a new cascade starts here */
-    if (h->free_hook) h->free_hook(h->free_hook_ctx, o, h->cause);
+    if (!h->draining && h->dq_len == 0)
+        st->cascade = 0; /* a new cascade starts here */
+    if (h->free_hook)
+        h->free_hook(h->free_hook_ctx, o, h->cause);
     if (h->cfg.intern == INTERN_ALL && !htype_is_container(o->type) && o->type != T_NONE &&
         o->type != T_BOOL)
         itab_remove(&h->interned, o);
@@ -481,7 +530,8 @@ void heap_dispose(heap *h, hobj *o)
         st->frees_gc++;
     else
         st->frees_refcount++;
-    if (++st->cascade > st->longest_cascade) st->longest_cascade = st->cascade;
+    if (++st->cascade > st->longest_cascade)
+        st->longest_cascade = st->cascade;
 }
 
 static void dq_pop(heap *h)
@@ -511,7 +561,8 @@ static void dq_step(heap *h)
     }
     /* What this item's references free was freed by whoever queued it. */
     h->cause = it->gc ? FREE_GC : FREE_REFCOUNT;
-    if (it->pos == it->n) dq_pop(h);
+    if (it->pos == it->n)
+        dq_pop(h);
     if (a) {
         h->hot.st.pending--;
         heap_decref(h, a);
@@ -531,7 +582,8 @@ bool heap_drain(heap *h, uint64_t budget_ns)
     unsigned steps = 0;
     h->draining = true;
     while (h->dq_len) {
-        if (++steps % DRAIN_CLOCK_EVERY == 0 && now_ns() - start >= budget_ns) break;
+        if (++steps % DRAIN_CLOCK_EVERY == 0 && now_ns() - start >= budget_ns)
+            break;
         dq_step(h);
     }
     h->draining = false;
@@ -553,8 +605,10 @@ void heap_visit_pending(heap *h, hvisit_fn visit, void *arg)
                 continue;
             }
             hentry *e = &it->tb->entries[p];
-            if (e->key) visit(e->key, arg);
-            if (e->key && e->val) visit(e->val, arg);
+            if (e->key)
+                visit(e->key, arg);
+            if (e->key && e->val)
+                visit(e->val, arg);
         }
     }
 }
@@ -584,7 +638,8 @@ static void free_payload_now(hobj *o, void *arg)
 
 void heap_free(heap *h)
 {
-    if (!h) return;
+    if (!h)
+        return;
     /* Objects still alive here (cycles, immortals, anything the caller
      * left bound) are finalized without counting: the heap ends whole. */
     while (h->dq_len)

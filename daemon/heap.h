@@ -118,9 +118,12 @@ hobj *heap_tuple(heap *h, hobj **items, uint32_t n);
 hobj *heap_dict(heap *h);
 hobj *heap_set(heap *h);
 
-/* True if creating this scalar would reuse an interned object (so it costs
- * nothing against the limits). */
+/* True if creating this int would reuse a small-int object. */
 bool heap_would_intern_int(const heap *h, int64_t v);
+/* True if creating this scalar would reuse an existing (interned) object,
+ * so it costs nothing against the limits. value points at the int64 or
+ * double for numbers, at the bytes (len of them) for str and bytes. */
+bool heap_would_reuse(const heap *h, htype t, const void *value, size_t len);
 
 /* --- reference counting ------------------------------------------------- */
 
@@ -185,7 +188,8 @@ static inline void heap_decref(heap *h, hobj *o)
      * heap: stop here (redis decrRefCount does the same). */
     assert(!o->dead && o->refcnt > 0);
     heap_hot_(h)->st.decrefs++;
-    if (--o->refcnt == 0 && !o->immortal) heap_dispose(h, o);
+    if (--o->refcnt == 0 && !o->immortal)
+        heap_dispose(h, o);
 }
 
 /* The write barrier: every store of a reference to child into container
@@ -220,7 +224,8 @@ static inline void heap_note_shift(heap *h, hobj *list, uint32_t index, int delt
 static inline void heap_note_rebuild(heap *h, hobj *table)
 {
     struct heap_hot *hot = heap_hot_(h);
-    if (hot->gc_partial == table) hot->gc_partial_pos = 0;
+    if (hot->gc_partial == table)
+        hot->gc_partial_pos = 0;
 }
 
 #endif

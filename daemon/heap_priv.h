@@ -25,13 +25,13 @@ struct gc_state {
     uint64_t alloc_mark, free_mark; /* stats.allocated / freed when the last cycle ended */
     uint64_t last_end_ms;
     uint64_t cycle_start_ns;
-    double stepmul;       /* work owed per allocation during this cycle */
-    double debt;          /* work owed and not yet done */
-    uint64_t alloc_seen;  /* stats.allocated when the debt was last updated */
+    double stepmul;      /* work owed per allocation during this cycle */
+    double debt;         /* work owed and not yet done */
+    uint64_t alloc_seen; /* stats.allocated when the debt was last updated */
     uint64_t last_slice_work;
-    uint64_t cur_work;               /* work units of the cycle under way */
-    uint64_t last_work, last_slots;  /* the last cycle's, for pacing the next */
-    gc_cycle_info cur; /* the cycle under way */
+    uint64_t cur_work;              /* work units of the cycle under way */
+    uint64_t last_work, last_slots; /* the last cycle's, for pacing the next */
+    gc_cycle_info cur;              /* the cycle under way */
     uint64_t cycles, collected, slices;
     uint64_t last_pause_ns, max_pause_ns, total_pause_ns;
     gc_cycle_info last;

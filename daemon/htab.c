@@ -50,7 +50,8 @@ static uint32_t target_log2(const hdict *d, uint32_t extra)
 
 size_t htab_bytes_for(const hdict *d, uint32_t extra)
 {
-    if (!needs_resize(d, extra)) return htab_bytes(d->tb);
+    if (!needs_resize(d, extra))
+        return htab_bytes(d->tb);
     return block_bytes(target_log2(d, extra));
 }
 
@@ -80,12 +81,14 @@ static htab_block *block_new(uint32_t log2)
 
 long htab_reserve(hdict *d, uint32_t extra)
 {
-    if (!needs_resize(d, extra)) return 0;
+    if (!needs_resize(d, extra))
+        return 0;
     htab_block *old = d->tb, *tb = block_new(target_log2(d, extra));
     uint32_t n = 0;
     for (uint32_t i = 0; old && i < d->fill; i++) {
         hentry *e = &old->entries[i];
-        if (!e->key) continue;
+        if (!e->key)
+            continue;
         tb->entries[n] = *e;
         index_put(tb, e->hash, (int32_t)n);
         n++;
@@ -101,14 +104,18 @@ long htab_reserve(hdict *d, uint32_t extra)
 int64_t htab_find(const hdict *d, hobj *key, uint64_t hash)
 {
     const htab_block *tb = d->tb;
-    if (!tb) return HTAB_NONE;
+    if (!tb)
+        return HTAB_NONE;
     size_t mask = ((size_t)1 << tb->log2) - 1;
     for (size_t i = slot_of(hash, tb->log2);; i = (i + 1) & mask) {
         int32_t ix = tb->index[i];
-        if (ix == IX_EMPTY) return HTAB_NONE;
-        if (ix == IX_DELETED) continue;
+        if (ix == IX_EMPTY)
+            return HTAB_NONE;
+        if (ix == IX_DELETED)
+            continue;
         const hentry *e = &tb->entries[ix];
-        if (e->hash == hash && key_eq(e->key, key)) return ix;
+        if (e->hash == hash && key_eq(e->key, key))
+            return ix;
     }
 }
 

@@ -28,11 +28,14 @@ static size_t home(const itab *t, uint64_t hash)
 
 static hobj *find_probe(const itab *t, hobj *probe, uint64_t hash)
 {
-    if (!t->slots) return NULL;
+    if (!t->slots)
+        return NULL;
     for (size_t i = home(t, hash);; i = (i + 1) & t->mask) {
         hobj *o = t->slots[i];
-        if (!o) return NULL;
-        if (value_same(o, probe)) return o;
+        if (!o)
+            return NULL;
+        if (value_same(o, probe))
+            return o;
     }
 }
 
@@ -69,13 +72,15 @@ static void grow(itab *t)
     t->slots = xcalloc(cap, sizeof *t->slots);
     t->mask = cap - 1;
     for (size_t i = 0; i < oldcap; i++)
-        if (old[i]) put(t, old[i]);
+        if (old[i])
+            put(t, old[i]);
     free(old);
 }
 
 void itab_add(itab *t, hobj *o)
 {
-    if (!t->slots || (t->count + 1) * 4 > (t->mask + 1) * 3) grow(t);
+    if (!t->slots || (t->count + 1) * 4 > (t->mask + 1) * 3)
+        grow(t);
     put(t, o);
     t->count++;
 }

@@ -86,7 +86,8 @@ static int plan_items(struct plan *p, const msgpack_object *items, uint32_t n, u
 {
     for (uint32_t i = 0; i < n; i++) {
         int rc = plan_value(p, &items[i], depth, key);
-        if (rc) return rc;
+        if (rc)
+            return rc;
     }
     return 0;
 }
@@ -95,19 +96,23 @@ static int plan_container(struct plan *p, enum pkind kind, const msgpack_object 
                           uint32_t depth, bool key)
 {
     static const char *const names[] = {[P_LIST] = "list", [P_DICT] = "dict", [P_SET] = "set"};
-    if (key && kind != P_TUPLE) return unhashable(p, names[kind]);
+    if (key && kind != P_TUPLE)
+        return unhashable(p, names[kind]);
     if (depth > p->max_depth)
         return herr_set(p->err, HE_RECURSION,
                         "maximum literal nesting depth exceeded (limits.max_depth = %u)",
                         p->max_depth);
     plan_add(p, kind)->n = n;
     cost(p, (htype)kind, n);
-    if (kind != P_DICT) return plan_items(p, items, n, depth, key || kind == P_SET);
+    if (kind != P_DICT)
+        return plan_items(p, items, n, depth, key || kind == P_SET);
     const msgpack_object_kv *kv = (const msgpack_object_kv *)items;
     for (uint32_t i = 0; i < n; i++) {
         int rc = plan_value(p, &kv[i].key, depth, true);
-        if (!rc) rc = plan_value(p, &kv[i].val, depth, false);
-        if (rc) return rc;
+        if (!rc)
+            rc = plan_value(p, &kv[i].val, depth, false);
+        if (rc)
+            return rc;
     }
     return 0;
 }
@@ -127,7 +132,8 @@ int lit_ref_id(const msgpack_object_ext *ext, hid *id, herr *err)
 static int plan_ref(struct plan *p, hobj *o, bool key)
 {
     uint64_t hash;
-    if (key && cont_hash(o, &hash, p->err)) return p->err->code;
+    if (key && cont_hash(o, &hash, p->err))
+        return p->err->code;
     plan_add(p, P_REF)->u.ref = o;
     return 0;
 }
@@ -139,7 +145,8 @@ static int unpack_array(struct plan *p, const msgpack_object_ext *ext, msgpack_o
     if (mpscan(ext->ptr, ext->size, ext->size, WIRE_MSGPACK_MAX_DEPTH, &used) != MPSCAN_OK ||
         used != ext->size)
         return herr_set(p->err, HE_PROTOCOL, "ext %d payload is not one msgpack value", ext->type);
-    if (!p->zone) p->zone = msgpack_zone_new(MSGPACK_ZONE_CHUNK_SIZE);
+    if (!p->zone)
+        p->zone = msgpack_zone_new(MSGPACK_ZONE_CHUNK_SIZE);
     if (!p->zone ||
         msgpack_unpack(ext->ptr, ext->size, &off, p->zone, out) != MSGPACK_UNPACK_SUCCESS)
         return herr_set(p->err, HE_PROTOCOL, "ext %d payload could not be decoded", ext->type);
@@ -156,18 +163,21 @@ static int plan_ext(struct plan *p, const msgpack_object_ext *ext, uint32_t dept
     int rc;
     switch (ext->type) {
     case EXT_REF:
-        if ((rc = lit_ref_id(ext, &id, p->err))) return rc;
+        if ((rc = lit_ref_id(ext, &id, p->err)))
+            return rc;
         if (!(o = heap_lookup(p->h, id)))
             return herr_set(p->err, HE_REFERENCE, "no object with id %llu", (unsigned long long)id);
         return plan_ref(p, o, key);
     case EXT_NAME:
         if (!utf8_valid(ext->ptr, ext->size))
             return herr_set(p->err, HE_VALUE, "name is not valid UTF-8");
-        if ((rc = p->resolve(p->rctx, ext->ptr, ext->size, &o, p->err))) return rc;
+        if ((rc = p->resolve(p->rctx, ext->ptr, ext->size, &o, p->err)))
+            return rc;
         return plan_ref(p, o, key);
     case EXT_TUPLE:
     case EXT_SET:
-        if ((rc = unpack_array(p, ext, &arr))) return rc;
+        if ((rc = unpack_array(p, ext, &arr)))
+            return rc;
         return plan_container(p, ext->type == EXT_TUPLE ? P_TUPLE : P_SET, arr.via.array.ptr,
                               arr.via.array.size, depth + 1, key);
     default:
@@ -191,12 +201,14 @@ static int plan_value(struct plan *p, const msgpack_object *v, uint32_t depth, b
         /* fall through */
     case MSGPACK_OBJECT_NEGATIVE_INTEGER:
         plan_add(p, P_INT)->u.i = v->via.i64;
-        if (!heap_would_intern_int(p->h, v->via.i64)) cost(p, T_INT, 0);
+        if (!heap_would_reuse(p->h, T_INT, &v->via.i64, 0))
+            cost(p, T_INT, 0);
         return 0;
     case MSGPACK_OBJECT_FLOAT32:
     case MSGPACK_OBJECT_FLOAT64:
         plan_add(p, P_FLOAT)->u.f = v->via.f64;
-        cost(p, T_FLOAT, 0);
+        if (!heap_would_reuse(p->h, T_FLOAT, &v->via.f64, 0))
+            cost(p, T_FLOAT, 0);
         return 0;
     case MSGPACK_OBJECT_STR:
         if (!utf8_valid(v->via.str.ptr, v->via.str.size))
@@ -207,7 +219,8 @@ static int plan_value(struct plan *p, const msgpack_object *v, uint32_t depth, b
         struct pnode *n = plan_add(p, str ? P_STR : P_BYTES);
         n->u.s.p = v->via.str.ptr; /* str and bin share their layout in msgpack-c */
         n->u.s.len = v->via.str.size;
-        cost(p, str ? T_STR : T_BYTES, v->via.str.size);
+        if (!heap_would_reuse(p->h, str ? T_STR : T_BYTES, v->via.str.ptr, v->via.str.size))
+            cost(p, str ? T_STR : T_BYTES, v->via.str.size);
         return 0;
     }
     case MSGPACK_OBJECT_ARRAY:
@@ -232,7 +245,8 @@ static hobj *build_tuple(struct plan *p, size_t *pos, uint32_t n)
     for (uint32_t i = 0; i < n; i++)
         items[i] = build_node(p, pos);
     hobj *t = heap_tuple(p->h, items, n);
-    if (items != local) free(items);
+    if (items != local)
+        free(items);
     return t;
 }
 
@@ -300,12 +314,15 @@ int lit_build(heap *h, const msgpack_object *v, lit_resolve_fn resolve, void *ct
     p.nodes = p.local;
     p.cap = ARRAY_LEN(p.local);
     int rc = plan_value(&p, v, 0, false);
-    if (!rc) rc = heap_check_room(h, p.objects, p.bytes, p.err);
+    if (!rc)
+        rc = heap_check_room(h, p.objects, p.bytes, p.err);
     if (!rc) {
         size_t pos = 0;
         *out = build_node(&p, &pos);
     }
-    if (p.nodes != p.local) free(p.nodes);
-    if (p.zone) msgpack_zone_free(p.zone);
+    if (p.nodes != p.local)
+        free(p.nodes);
+    if (p.zone)
+        msgpack_zone_free(p.zone);
     return rc;
 }

@@ -45,13 +45,15 @@ static size_t find_slot(const nametab *t, const char *name, size_t len, uint32_t
 {
     size_t i = home(t, hash);
     for (struct nentry *e; (e = t->slots[i]); i = (i + 1) & t->mask)
-        if (e->hash == hash && e->len == len && memcmp(e->name, name, len) == 0) break;
+        if (e->hash == hash && e->len == len && memcmp(e->name, name, len) == 0)
+            break;
     return i;
 }
 
 hobj *nametab_get(const nametab *t, const char *name, size_t len)
 {
-    if (!t->count) return NULL;
+    if (!t->count)
+        return NULL;
     struct nentry *e = t->slots[find_slot(t, name, len, name_hash(name, len))];
     return e ? e->val : NULL;
 }
@@ -64,7 +66,8 @@ static void grow(nametab *t)
     t->mask = cap - 1;
     t->bytes += (cap - oldcap) * sizeof *t->slots;
     for (size_t i = 0; i < oldcap; i++) {
-        if (!old[i]) continue;
+        if (!old[i])
+            continue;
         size_t j = home(t, old[i]->hash);
         while (t->slots[j])
             j = (j + 1) & t->mask;
@@ -75,7 +78,8 @@ static void grow(nametab *t)
 
 hobj *nametab_put(nametab *t, const char *name, size_t len, hobj *val)
 {
-    if (!t->slots || (t->count + 1) * 4 > (t->mask + 1) * 3) grow(t);
+    if (!t->slots || (t->count + 1) * 4 > (t->mask + 1) * 3)
+        grow(t);
     uint32_t hash = name_hash(name, len);
     size_t i = find_slot(t, name, len, hash);
     struct nentry *e = t->slots[i];
@@ -112,10 +116,12 @@ static void remove_slot(nametab *t, size_t i)
 
 hobj *nametab_del(nametab *t, const char *name, size_t len)
 {
-    if (!t->count) return NULL;
+    if (!t->count)
+        return NULL;
     size_t i = find_slot(t, name, len, name_hash(name, len));
     struct nentry *e = t->slots[i];
-    if (!e) return NULL;
+    if (!e)
+        return NULL;
     hobj *val = e->val;
     t->bytes -= ENTRY_BYTES(e->len);
     free(e);
@@ -127,7 +133,8 @@ void nametab_drain(nametab *t, nametab_fn fn, void *arg)
 {
     for (size_t i = 0; t->slots && i <= t->mask; i++) {
         struct nentry *e = t->slots[i];
-        if (!e) continue;
+        if (!e)
+            continue;
         t->slots[i] = NULL;
         t->count--;
         t->bytes -= ENTRY_BYTES(e->len);
@@ -139,7 +146,8 @@ void nametab_drain(nametab *t, nametab_fn fn, void *arg)
 void nametab_foreach(const nametab *t, nametab_fn fn, void *arg)
 {
     for (size_t i = 0; t->slots && i <= t->mask; i++)
-        if (t->slots[i]) fn(t->slots[i]->name, t->slots[i]->len, t->slots[i]->val, arg);
+        if (t->slots[i])
+            fn(t->slots[i]->name, t->slots[i]->len, t->slots[i]->val, arg);
 }
 
 size_t nametab_bytes(const nametab *t)

@@ -58,7 +58,8 @@ static void drop_value(const char *name, size_t len, hobj *val, void *arg)
 
 void ns_free(hns *ns)
 {
-    if (!ns) return;
+    if (!ns)
+        return;
     while (ns->sessions)
         ns_session_end(ns, ns->sessions);
     settle(ns, nametab_bytes(&ns->global), 0);
@@ -94,7 +95,8 @@ hsession *ns_session_new(hns *ns)
     hsession *s = xcalloc(1, sizeof *s);
     s->id = ns->next_session_id++;
     s->next = ns->sessions;
-    if (ns->sessions) ns->sessions->prev = s;
+    if (ns->sessions)
+        ns->sessions->prev = s;
     ns->sessions = s;
     ns->nsessions++;
     return s;
@@ -115,15 +117,18 @@ void ns_session_end(hns *ns, hsession *s)
         s->prev->next = s->next;
     else
         ns->sessions = s->next;
-    if (s->next) s->next->prev = s->prev;
+    if (s->next)
+        s->next->prev = s->prev;
     ns->nsessions--;
     free(s);
 }
 
 int ns_check_name(const char *name, size_t len, herr *err)
 {
-    if (len == 0) return herr_set(err, HE_VALUE, "name must not be empty");
-    if (!utf8_valid(name, len)) return herr_set(err, HE_VALUE, "name is not valid UTF-8");
+    if (len == 0)
+        return herr_set(err, HE_VALUE, "name must not be empty");
+    if (!utf8_valid(name, len))
+        return herr_set(err, HE_VALUE, "name is not valid UTF-8");
     return 0;
 }
 
@@ -144,7 +149,8 @@ void ns_bind(hns *ns, hsession *s, const char *name, size_t len, hobj *val, bool
     heap_root_barrier(ns->h, val);
     hobj *old = nametab_put(t, name, len, val);
     settle(ns, before, nametab_bytes(t));
-    if (old) heap_decref(ns->h, old);
+    if (old)
+        heap_decref(ns->h, old);
 }
 
 static int name_error(herr *err, const char *name, size_t len)
@@ -157,7 +163,8 @@ int ns_unbind(hns *ns, hsession *s, const char *name, size_t len, bool global, h
     nametab *t = innermost(ns, s, global);
     size_t before = nametab_bytes(t);
     hobj *old = nametab_del(t, name, len);
-    if (!old) return name_error(err, name, len);
+    if (!old)
+        return name_error(err, name, len);
     settle(ns, before, nametab_bytes(t));
     heap_decref(ns->h, old);
     return 0;
@@ -167,7 +174,8 @@ hobj *ns_lookup(hns *ns, hsession *s, const char *name, size_t len)
 {
     for (uint32_t d = s ? s->depth : 0; d > 0; d--) {
         hobj *o = nametab_get(&s->frames[d - 1], name, len);
-        if (o) return o;
+        if (o)
+            return o;
     }
     return nametab_get(&ns->global, name, len);
 }
@@ -195,7 +203,8 @@ int ns_push_scope(hns *ns, hsession *s, herr *err)
 
 int ns_pop_scope(hns *ns, hsession *s, herr *err)
 {
-    if (!s->depth) return herr_set(err, HE_RUNTIME, "no scope to pop");
+    if (!s->depth)
+        return herr_set(err, HE_RUNTIME, "no scope to pop");
     nametab *f = &s->frames[--s->depth];
     int n = (int)nametab_count(f);
     settle(ns, nametab_bytes(f), 0);
@@ -206,13 +215,15 @@ int ns_pop_scope(hns *ns, hsession *s, herr *err)
 
 void ns_foreach_name(hns *ns, hsession *s, bool local, ns_name_fn fn, void *arg)
 {
-    if (local && (!s || !s->depth)) return;
+    if (local && (!s || !s->depth))
+        return;
     nametab_foreach(local ? &s->frames[s->depth - 1] : &ns->global, fn, arg);
 }
 
 size_t ns_count_names(hns *ns, hsession *s, bool local)
 {
-    if (local) return (s && s->depth) ? nametab_count(&s->frames[s->depth - 1]) : 0;
+    if (local)
+        return (s && s->depth) ? nametab_count(&s->frames[s->depth - 1]) : 0;
     return nametab_count(&ns->global);
 }
 
@@ -240,13 +251,15 @@ static void handles_grow(hns *ns, hsession *s)
     s->hmask = cap - 1;
     settle(ns, oldcap * sizeof *s->handles, cap * sizeof *s->handles);
     for (size_t i = 0; i < oldcap; i++)
-        if (old[i].o) s->handles[handle_slot(s, old[i].o)] = old[i];
+        if (old[i].o)
+            s->handles[handle_slot(s, old[i].o)] = old[i];
     free(old);
 }
 
 void ns_handle_add(hns *ns, hsession *s, hobj *o)
 {
-    if (!s->handles || (s->hcount + 1) * 4 > (s->hmask + 1) * 3) handles_grow(ns, s);
+    if (!s->handles || (s->hcount + 1) * 4 > (s->hmask + 1) * 3)
+        handles_grow(ns, s);
     heap_root_barrier(ns->h, o);
     struct handle *e = &s->handles[handle_slot(s, o)];
     if (!e->o) {
@@ -279,7 +292,8 @@ int ns_handle_release(hns *ns, hsession *s, hobj *o, herr *err)
     size_t i = s->handles ? handle_slot(s, o) : 0;
     if (!s->handles || !s->handles[i].o)
         return herr_set(err, HE_VALUE, "this session holds no handle to that object");
-    if (--s->handles[i].n == 0) handle_remove_slot(s, i);
+    if (--s->handles[i].n == 0)
+        handle_remove_slot(s, i);
     heap_decref(ns->h, o);
     return 0;
 }

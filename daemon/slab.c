@@ -35,7 +35,8 @@ static void slab_add_chunk(slab *s)
         s->chunks = xrealloc(s->chunks, s->chunks_cap * sizeof *s->chunks);
     }
     char *c = aligned_alloc(SLAB_CHUNK_BYTES, SLAB_CHUNK_BYTES);
-    if (!c) xoom(SLAB_CHUNK_BYTES);
+    if (!c)
+        xoom(SLAB_CHUNK_BYTES);
     struct chunk_hdr *hdr = (struct chunk_hdr *)c;
     hdr->first_slot = s->nchunks * s->per_chunk;
     hdr->objsize = s->objsize;
@@ -52,8 +53,10 @@ hobj *slab_alloc(slab *s)
         s->free_head = o->refcnt;
         gen = o->gen;
     } else {
-        if (s->nslots == SLAB_NO_SLOT) return NULL;
-        if (s->nslots == s->nchunks * s->per_chunk) slab_add_chunk(s);
+        if (s->nslots == SLAB_NO_SLOT)
+            return NULL;
+        if (s->nslots == s->nchunks * s->per_chunk)
+            slab_add_chunk(s);
         o = slab_at(s, s->nslots++);
         gen = 0;
     }

@@ -41,7 +41,8 @@ void slab_free(slab *s, hobj *o);
 /* The object (live or dead) at slot, or NULL if the slot was never used. */
 static inline hobj *slab_at(const slab *s, uint32_t slot)
 {
-    if (slot >= s->nslots) return NULL;
+    if (slot >= s->nslots)
+        return NULL;
     return (hobj *)(s->chunks[slot / s->per_chunk] + SLAB_CHUNK_HDR +
                     (size_t)(slot % s->per_chunk) * s->objsize);
 }

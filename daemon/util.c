@@ -16,28 +16,32 @@ void xoom(size_t n)
 void *xmalloc(size_t n)
 {
     void *p = malloc(n ? n : 1);
-    if (!p) xoom(n);
+    if (!p)
+        xoom(n);
     return p;
 }
 
 void *xcalloc(size_t n, size_t size)
 {
     void *p = calloc(n ? n : 1, size ? size : 1);
-    if (!p) xoom(n * size);
+    if (!p)
+        xoom(n * size);
     return p;
 }
 
 void *xrealloc(void *p, size_t n)
 {
     void *q = realloc(p, n ? n : 1);
-    if (!q) xoom(n);
+    if (!q)
+        xoom(n);
     return q;
 }
 
 char *xstrndup(const char *s, size_t n)
 {
     char *p = xmalloc(n + 1);
-    if (n) memcpy(p, s, n); /* s may be NULL when n is 0 (msgpack-c's empty str) */
+    if (n)
+        memcpy(p, s, n); /* s may be NULL when n is 0 (msgpack-c's empty str) */
     p[n] = '\0';
     return p;
 }
@@ -62,12 +66,15 @@ bool utf8_valid(const char *str, size_t len)
         } else {
             return false;
         }
-        if ((size_t)(end - s) < n) return false;
+        if ((size_t)(end - s) < n)
+            return false;
         for (size_t i = 1; i < n; i++) {
-            if ((s[i] & 0xC0) != 0x80) return false;
+            if ((s[i] & 0xC0) != 0x80)
+                return false;
             cp = cp << 6 | (s[i] & 0x3F);
         }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return false;
         s += n;
     }
     return true;

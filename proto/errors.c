@@ -24,13 +24,15 @@ int herr_set(herr *err, int code, const char *fmt, ...)
 const char *herr_name(int code)
 {
     int i = -code;
-    if (i <= 0 || i >= HE__END) return NULL;
+    if (i <= 0 || i >= HE__END)
+        return NULL;
     return error_names[i];
 }
 
 int herr_from_name(const char *name)
 {
     for (int i = 1; i < HE__END; i++)
-        if (strcmp(error_names[i], name) == 0) return -i;
+        if (strcmp(error_names[i], name) == 0)
+            return -i;
     return 0;
 }

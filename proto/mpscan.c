@@ -21,7 +21,8 @@ static uint64_t be(const unsigned char *p, unsigned n)
 /* Reads an n-byte big-endian length after the type byte. */
 static enum mpscan_result take_len(struct scan *s, unsigned n, uint64_t *out)
 {
-    if (s->pos + n > s->len) return s->pos + n > s->limit ? MPSCAN_TOO_BIG : MPSCAN_INCOMPLETE;
+    if (s->pos + n > s->len)
+        return s->pos + n > s->limit ? MPSCAN_TOO_BIG : MPSCAN_INCOMPLETE;
     *out = be(s->p + s->pos, n);
     s->pos += n;
     return MPSCAN_OK;
@@ -30,8 +31,10 @@ static enum mpscan_result take_len(struct scan *s, unsigned n, uint64_t *out)
 /* Skips `need` payload bytes, checking them against the limit first. */
 static enum mpscan_result skip(struct scan *s, uint64_t need)
 {
-    if (need > s->limit || s->pos > s->limit - need) return MPSCAN_TOO_BIG;
-    if (s->pos + need > s->len) return MPSCAN_INCOMPLETE;
+    if (need > s->limit || s->pos > s->limit - need)
+        return MPSCAN_TOO_BIG;
+    if (s->pos + need > s->len)
+        return MPSCAN_INCOMPLETE;
     s->pos += need;
     return MPSCAN_OK;
 }
@@ -51,10 +54,14 @@ static enum mpscan_result head(struct scan *s, uint64_t *children)
     uint64_t n = 0;
     enum mpscan_result r = MPSCAN_OK;
     *children = 0;
-    if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3) return MPSCAN_OK;
-    if (b >= 0x80 && b <= 0x8f) return room_for(s, *children = 2ull * (b & 0x0f));
-    if (b >= 0x90 && b <= 0x9f) return room_for(s, *children = b & 0x0f);
-    if (b >= 0xa0 && b <= 0xbf) return skip(s, b & 0x1f);
+    if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3)
+        return MPSCAN_OK;
+    if (b >= 0x80 && b <= 0x8f)
+        return room_for(s, *children = 2ull * (b & 0x0f));
+    if (b >= 0x90 && b <= 0x9f)
+        return room_for(s, *children = b & 0x0f);
+    if (b >= 0xa0 && b <= 0xbf)
+        return skip(s, b & 0x1f);
     switch (b) {
     case 0xc4:
     case 0xd9:
@@ -119,7 +126,8 @@ static enum mpscan_result head(struct scan *s, uint64_t *children)
     case 0xde:
     case 0xdf:
         r = take_len(s, b == 0xdc || b == 0xde ? 2 : 4, &n);
-        if (r != MPSCAN_OK) return r;
+        if (r != MPSCAN_OK)
+            return r;
         return room_for(s, *children = b >= 0xde ? 2 * n : n);
     default:
         return MPSCAN_INVALID; /* 0xc1, never used */
@@ -139,21 +147,27 @@ enum mpscan_result mpscan(const char *buf, size_t len, size_t limit, unsigned ma
     struct scan s = {(const unsigned char *)buf, len, limit, 0};
     uint64_t left[WIRE_DEPTH_CAP + 1];
     unsigned depth = 0;
-    if (max_depth > WIRE_DEPTH_CAP) max_depth = WIRE_DEPTH_CAP;
+    if (max_depth > WIRE_DEPTH_CAP)
+        max_depth = WIRE_DEPTH_CAP;
     left[0] = 1;
     for (;;) {
         while (depth > 0 && left[depth] == 0)
             depth--;
-        if (depth == 0 && left[0] == 0) break;
-        if (s.pos >= s.len) return s.pos >= s.limit ? MPSCAN_TOO_BIG : MPSCAN_INCOMPLETE;
+        if (depth == 0 && left[0] == 0)
+            break;
+        if (s.pos >= s.len)
+            return s.pos >= s.limit ? MPSCAN_TOO_BIG : MPSCAN_INCOMPLETE;
         left[depth]--;
         uint64_t children;
         bool container = is_container(s.p[s.pos]);
         enum mpscan_result r = head(&s, &children);
-        if (r != MPSCAN_OK) return r;
+        if (r != MPSCAN_OK)
+            return r;
         /* msgpack-c refuses an empty container past its depth too */
-        if (container && depth + 1 > max_depth) return MPSCAN_TOO_DEEP;
-        if (children) left[++depth] = children;
+        if (container && depth + 1 > max_depth)
+            return MPSCAN_TOO_DEEP;
+        if (children)
+            left[++depth] = children;
     }
     *used = s.pos;
     return MPSCAN_OK;

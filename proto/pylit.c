@@ -40,7 +40,8 @@ static bool peek_is(struct parser *p, char c)
 static bool eat(struct parser *p, char c)
 {
     skip_ws(p);
-    if (!peek_is(p, c)) return false;
+    if (!peek_is(p, c))
+        return false;
     p->pos++;
     return true;
 }
@@ -54,8 +55,10 @@ static bool is_word_char(char c)
 static bool eat_word(struct parser *p, const char *w)
 {
     size_t n = strlen(w);
-    if (p->len - p->pos < n || memcmp(p->s + p->pos, w, n) != 0) return false;
-    if (p->pos + n < p->len && is_word_char(p->s[p->pos + n])) return false;
+    if (p->len - p->pos < n || memcmp(p->s + p->pos, w, n) != 0)
+        return false;
+    if (p->pos + n < p->len && is_word_char(p->s[p->pos + n]))
+        return false;
     p->pos += n;
     return true;
 }
@@ -89,7 +92,8 @@ static int hex_escape(struct parser *p, int digits, unsigned long *out)
                 : c >= 'a' && c <= 'f' ? c - 'a' + 10
                 : c >= 'A' && c <= 'F' ? c - 'A' + 10
                                        : -1;
-        if (v < 0) return fail(p, "truncated \\x, \\u or \\U escape");
+        if (v < 0)
+            return fail(p, "truncated \\x, \\u or \\U escape");
         *out = *out << 4 | (unsigned long)v;
     }
     return 0;
@@ -107,8 +111,10 @@ static int escape(struct parser *p, msgpack_sbuffer *b, bool bytes)
         }
     unsigned long cp;
     int digits = c == 'x' ? 2 : (c == 'u' && !bytes) ? 4 : (c == 'U' && !bytes) ? 8 : 0;
-    if (!digits) return p->pos--, fail(p, "unknown escape sequence");
-    if (hex_escape(p, digits, &cp)) return -1;
+    if (!digits)
+        return p->pos--, fail(p, "unknown escape sequence");
+    if (hex_escape(p, digits, &cp))
+        return -1;
     if (bytes) {
         char byte = (char)cp;
         msgpack_sbuffer_write(b, &byte, 1);
@@ -132,14 +138,16 @@ static int parse_quoted(struct parser *p, msgpack_packer *pk, bool bytes)
             break;
         }
         char c = p->s[p->pos++];
-        if (c == q) break;
+        if (c == q)
+            break;
         if (c == '\\' && p->pos < p->len)
             rc = escape(p, &b, bytes);
         else if (bytes && (unsigned char)c >= 0x80)
             rc = (p->pos--, fail(p, "bytes can only contain ASCII characters"));
         else
             msgpack_sbuffer_write(&b, &c, 1);
-        if (rc) break;
+        if (rc)
+            break;
     }
     if (!rc && bytes) {
         msgpack_pack_bin(pk, b.size);
@@ -168,12 +176,14 @@ static int parse_number(struct parser *p, msgpack_packer *pk)
     errno = 0;
     if (is_float) {
         double d = strtod(buf, &end);
-        if (*end || end == buf) return p->pos = (size_t)(start - p->s), fail(p, "invalid number");
+        if (*end || end == buf)
+            return p->pos = (size_t)(start - p->s), fail(p, "invalid number");
         return msgpack_pack_double(pk, d), 0;
     }
     if (neg) {
         long long v = strtoll(buf, &end, 0);
-        if (*end || end == buf) return p->pos = (size_t)(start - p->s), fail(p, "invalid number");
+        if (*end || end == buf)
+            return p->pos = (size_t)(start - p->s), fail(p, "invalid number");
         if (errno == ERANGE)
             return p->pos = (size_t)(start - p->s), fail(p, "int too small for int64");
         return msgpack_pack_int64(pk, v), 0;
@@ -197,15 +207,19 @@ static int parse_seq_from(struct parser *p, msgpack_sbuffer *items, char close, 
     while (!eat(p, close)) {
         if (*count && !*trailing_comma)
             return fail(p, *count ? "expected ',' or closing bracket" : "expected a value");
-        if (parse_value(p, &pk)) return -1;
+        if (parse_value(p, &pk))
+            return -1;
         if (pairs) {
-            if (!eat(p, ':')) return fail(p, "expected ':' in dict");
-            if (parse_value(p, &pk)) return -1;
+            if (!eat(p, ':'))
+                return fail(p, "expected ':' in dict");
+            if (parse_value(p, &pk))
+                return -1;
         }
         (*count)++;
         *trailing_comma = eat(p, ',');
         skip_ws(p);
-        if (p->pos >= p->len) return fail(p, "unexpected end of input: missing closing bracket");
+        if (p->pos >= p->len)
+            return fail(p, "unexpected end of input: missing closing bracket");
     }
     return 0;
 }
@@ -236,7 +250,8 @@ static int parse_paren(struct parser *p, msgpack_packer *pk, msgpack_sbuffer *it
 {
     size_t n;
     bool comma;
-    if (parse_seq(p, items, ')', false, &n, &comma)) return -1;
+    if (parse_seq(p, items, ')', false, &n, &comma))
+        return -1;
     if (n == 1 && !comma) {
         msgpack_sbuffer_write(pk->data, items->data, items->size);
         return 0;
@@ -256,15 +271,19 @@ static int parse_brace(struct parser *p, msgpack_packer *pk, msgpack_sbuffer *it
     if (!peek_is(p, '}')) {
         msgpack_packer ipk;
         msgpack_packer_init(&ipk, items, msgpack_sbuffer_write);
-        if (parse_value(p, &ipk)) return -1;
+        if (parse_value(p, &ipk))
+            return -1;
         is_dict = eat(p, ':');
-        if (is_dict && parse_value(p, &ipk)) return -1;
+        if (is_dict && parse_value(p, &ipk))
+            return -1;
         n = 1;
         comma = eat(p, ',');
         skip_ws(p);
-        if (p->pos >= p->len) return fail(p, "unexpected end of input: missing closing bracket");
+        if (p->pos >= p->len)
+            return fail(p, "unexpected end of input: missing closing bracket");
     }
-    if (parse_seq_from(p, items, '}', is_dict, &n, &comma)) return -1;
+    if (parse_seq_from(p, items, '}', is_dict, &n, &comma))
+        return -1;
     if (is_dict) {
         msgpack_pack_map(pk, n);
         msgpack_sbuffer_write(pk->data, items->data, items->size);
@@ -276,7 +295,8 @@ static int parse_brace(struct parser *p, msgpack_packer *pk, msgpack_sbuffer *it
 
 static int parse_container(struct parser *p, msgpack_packer *pk, char open)
 {
-    if (++p->depth > PYLIT_MAX_DEPTH) return fail(p, "nested too deeply");
+    if (++p->depth > PYLIT_MAX_DEPTH)
+        return fail(p, "nested too deeply");
     msgpack_sbuffer items;
     msgpack_sbuffer_init(&items);
     size_t n;
@@ -304,7 +324,8 @@ static int parse_name_ref(struct parser *p, msgpack_packer *pk)
     size_t start = ++p->pos;
     while (p->pos < p->len && (is_word_char(p->s[p->pos]) || (unsigned char)p->s[p->pos] >= 0x80))
         p->pos++;
-    if (p->pos == start) return fail(p, "expected a name after '$'");
+    if (p->pos == start)
+        return fail(p, "expected a name after '$'");
     msgpack_pack_ext(pk, p->pos - start, EXT_NAME);
     msgpack_pack_ext_body(pk, p->s + start, p->pos - start);
     return 0;
@@ -316,10 +337,12 @@ static int parse_id_ref(struct parser *p, msgpack_packer *pk)
     unsigned long long id = 0;
     while (p->pos < p->len && p->s[p->pos] >= '0' && p->s[p->pos] <= '9') {
         unsigned d = (unsigned)(p->s[p->pos++] - '0');
-        if (id > (~0ull - d) / 10) return p->pos = start, fail(p, "id too large");
+        if (id > (~0ull - d) / 10)
+            return p->pos = start, fail(p, "id too large");
         id = id * 10 + d;
     }
-    if (p->pos == start) return fail(p, "expected digits after '@'");
+    if (p->pos == start)
+        return fail(p, "expected digits after '@'");
     unsigned char be[8];
     for (int i = 0; i < 8; i++)
         be[i] = (unsigned char)(id >> (56 - 8 * i));
@@ -332,13 +355,19 @@ static int parse_word(struct parser *p, msgpack_packer *pk)
 {
     bool neg = peek_is(p, '-');
     size_t save = p->pos;
-    if (neg || peek_is(p, '+')) p->pos++;
-    if (eat_word(p, "inf")) return msgpack_pack_double(pk, neg ? -INFINITY : INFINITY), 0;
-    if (eat_word(p, "nan")) return msgpack_pack_double(pk, NAN), 0;
+    if (neg || peek_is(p, '+'))
+        p->pos++;
+    if (eat_word(p, "inf"))
+        return msgpack_pack_double(pk, neg ? -INFINITY : INFINITY), 0;
+    if (eat_word(p, "nan"))
+        return msgpack_pack_double(pk, NAN), 0;
     p->pos = save;
-    if (eat_word(p, "None")) return msgpack_pack_nil(pk), 0;
-    if (eat_word(p, "True")) return msgpack_pack_true(pk), 0;
-    if (eat_word(p, "False")) return msgpack_pack_false(pk), 0;
+    if (eat_word(p, "None"))
+        return msgpack_pack_nil(pk), 0;
+    if (eat_word(p, "True"))
+        return msgpack_pack_true(pk), 0;
+    if (eat_word(p, "False"))
+        return msgpack_pack_false(pk), 0;
     if (eat_word(p, "set")) {
         if (eat(p, '(') && eat(p, ')')) {
             msgpack_sbuffer empty = {0};
@@ -348,7 +377,8 @@ static int parse_word(struct parser *p, msgpack_packer *pk)
         return p->pos = save, fail(p, "expected set()");
     }
     char c = p->pos < p->len ? p->s[p->pos] : 0;
-    if ((c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.') return parse_number(p, pk);
+    if ((c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.')
+        return parse_number(p, pk);
     return fail(p, c ? "invalid syntax" : "unexpected end of input: expected a value");
 }
 
@@ -397,7 +427,8 @@ int pylit_parse_prefix(const char *text, size_t len, size_t *used, msgpack_sbuff
 int pylit_parse(const char *text, size_t len, msgpack_sbuffer *out, pylit_error *err)
 {
     size_t used, before = out->size;
-    if (pylit_parse_prefix(text, len, &used, out, err)) return -1;
+    if (pylit_parse_prefix(text, len, &used, out, err))
+        return -1;
     if (used != len) {
         struct parser p = {text, len, used, 0, err};
         out->size = before;

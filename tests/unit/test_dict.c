@@ -48,7 +48,8 @@ static uint32_t int_keys(hobj *d, int64_t *out, uint32_t cap)
     uint32_t n = 0;
     for (uint32_t i = 0; t->tb && i < t->fill; i++) {
         hentry *e = htab_entry(t, i);
-        if (!e->key) continue;
+        if (!e->key)
+            continue;
         assert_true(n < cap);
         out[n++] = AS_INT(e->key)->v;
     }
@@ -104,7 +105,8 @@ static void insertion_order_survives_deletes_and_growth(void **state)
     assert_true(AS_DICT(d)->tb->log2 > log2_before);
 
     for (int64_t k = 0; k < 50; k++)
-        if (k % 3 != 0) want[n++] = 1000 + k;
+        if (k % 3 != 0)
+            want[n++] = 1000 + k;
     want[n++] = 1003;
     for (int64_t k = 50; k < 300; k++)
         want[n++] = 1000 + k;

@@ -11,7 +11,10 @@
 
 /* --- helpers ------------------------------------------------------------ */
 
-static hobj *item(hobj *list, uint32_t i) { return AS_LIST(list)->items[i]; }
+static hobj *item(hobj *list, uint32_t i)
+{
+    return AS_LIST(list)->items[i];
+}
 
 /* list.append(obj), taking a new reference to obj. */
 static void append(tworld *w, hobj *list, hobj *obj)
@@ -54,7 +57,10 @@ static bool h_sweep_past_half(tworld *w)
            (g->sweep_type == T_LIST && g->sweep_slot > heap_slab(w->h, T_LIST)->nslots / 2);
 }
 
-static bool alive(tworld *w, hid id) { return heap_lookup(w->h, id) != NULL; }
+static bool alive(tworld *w, hid id)
+{
+    return heap_lookup(w->h, id) != NULL;
+}
 
 static void unbind(tworld *w, const char *name)
 {
@@ -400,8 +406,11 @@ static void trigger_threshold_fraction_interval(void **state)
 {
     (void)state;
     tworld *w = tw_new(INTERN_PYTHON);
-    gc_config cfg = {.enabled = true, .threshold = 100, .heap_fraction = 0.25,
-                     .interval_ms = 1000000, .slice_us = 1000};
+    gc_config cfg = {.enabled = true,
+                     .threshold = 100,
+                     .heap_fraction = 0.25,
+                     .interval_ms = 1000000,
+                     .slice_us = 1000};
     gc_configure(w->h, &cfg);
     gc_collect(w->h); /* count starts from here */
     uint64_t now = now_ns() / 1000000;
@@ -512,7 +521,10 @@ static uint64_t count_reachable(tworld *w)
     return r.count;
 }
 
-static void count_mortal(hobj *o, void *arg) { *(uint64_t *)arg += !o->immortal; }
+static void count_mortal(hobj *o, void *arg)
+{
+    *(uint64_t *)arg += !o->immortal;
+}
 
 static uint64_t live_mortal(tworld *w)
 {
@@ -538,8 +550,16 @@ static hobj *random_container(tworld *w, unsigned *seed)
 
 static void random_mutation(tworld *w, unsigned *seed)
 {
-    static const char *const lits[] = {"[]", "[[]]", "{}", "{1: []}", "set()", "([],)",
-                                       "[1, 'x', ([],)]", "1000", "'s'", "{'a': {'b': []}}"};
+    static const char *const lits[] = {"[]",
+                                       "[[]]",
+                                       "{}",
+                                       "{1: []}",
+                                       "set()",
+                                       "([],)",
+                                       "[1, 'x', ([],)]",
+                                       "1000",
+                                       "'s'",
+                                       "{'a': {'b': []}}"};
     char name[16];
     snprintf(name, sizeof name, "n%u", (unsigned)(rand_r(seed) % NNAMES));
     hobj *a = random_container(w, seed), *b = random_container(w, seed);
@@ -594,8 +614,8 @@ static void randomized_mutation_between_slices(void **state)
 {
     (void)state;
     unsigned seed = 20261121;
-    const char *env = getenv("HEAPD_TEST_SCALE");
-    int steps = env ? atoi(env) > 0 ? 300 : 3000 : 3000;
+    const char *env = getenv("HEAPD_TEST_SCALE"); /* set under valgrind */
+    int steps = env && atoi(env) > 1 ? 1500 : 3000;
     printf("randomized gc: seed %u, %d steps\n", seed, steps);
     tworld *w = tw_new(INTERN_PYTHON);
     for (int i = 0; i < steps; i++) {

@@ -106,7 +106,8 @@ static void colliding_ints(hint *objs, size_t n)
     size_t found = 0;
     for (int64_t v = 0; found < n; v++) {
         hint probe = {.h = {.type = T_INT}, .v = v};
-        if ((hash_mix(value_hash(&probe.h)) & 2047) >= 2040) objs[found++].v = v;
+        if ((hash_mix(value_hash(&probe.h)) & 2047) >= 2040)
+            objs[found++].v = v;
     }
 }
 
@@ -131,7 +132,8 @@ static void backward_shift_keeps_colliding_runs_findable(void **state)
     for (size_t r = 0; r < NOBJ / 2; r++) {
         itab_remove(&t, &objs[order[r]].h);
         gone[order[r]] = true;
-        if (r % 100 != 99) continue;
+        if (r % 100 != 99)
+            continue;
         for (size_t i = 0; i < NOBJ; i++)
             assert_ptr_equal(find_int(&t, objs[i].v), gone[i] ? NULL : &objs[i].h);
     }

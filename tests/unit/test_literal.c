@@ -37,7 +37,8 @@ static void expect_failure(tworld *w, const char *lit, const char *buf, size_t l
         fail_msg("%s: got %d (%s: %s), want %s", lit, rc, herr_name(rc) ? herr_name(rc) : "ok",
                  err.msg, herr_name(code));
     assert_int_equal(err.code, code);
-    if (!strstr(err.msg, msg)) fail_msg("%s: message \"%s\" lacks \"%s\"", lit, err.msg, msg);
+    if (!strstr(err.msg, msg))
+        fail_msg("%s: message \"%s\" lacks \"%s\"", lit, err.msg, msg);
     assert_null(out);
     tsnap_assert_same(w->h, snap);
     assert_check_ok(w->h);
@@ -436,6 +437,35 @@ static void a_huge_declared_array_in_an_ext_is_refused_before_decoding(void **st
     end_world_with_e(w);
 }
 
+/* At the object limit, a literal that only reuses interned objects still
+ * builds: the limit counts what a request would create, not what it names. */
+static void reused_interned_scalars_cost_nothing_at_the_limit(void **state)
+{
+    (void)state;
+    static const struct {
+        intern_policy policy;
+        const char *first, *again, *fresh;
+    } cases[] = {
+        {INTERN_PYTHON, "'abc'", "['abc', 7, None]", "'abd'"},
+        {INTERN_ALL, "(2.5, 'a b', b'xy', 1000)", "(2.5, 'a b', b'xy', 1000)", "1001"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        tworld *w = tw_new(cases[i].policy);
+        tw_bind(w, "keep", cases[i].first);
+        hobj *o = NULL;
+        herr err = {0};
+        /* room for exactly the list or tuple of "again", nothing more */
+        heap_set_limits(w->h, heap_live_total(w->h) + 1, 0);
+        assert_int_equal(tw_try_build(w, cases[i].again, &o, &err), 0);
+        heap_decref(w->h, o);
+        heap_drain_all(w->h);
+        heap_set_limits(w->h, heap_live_total(w->h), 0);
+        assert_int_equal(tw_try_build(w, cases[i].fresh, &o, &err), HE_MEMORY);
+        heap_set_limits(w->h, 0, 0);
+        tw_free(w);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -459,6 +489,7 @@ int main(void)
         cmocka_unit_test(an_unhashable_set_member_fails),
         cmocka_unit_test(malformed_ext_payloads_are_protocol_errors),
         cmocka_unit_test(a_huge_declared_array_in_an_ext_is_refused_before_decoding),
+        cmocka_unit_test(reused_interned_scalars_cost_nothing_at_the_limit),
     };
     return cmocka_run_group_tests_name("literal", tests, NULL, NULL);
 }

@@ -24,7 +24,8 @@ static enum mpscan_result scan_all(const char *buf, size_t len, size_t *used)
         assert_true(rc == MSGPACK_UNPACK_SUCCESS || rc == MSGPACK_UNPACK_EXTRA_BYTES);
         assert_int_equal(off, u);
     }
-    if (used) *used = u;
+    if (used)
+        *used = u;
     return r;
 }
 

@@ -22,7 +22,8 @@ static void tally_fn(const char *name, size_t len, hobj *val, void *arg)
     struct tally *ty = arg;
     ty->calls++;
     ty->name_bytes += len;
-    if (len == 3 && memcmp(name, "a\0b", 3) == 0) ty->saw_nul_name = true;
+    if (len == 3 && memcmp(name, "a\0b", 3) == 0)
+        ty->saw_nul_name = true;
     ty->last = val;
 }
 

@@ -32,7 +32,8 @@ static int push(tworld *w, hsession *s)
 {
     herr err = {0};
     int rc = ns_push_scope(w->ns, s, &err);
-    if (rc < 0) fail_msg("push_scope: %s", err.msg);
+    if (rc < 0)
+        fail_msg("push_scope: %s", err.msg);
     return rc;
 }
 
@@ -40,7 +41,8 @@ static int pop(tworld *w, hsession *s)
 {
     herr err = {0};
     int rc = ns_pop_scope(w->ns, s, &err);
-    if (rc < 0) fail_msg("pop_scope: %s", err.msg);
+    if (rc < 0)
+        fail_msg("pop_scope: %s", err.msg);
     return rc;
 }
 

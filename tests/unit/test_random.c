@@ -159,7 +159,8 @@ static bool gen_ref(sim *m, lbuf *b, bool key)
     unsigned i = below(m, NNAMES);
     hobj *o = name_obj(m, i);
     uint64_t hash;
-    if (!o || (key && !obj_hash(o, &hash))) return false;
+    if (!o || (key && !obj_hash(o, &hash)))
+        return false;
     if (chance(m, 70))
         put(b, "$n%u", i);
     else
@@ -170,7 +171,8 @@ static bool gen_ref(sim *m, lbuf *b, bool key)
 static void gen_items(sim *m, lbuf *b, unsigned n, unsigned depth, bool key)
 {
     for (unsigned i = 0; i < n; i++) {
-        if (i) put(b, ", ");
+        if (i)
+            put(b, ", ");
         gen_value(m, b, depth + 1, key);
     }
 }
@@ -178,12 +180,14 @@ static void gen_items(sim *m, lbuf *b, unsigned n, unsigned depth, bool key)
 static void gen_value(sim *m, lbuf *b, unsigned depth, bool key)
 {
     unsigned pick = below(m, depth >= 3 ? 3 : 8);
-    if (pick == 1 && gen_ref(m, b, key)) return;
+    if (pick == 1 && gen_ref(m, b, key))
+        return;
     if (pick < 3) {
         gen_scalar(m, b);
         return;
     }
-    if (key) pick = 3; /* only tuples are hashable containers */
+    if (key)
+        pick = 3; /* only tuples are hashable containers */
     unsigned n = below(m, 4);
     switch (pick) {
     case 3:
@@ -242,11 +246,13 @@ static hobj *pick_object(sim *m)
     while (o && hobj_is_container(o) && chance(m, 50)) {
         if (o->type == T_TUPLE || o->type == T_LIST) {
             hlist *l = AS_LIST(o);
-            if (!l->len) break;
+            if (!l->len)
+                break;
             o = l->items[below(m, l->len)];
         } else {
             hdict *d = AS_DICT(o);
-            if (!d->used) break;
+            if (!d->used)
+                break;
             uint32_t i = below(m, d->fill);
             while (!htab_entry(d, i)->key)
                 i = (i + 1) % d->fill;
@@ -268,11 +274,14 @@ struct reach {
 static void reach_visit(hobj *o, void *arg)
 {
     struct reach *r = arg;
-    if (o == r->target) r->found = true;
-    if (r->found || !hobj_is_container(o)) return;
+    if (o == r->target)
+        r->found = true;
+    if (r->found || !hobj_is_container(o))
+        return;
     uint8_t *seen = r->seen[o->type];
     uint32_t slot = slab_slot_of(o);
-    if (seen[slot]) return;
+    if (seen[slot])
+        return;
     seen[slot] = 1;
     hvec_push(&r->stack, o);
 }
@@ -299,9 +308,12 @@ static hobj *value_for(sim *m, hobj *c, bool key)
 {
     hobj *v = NULL;
     uint64_t hash;
-    if (chance(m, 40)) v = pick_object(m);
-    if (v && key && !obj_hash(v, &hash)) v = NULL;
-    if (v) m->shared++;
+    if (chance(m, 40))
+        v = pick_object(m);
+    if (v && key && !obj_hash(v, &hash))
+        v = NULL;
+    if (v)
+        m->shared++;
     v = v ? heap_incref(m->h, v) : gen_object(m, key);
     if (reaches(m->h, v, c)) {
         m->cycles_avoided++;
@@ -374,7 +386,8 @@ static void op_handle(sim *m)
         hobj *o = hvec_take(hv, below(m, (uint32_t)hv->n));
         uint32_t before = ns_handle_count(cur(m), o);
         assert_int_equal(ns_handle_release(m->w->ns, cur(m), o, &err), 0);
-        if (before > 1) assert_int_equal(ns_handle_count(cur(m), o), before - 1);
+        if (before > 1)
+            assert_int_equal(ns_handle_count(cur(m), o), before - 1);
     } else {
         hobj *o = pick_object(m);
         if (o && !ns_handle_count(cur(m), o))
@@ -398,7 +411,8 @@ static void op_list(sim *m, hobj *l)
         return;
     }
     hobj *v = value_for(m, l, false);
-    if (!v) return;
+    if (!v)
+        return;
     if (what <= 4 && len) {
         uint32_t i = below(m, len);
         cont_list_set(m->h, l, i, v);
@@ -422,7 +436,8 @@ static void op_table(sim *m, hobj *d)
         return;
     }
     hobj *k = value_for(m, d, true);
-    if (!k) return;
+    if (!k)
+        return;
     uint64_t hash;
     assert_true(obj_hash(k, &hash));
     bool had = cont_table_contains(d, k, hash);
@@ -469,7 +484,8 @@ static void op_mutate(sim *m)
     hobj *c = NULL;
     for (int tries = 0; tries < 8 && !(c && htype_is_mutable(c->type)); tries++)
         c = pick_object(m);
-    if (!c || !htype_is_mutable(c->type)) return;
+    if (!c || !htype_is_mutable(c->type))
+        return;
     /* c is borrowed: what it was found through keeps it alive, as the
      * operation changes only c and no container holds itself. */
     m->mutations++;
@@ -503,7 +519,8 @@ static void op_session(sim *m)
     ns_session_end(m->w->ns, m->sess[i]);
     m->handles[i].n = 0;
     m->sess[i] = ns_session_new(m->w->ns);
-    if (was_current) m->w->s = m->sess[i];
+    if (was_current)
+        m->w->s = m->sess[i];
 }
 
 static void step(sim *m)
@@ -528,19 +545,22 @@ static void step(sim *m)
 
     unsigned drain = below(m, 3);
     bool empty = false;
-    if (drain == 0) empty = heap_drain(m->h, 1 + below(m, 20000));
+    if (drain == 0)
+        empty = heap_drain(m->h, 1 + below(m, 20000));
     if (drain == 1) {
         heap_drain_all(m->h);
         empty = true;
     }
-    if (empty) assert_int_equal(heap_get_stats(m->h)->pending, 0);
+    if (empty)
+        assert_int_equal(heap_get_stats(m->h)->pending, 0);
 }
 
 /* --- the test ----------------------------------------------------------------- */
 
 static void sum_str_bytes(hobj *o, void *arg)
 {
-    if (o->type == T_STR) *(uint64_t *)arg += heap_sizeof(o);
+    if (o->type == T_STR)
+        *(uint64_t *)arg += heap_sizeof(o);
 }
 
 static void assert_immortal_and_unreferenced(hobj *o, void *arg)
@@ -554,7 +574,8 @@ static void assert_immortal_and_unreferenced(hobj *o, void *arg)
 static void random_walk(intern_policy policy)
 {
     sim m = {.rng = seed() ^ (uint64_t)policy * 0x9E3779B97F4A7C15ull};
-    if (!m.rng) m.rng = 1;
+    if (!m.rng)
+        m.rng = 1;
     print_message("seed %llu (HEAPD_TEST_SEED), intern %s\n", (unsigned long long)seed(),
                   intern_policy_name(policy));
     m.w = tw_new(policy);
@@ -567,7 +588,8 @@ static void random_walk(intern_policy policy)
     uint64_t steps = tw_scaled(10000, 500);
     for (uint64_t i = 1; i <= steps; i++) {
         step(&m);
-        if (i % CHECK_EVERY == 0) assert_check_ok(m.h);
+        if (i % CHECK_EVERY == 0)
+            assert_check_ok(m.h);
     }
     assert_check_ok(m.h);
     tw_check(m.w);
@@ -585,7 +607,8 @@ static void random_walk(intern_policy policy)
     uint64_t str_bytes = 0;
     heap_foreach(m.h, T_STR, sum_str_bytes, &str_bytes);
     assert_int_equal(heap_get_stats(m.h)->bytes, bytes0 + str_bytes);
-    if (policy == INTERN_NONE) assert_int_equal(heap_live_total(m.h), live0);
+    if (policy == INTERN_NONE)
+        assert_int_equal(heap_live_total(m.h), live0);
     for (int i = 0; i < 2; i++)
         free(m.handles[i].v);
     tw_free(m.w);

@@ -45,7 +45,8 @@ msgpack_object tw_msgpack(const char *lit, msgpack_zone *zone)
     msgpack_object obj;
     int rc = msgpack_unpack(copy, sb.size, &off, zone, &obj);
     msgpack_sbuffer_destroy(&sb);
-    if (rc != MSGPACK_UNPACK_SUCCESS) fail_msg("test literal %s did not unpack", lit);
+    if (rc != MSGPACK_UNPACK_SUCCESS)
+        fail_msg("test literal %s did not unpack", lit);
     return obj;
 }
 
@@ -81,7 +82,8 @@ void tw_bind(tworld *w, const char *name, const char *lit)
 hobj *tw_get(tworld *w, const char *name)
 {
     hobj *o = ns_lookup(w->ns, w->s, name, strlen(name));
-    if (!o) fail_msg("name %s is not bound", name);
+    if (!o)
+        fail_msg("name %s is not bound", name);
     return o;
 }
 
@@ -205,5 +207,6 @@ void tsnap_assert_same(heap *h, tsnap *s)
     char msg[200];
     bool differs = snap_diff(h, s, msg, sizeof msg);
     snap_free(s);
-    if (differs) fail_msg("heap changed: %s", msg);
+    if (differs)
+        fail_msg("heap changed: %s", msg);
 }

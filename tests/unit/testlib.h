@@ -74,7 +74,8 @@ void tsnap_assert_same(heap *h, tsnap *snap);
     do {                                                                                           \
         herr e_ = {0};                                                                             \
         int rc_ = heap_check((h), NULL, &e_);                                                      \
-        if (rc_ != HE_RUNTIME) fail_msg("heap_check returned %d, not RuntimeError", rc_);          \
+        if (rc_ != HE_RUNTIME)                                                                     \
+            fail_msg("heap_check returned %d, not RuntimeError", rc_);                             \
         if (!strstr(e_.msg, (word)))                                                               \
             fail_msg("heap_check message \"%s\" lacks \"%s\"", e_.msg, (word));                    \
     } while (0)
@@ -83,7 +84,8 @@ void tsnap_assert_same(heap *h, tsnap *snap);
     do {                                                                                           \
         herr e_ = {0};                                                                             \
         int rc_ = heap_check((h), NULL, &e_);                                                      \
-        if (rc_) fail_msg("heap_check: %s", e_.msg);                                               \
+        if (rc_)                                                                                   \
+            fail_msg("heap_check: %s", e_.msg);                                                    \
     } while (0)
 
 #endif
