@@ -1,34 +1,134 @@
-/* heapd entry point. Skeleton: options only; the server arrives later. */
-#include <stdio.h>
-#include <string.h>
-
+/* heapd: options, configuration, the loop. */
+#include "config.h"
+#include "log.h"
+#include "server.h"
 #include "version.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 static void usage(FILE *out)
 {
     fputs("usage: heapd [--config FILE] [--socket PATH] [--tcp HOST:PORT] [--check-config]\n"
           "       heapd --help | --version\n"
           "\n"
-          "heapd " HEAPD_VERSION " holds the object heap only; the network server\n"
-          "(and the options above) arrive in a later release.\n",
+          "Runs Python's memory model as a network service (msgpack-RPC).\n"
+          "\n"
+          "  -c, --config FILE   load settings from FILE (JSON; see conf/heapd.json)\n"
+          "  -s, --socket PATH   listen on this Unix socket (listen.unix)\n"
+          "  -t, --tcp HOST:PORT also listen on TCP (listen.tcp; a non-loopback\n"
+          "                      address needs auth.token_file)\n"
+          "      --check-config  validate the configuration and exit (0 if valid)\n"
+          "  -h, --help          this help\n"
+          "  -V, --version       the version\n"
+          "\n"
+          "With no options heapd listens on $XDG_RUNTIME_DIR/heapd.sock, else on\n"
+          "/tmp/heapd-UID/heapd.sock. SIGTERM/SIGINT stop it; SIGHUP reloads the\n"
+          "settings that can change at run time.\n",
           out);
+}
+
+struct options {
+    const char *config, *socket, *tcp;
+    bool check;
+};
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+    static const struct option longs[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"socket", required_argument, NULL, 's'},
+        {"tcp", required_argument, NULL, 't'},
+        {"check-config", no_argument, NULL, 'k'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    int ch;
+    while ((ch = getopt_long(argc, argv, "c:s:t:hV", longs, NULL)) != -1) {
+        switch (ch) {
+        case 'c':
+            o->config = optarg;
+            break;
+        case 's':
+            o->socket = optarg;
+            break;
+        case 't':
+            o->tcp = optarg;
+            break;
+        case 'k':
+            o->check = true;
+            break;
+        case 'h':
+            usage(stdout);
+            exit(0);
+        case 'V':
+            puts("heapd " HEAPD_VERSION);
+            exit(0);
+        default:
+            usage(stderr);
+            return -1;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "heapd: unexpected argument '%s'\n", argv[optind]);
+        return -1;
+    }
+    return 0;
+}
+
+/* The configuration: the file (if any), then the command-line overrides. */
+static int load_config(const struct options *o, heapd_config *cfg)
+{
+    char err[256];
+    config_defaults(cfg);
+    if (o->config && config_load_file(cfg, o->config, err, sizeof err)) {
+        fprintf(stderr, "<3>heapd: %s\n", err);
+        return -1;
+    }
+    if (o->socket) {
+        free(cfg->listen_unix);
+        cfg->listen_unix = strdup(o->socket);
+    }
+    if (o->tcp) {
+        free(cfg->listen_tcp);
+        cfg->listen_tcp = strdup(o->tcp);
+    }
+    return 0;
 }
 
 int main(int argc, char **argv)
 {
-    if (argc == 1) {
-        fputs("<5>heapd " HEAPD_VERSION ": network server not yet implemented (object heap only)\n",
-              stderr);
+    struct options o = {0};
+    heapd_config cfg;
+    char err[256];
+    if (parse_options(argc, argv, &o))
+        return 2;
+    if (load_config(&o, &cfg))
+        return 1;
+    if (o.check) {
+        printf("%s: configuration is valid\n", o.config ? o.config : "built-in defaults");
+        config_free(&cfg);
         return 0;
     }
-    if (argc == 2 && strcmp(argv[1], "--help") == 0) {
-        usage(stdout);
-        return 0;
+    signal(SIGPIPE, SIG_IGN); /* a peer gone mid-write is an error return, not a death */
+    log_set_level(cfg.log_level);
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    server *srv = server_new(&loop, &cfg, err, sizeof err);
+    if (!srv) {
+        log_err("%s", err);
+        uv_loop_close(&loop);
+        return 1;
     }
-    if (argc == 2 && strcmp(argv[1], "--version") == 0) {
-        puts("heapd " HEAPD_VERSION);
-        return 0;
-    }
-    usage(stderr);
-    return 2;
+    log_info("heapd %s started (pid %d)", HEAPD_VERSION, (int)getpid());
+    int rc = server_run(srv);
+    server_free(srv);
+    int busy = uv_loop_close(&loop);
+    log_info("stopped%s", busy ? " (handles still open)" : "");
+    return rc;
 }

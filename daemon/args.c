@@ -1,0 +1,123 @@
+#include "cont.h"
+#include "literal.h"
+#include "request.h"
+#include "util.h"
+#include "wire.h"
+
+#include <string.h>
+
+static int resolve_name(void *ctx, const char *name, size_t len, hobj **out, herr *err)
+{
+    req *r = ctx;
+    return ns_resolve(r->ns, r->s, name, len, out, err);
+}
+
+static const msgpack_object *arg(req *r, uint32_t i)
+{
+    return &r->args[i];
+}
+
+static int bad_type(req *r, uint32_t i, const char *want)
+{
+    return herr_set(r->err, HE_TYPE, "%s() argument %u must be %s", req_method(r), i + 1, want);
+}
+
+int arg_str(req *r, uint32_t i, const char **s, size_t *len)
+{
+    const msgpack_object *a = arg(r, i);
+    if (a->type != MSGPACK_OBJECT_STR)
+        return bad_type(r, i, "a str");
+    if (!utf8_valid(a->via.str.ptr, a->via.str.size))
+        return herr_set(r->err, HE_VALUE, "%s() argument %u is not valid UTF-8", req_method(r),
+                        i + 1);
+    *s = a->via.str.ptr;
+    *len = a->via.str.size;
+    return 0;
+}
+
+int arg_name(req *r, uint32_t i, const char **name, size_t *len)
+{
+    int rc = arg_str(r, i, name, len);
+    return rc ? rc : ns_check_name(*name, *len, r->err);
+}
+
+int arg_int(req *r, uint32_t i, int64_t *out)
+{
+    const msgpack_object *a = arg(r, i);
+    if (a->type == MSGPACK_OBJECT_POSITIVE_INTEGER && a->via.u64 > INT64_MAX)
+        return herr_set(r->err, HE_OVERFLOW, "%s() argument %u does not fit in int64",
+                        req_method(r), i + 1);
+    if (a->type != MSGPACK_OBJECT_POSITIVE_INTEGER && a->type != MSGPACK_OBJECT_NEGATIVE_INTEGER)
+        return bad_type(r, i, "an int");
+    *out = a->via.i64;
+    return 0;
+}
+
+int arg_value(req *r, uint32_t i, hobj **out)
+{
+    return lit_build(r->h, arg(r, i), resolve_name, r, out, r->err);
+}
+
+int arg_target(req *r, uint32_t i, hobj **out)
+{
+    const msgpack_object *a = arg(r, i);
+    if (a->type == MSGPACK_OBJECT_STR) {
+        const char *name;
+        size_t len;
+        int rc = arg_name(r, i, &name, &len);
+        return rc ? rc : ns_resolve(r->ns, r->s, name, len, out, r->err);
+    }
+    if (a->type == MSGPACK_OBJECT_EXT && a->via.ext.type == EXT_REF) {
+        hid id;
+        int rc = lit_ref_id(&a->via.ext, &id, r->err);
+        if (rc)
+            return rc;
+        *out = heap_lookup(r->h, id);
+        return *out ? 0
+                    : herr_set(r->err, HE_REFERENCE, "no object with id %llu",
+                               (unsigned long long)id);
+    }
+    if (a->type == MSGPACK_OBJECT_EXT && a->via.ext.type == EXT_NAME) {
+        const char *name = a->via.ext.ptr;
+        size_t len = a->via.ext.size;
+        int rc = ns_check_name(name, len, r->err);
+        return rc ? rc : ns_resolve(r->ns, r->s, name, len, out, r->err);
+    }
+    assert(r->ntemps < ARRAY_LEN(r->temps));
+    int rc = arg_value(r, i, out);
+    if (!rc)
+        r->temps[r->ntemps++] = *out;
+    return rc;
+}
+
+void req_release_temps(req *r)
+{
+    while (r->ntemps)
+        heap_decref(r->h, r->temps[--r->ntemps]);
+}
+
+int arg_scope_opts(req *r, uint32_t i, bool *global)
+{
+    *global = false;
+    if (i >= r->nargs || arg(r, i)->type == MSGPACK_OBJECT_NIL)
+        return 0;
+    const msgpack_object *a = arg(r, i);
+    if (a->type != MSGPACK_OBJECT_MAP)
+        return bad_type(r, i, "an opts map");
+    for (uint32_t k = 0; k < a->via.map.size; k++) {
+        const msgpack_object *key = &a->via.map.ptr[k].key, *val = &a->via.map.ptr[k].val;
+        bool is_scope = key->type == MSGPACK_OBJECT_STR && key->via.str.size == 5 &&
+                        memcmp(key->via.str.ptr, "scope", 5) == 0;
+        if (!is_scope)
+            return herr_set(r->err, HE_VALUE, "%s(): unknown option", req_method(r));
+        bool g = val->type == MSGPACK_OBJECT_STR && val->via.str.size == 6 &&
+                 memcmp(val->via.str.ptr, "global", 6) == 0;
+        bool l = val->type == MSGPACK_OBJECT_STR && val->via.str.size == 5 &&
+                 memcmp(val->via.str.ptr, "local", 5) == 0;
+        if (!g && !l)
+            return herr_set(r->err, HE_VALUE, "%s(): scope must be \"global\" or \"local\"",
+                            req_method(r));
+        *global = g;
+    }
+    return 0;
+}

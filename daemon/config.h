@@ -1,0 +1,81 @@
+/* heapd's configuration (SPEC §7, §8): the JSON file, its defaults, and the
+ * settings that may change at run time (config_set, SIGHUP).
+ *
+ * One table in config.c (one row per dotted key: type, field, range,
+ * nullable, run-time flag, default) drives defaults, loading, config_set,
+ * config_get and config_to_json; adding a setting is one row and one field.
+ *
+ * Validation is strict: an unknown key, a wrong type or an out-of-range
+ * value fails with one line naming the dotted key, and leaves the target
+ * untouched. Functions return 0 or a negative HE_* code (proto/errors.h):
+ * HE_KEY for an unknown key, HE_TYPE for a wrong type, HE_VALUE for a bad
+ * value (range, format, JSON syntax, a key that cannot change at run time),
+ * HE_RUNTIME for a file that cannot be read. */
+#ifndef HEAPD_CONFIG_H
+#define HEAPD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cJSON.h>
+
+/* Room for any message this module writes (longer ones are cut). */
+#define CONFIG_ERR_MAX 256
+
+typedef struct heapd_config {
+    char *listen_unix;         /* NULL: the default path rule (SPEC §7) */
+    unsigned listen_unix_mode; /* from the string "0660" (octal) */
+    char *listen_tcp;          /* "HOST:PORT" or NULL */
+    char *auth_token_file;     /* or NULL */
+    int intern;                /* intern_policy (heap.h) */
+    bool gc_enabled;
+    uint64_t gc_threshold;
+    double gc_heap_fraction;
+    uint64_t gc_interval_ms;
+    uint64_t gc_slice_us;
+    uint64_t max_clients, max_message_bytes, max_depth, max_frames, max_objects, max_memory_bytes,
+        max_output_bytes;
+    char *persistence_path; /* or NULL: no snapshots */
+    uint64_t persistence_interval_s;
+    int log_level; /* syslog priority: debug 7, info 6, notice 5, warning 4, error 3 */
+    char *source;  /* the file it was loaded from, or NULL for built-in defaults */
+} heapd_config;
+
+/* Fills *c with the SPEC defaults, overwriting it without freeing anything. */
+void config_defaults(heapd_config *c);
+
+/* Frees the strings *c owns and leaves them NULL; *c may be reused. */
+void config_free(heapd_config *c);
+
+/* Loads the JSON file at path on top of the defaults into *c (which must
+ * hold a config: defaults or a previous load, freed here on success) and
+ * records path in c->source. On error *c is unchanged and err holds one line. */
+int config_load_file(heapd_config *c, const char *path, char *err, size_t errlen);
+
+/* config_load_file from a NUL-terminated JSON text; c->source becomes NULL. */
+int config_load_string(heapd_config *c, const char *json, char *err, size_t errlen);
+
+/* For SIGHUP: loads path into a temporary and, if it is valid, copies only
+ * the run-time settable settings into *c. On error *c is unchanged. */
+int config_reload_runtime(heapd_config *c, const char *path, char *err, size_t errlen);
+
+/* True if dotted names a setting that may change at run time (gc.*,
+ * limits.*, log.level). */
+bool config_runtime_key(const char *dotted);
+
+/* Sets one run-time setting from a JSON value (borrowed), with the load's
+ * validation; refuses unknown keys and settings fixed at start-up. On
+ * error *c is unchanged. */
+int config_set_value(heapd_config *c, const char *dotted, const cJSON *value, char *err,
+                     size_t errlen);
+
+/* A new cJSON (caller deletes) for one key, or for a whole section ("gc");
+ * NULL for an unknown name. */
+cJSON *config_get_value(const heapd_config *c, const char *dotted);
+
+/* The whole config as a new cJSON object (caller deletes), shaped and
+ * ordered like conf/heapd.json; c->source is not part of it. */
+cJSON *config_to_json(const heapd_config *c);
+
+#endif

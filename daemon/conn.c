@@ -1,0 +1,261 @@
+/* Connections: reading and framing, pipelined dispatch, batched writes,
+ * slow readers, and closing (which ends the session). */
+#include "conn.h"
+#include "handlers.h"
+#include "log.h"
+#include "mpscan.h"
+#include "wire.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define READ_CHUNK 65536
+
+struct write_req {
+    uv_write_t req;
+    conn *c;
+    char *data;
+    size_t len;
+};
+
+conn *conn_new(server *srv)
+{
+    conn *c = xcalloc(1, sizeof *c);
+    c->srv = srv;
+    c->s = ns_session_new(srv->ns);
+    c->id = ns_session_id(c->s);
+    c->connected_ns = now_ns();
+    msgpack_sbuffer_init(&c->out);
+    msgpack_packer_init(&c->pk, &c->out, msgpack_sbuffer_write);
+    c->next = srv->conns;
+    if (srv->conns)
+        srv->conns->prev = c;
+    srv->conns = c;
+    srv->nconns++;
+    return c;
+}
+
+hsession *conn_session(conn *c)
+{
+    return c->s;
+}
+bool conn_authed(const conn *c)
+{
+    return c->authed;
+}
+void conn_set_authed(conn *c)
+{
+    c->authed = true;
+}
+uint64_t conn_id(const conn *c)
+{
+    return c->id;
+}
+msgpack_packer *conn_packer(conn *c)
+{
+    return &c->pk;
+}
+msgpack_sbuffer *conn_outbuf(conn *c)
+{
+    return &c->out;
+}
+void conn_set_gc_subscribed(conn *c, bool on)
+{
+    c->gc_subscribed = on;
+}
+
+static void on_closed(uv_handle_t *h)
+{
+    conn *c = h->data;
+    server *srv = c->srv;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        srv->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    srv->nconns--;
+    server_drop_watches(srv, c);
+    ns_session_end(srv->ns, c->s); /* frames popped, handles dropped */
+    msgpack_sbuffer_destroy(&c->out);
+    free(c->in);
+    free(c);
+    server_after_close(srv);
+}
+
+void conn_close(conn *c)
+{
+    if (c->closing)
+        return;
+    c->closing = true;
+    uv_read_stop(&c->u.stream);
+    uv_close(&c->u.handle, on_closed);
+}
+
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+    (void)status;
+    conn *c = req->data;
+    free(req);
+    conn_close(c);
+}
+
+void conn_close_after_writes(conn *c)
+{
+    if (c->closing || c->draining)
+        return;
+    c->draining = true;
+    conn_flush(c);
+    uv_read_stop(&c->u.stream);
+    uv_shutdown_t *req = xmalloc(sizeof *req);
+    req->data = c;
+    if (uv_shutdown(req, &c->u.stream, on_shutdown) != 0) {
+        free(req);
+        conn_close(c);
+    }
+}
+
+static void on_written(uv_write_t *req, int status)
+{
+    struct write_req *w = (struct write_req *)req;
+    free(w->data);
+    if (status < 0 && !w->c->closing)
+        conn_close(w->c);
+    free(w);
+}
+
+/* Hands everything packed so far to libuv as one write: a whole pipelined
+ * batch of responses goes out in one system call. */
+void conn_flush(conn *c)
+{
+    if (c->closing || c->out.size == 0)
+        return;
+    struct write_req *w = xmalloc(sizeof *w);
+    w->c = c;
+    w->len = c->out.size;
+    w->data = msgpack_sbuffer_release(&c->out);
+    uv_buf_t buf = uv_buf_init(w->data, (unsigned)w->len);
+    if (uv_write(&w->req, &c->u.stream, &buf, 1, on_written) != 0) {
+        free(w->data);
+        free(w);
+        conn_close(c);
+        return;
+    }
+    /* A client that does not read its responses cannot make heapd hold
+     * unbounded output: past the limit it is disconnected. */
+    size_t queued = uv_stream_get_write_queue_size(&c->u.stream);
+    if (queued > c->srv->cfg.max_output_bytes) {
+        c->srv->st.clients_slow++;
+        log_notice("client %llu disconnected: %zu bytes unread (limits.max_output_bytes)",
+                   (unsigned long long)c->id, queued);
+        conn_close(c);
+    }
+}
+
+/* A connection-level error: one notification [2, "error", [{type, message}]]
+ * and the connection is closed once it is written. */
+void conn_fatal(conn *c, int code, const char *msg)
+{
+    msgpack_pack_array(&c->pk, 3);
+    msgpack_pack_int(&c->pk, MSG_NOTIFY);
+    pack_cstr(&c->pk, "error");
+    msgpack_pack_array(&c->pk, 1);
+    msgpack_pack_map(&c->pk, 2);
+    pack_cstr(&c->pk, "type");
+    pack_cstr(&c->pk, herr_name(code));
+    pack_cstr(&c->pk, "message");
+    pack_cstr(&c->pk, msg);
+    conn_close_after_writes(c);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)suggested;
+    conn *c = h->data;
+    if (c->in_cap - c->in_len < READ_CHUNK) {
+        c->in_cap = c->in_len + READ_CHUNK * 2;
+        c->in = xrealloc(c->in, c->in_cap);
+    }
+    *buf = uv_buf_init(c->in + c->in_len, (unsigned)(c->in_cap - c->in_len));
+}
+
+/* Decodes and runs one framed message of `len` bytes at p. */
+static void run_message(conn *c, const char *p, size_t len)
+{
+    server *srv = c->srv;
+    size_t off = 0;
+    msgpack_object msg;
+    if (msgpack_unpack(p, len, &off, &srv->zone, &msg) != MSGPACK_UNPACK_SUCCESS) {
+        conn_fatal(c, HE_PROTOCOL, "message could not be decoded");
+        return;
+    }
+    c->requests++;
+    srv->served = true;
+    dispatch_message(srv, c, &msg);
+    msgpack_zone_clear(&srv->zone);
+    server_after_request(srv);
+}
+
+/* Frames and runs every whole message in the input buffer. msgpack-c sizes
+ * arrays from their declared length, so each message is scanned first
+ * (mpscan): declared lengths past the message limit never cost memory. */
+static void process_input(conn *c)
+{
+    size_t pos = 0, limit = c->srv->cfg.max_message_bytes;
+    while (!c->closing && !c->draining && pos < c->in_len) {
+        size_t used = 0;
+        enum mpscan_result r =
+            mpscan(c->in + pos, c->in_len - pos, limit, WIRE_MSGPACK_MAX_DEPTH, &used);
+        if (r == MPSCAN_INCOMPLETE)
+            break;
+        if (r != MPSCAN_OK) {
+            c->srv->st.protocol_errors++;
+            log_debug("client %llu: protocol error (%d)", (unsigned long long)c->id, (int)r);
+            conn_fatal(c, HE_PROTOCOL,
+                       r == MPSCAN_TOO_BIG    ? "message larger than limits.max_message_bytes"
+                       : r == MPSCAN_TOO_DEEP ? "message nested deeper than 32 levels"
+                                              : "bytes that are not msgpack");
+            break;
+        }
+        run_message(c, c->in + pos, used);
+        pos += used;
+    }
+    memmove(c->in, c->in + pos, c->in_len - pos);
+    c->in_len -= pos;
+    conn_flush(c);
+}
+
+void conn_on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
+{
+    (void)buf;
+    conn *c = stream->data;
+    if (nread < 0) {
+        conn_close(c); /* EOF or reset: the session ends with the connection */
+        return;
+    }
+    c->in_len += (size_t)nread;
+    process_input(c);
+}
+
+void conn_start(conn *c)
+{
+    c->u.handle.data = c;
+    uv_read_start(&c->u.stream, on_alloc, conn_on_read);
+}
+
+void conn_pack_info(msgpack_packer *pk, const conn *c)
+{
+    msgpack_pack_map(pk, 6);
+    pack_cstr(pk, "id");
+    msgpack_pack_uint64(pk, c->id);
+    pack_cstr(pk, "age_s");
+    msgpack_pack_uint64(pk, (now_ns() - c->connected_ns) / 1000000000u);
+    pack_cstr(pk, "requests");
+    msgpack_pack_uint64(pk, c->requests);
+    pack_cstr(pk, "scope_depth");
+    msgpack_pack_uint32(pk, ns_depth(c->s));
+    pack_cstr(pk, "authed");
+    pack_bool(pk, c->authed);
+    pack_cstr(pk, "transport");
+    pack_cstr(pk, c->is_tcp ? "tcp" : "unix");
+}

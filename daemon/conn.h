@@ -1,0 +1,38 @@
+/* One client connection (server-internal). */
+#ifndef HEAPD_CONN_H
+#define HEAPD_CONN_H
+
+#include "server.h"
+
+struct conn {
+    union {
+        uv_handle_t handle;
+        uv_stream_t stream;
+        uv_pipe_t pipe;
+        uv_tcp_t tcp;
+    } u; /* first: libuv hands back the handle */
+    server *srv;
+    conn *prev, *next;
+    hsession *s;
+    uint64_t id;
+    bool authed, closing, draining, gc_subscribed, is_tcp;
+    char *in; /* bytes read that are not yet a whole message */
+    size_t in_len, in_cap;
+    msgpack_sbuffer out; /* responses and events not yet handed to libuv */
+    msgpack_packer pk;
+    uint64_t connected_ns, requests;
+};
+
+conn *conn_new(server *srv);
+void conn_start(conn *c);
+void conn_on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
+void conn_flush(conn *c);
+void conn_close(conn *c);
+void conn_close_after_writes(conn *c);
+void conn_fatal(conn *c, int code, const char *msg);
+
+/* Server hooks the connection code calls (server.c). */
+void server_after_request(server *srv);
+void server_after_close(server *srv);
+
+#endif

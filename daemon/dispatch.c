@@ -1,0 +1,155 @@
+/* One message from a client: envelope checks, method lookup, auth, arity
+ * (checked once here, as redis's commandCheckArity), the handler, and the
+ * response, with the handler's partial output rolled back on error. */
+#include "handlers.h"
+#include "server.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const method_fn handlers[METHOD__COUNT] = {
+#define METHOD(name, min, max, flags, params, help) m_##name,
+#include "methods.def"
+#undef METHOD
+};
+
+const char *req_method(const req *r)
+{
+    return method_table[r->method].name;
+}
+
+static void pack_error(msgpack_packer *pk, int code, const char *msg)
+{
+    const char *type = herr_name(code) ? herr_name(code) : "RuntimeError";
+    msgpack_pack_map(pk, 2);
+    msgpack_pack_str(pk, 4);
+    msgpack_pack_str_body(pk, "type", 4);
+    msgpack_pack_str(pk, strlen(type));
+    msgpack_pack_str_body(pk, type, strlen(type));
+    msgpack_pack_str(pk, 7);
+    msgpack_pack_str_body(pk, "message", 7);
+    msgpack_pack_str(pk, strlen(msg));
+    msgpack_pack_str_body(pk, msg, strlen(msg));
+}
+
+static void respond_error(msgpack_packer *pk, uint32_t msgid, int code, const char *msg)
+{
+    msgpack_pack_array(pk, 4);
+    msgpack_pack_int(pk, 1);
+    msgpack_pack_uint32(pk, msgid);
+    pack_error(pk, code, msg);
+    msgpack_pack_nil(pk);
+}
+
+static int check_arity(const method_info *m, uint32_t n, herr *err)
+{
+    if (n >= m->min_args && n <= m->max_args)
+        return 0;
+    if (m->min_args == m->max_args)
+        return herr_set(err, HE_TYPE, "%s() takes %u argument%s (%u given)", m->name, m->min_args,
+                        m->min_args == 1 ? "" : "s", n);
+    return herr_set(err, HE_TYPE, "%s() takes from %u to %u arguments (%u given)", m->name,
+                    m->min_args, m->max_args, n);
+}
+
+/* The envelope: [0, msgid, method, params] or [2, method, params]. */
+struct envelope {
+    bool notify;
+    uint32_t msgid;
+    const msgpack_object *method, *params;
+};
+
+static int read_envelope(const msgpack_object *msg, struct envelope *e, herr *err)
+{
+    memset(e, 0, sizeof *e);
+    if (msg->type != MSGPACK_OBJECT_ARRAY || msg->via.array.size < 3)
+        return herr_set(err, HE_PROTOCOL, "a message must be an array [type, ...]");
+    const msgpack_object *a = msg->via.array.ptr;
+    if (a[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER || a[0].via.u64 > 2 || a[0].via.u64 == 1)
+        return herr_set(err, HE_PROTOCOL, "message type must be 0 (request) or 2 (notification)");
+    e->notify = a[0].via.u64 == 2;
+    size_t want = e->notify ? 3 : 4;
+    if (!e->notify && a[1].type == MSGPACK_OBJECT_POSITIVE_INTEGER && a[1].via.u64 <= UINT32_MAX)
+        e->msgid = (uint32_t)a[1].via.u64;
+    else if (!e->notify)
+        return herr_set(err, HE_PROTOCOL, "msgid must be a uint32");
+    if (msg->via.array.size != want)
+        return herr_set(err, HE_PROTOCOL, "a %s has %zu elements",
+                        e->notify ? "notification" : "request", want);
+    e->method = &a[want - 2];
+    e->params = &a[want - 1];
+    if (e->method->type != MSGPACK_OBJECT_STR)
+        return herr_set(err, HE_PROTOCOL, "method must be a str");
+    if (e->params->type != MSGPACK_OBJECT_ARRAY)
+        return herr_set(err, HE_PROTOCOL, "params must be an array");
+    return 0;
+}
+
+/* Finds the method and checks auth and arity: its id, or an error. */
+static int admit(server *srv, conn *c, const struct envelope *e, herr *err)
+{
+    int id = method_find(e->method->via.str.ptr, e->method->via.str.size);
+    if (id < 0)
+        return herr_set(err, HE_PROTOCOL, "unknown method '%.*s'",
+                        (int)(e->method->via.str.size > 60 ? 60 : e->method->via.str.size),
+                        e->method->via.str.ptr);
+    const method_info *m = &method_table[id];
+    if (srv->token && !conn_authed(c) && !(m->flags & MF_NOAUTH))
+        return herr_set(err, HE_AUTH, "authentication required");
+    int rc = check_arity(m, e->params->via.array.size, err);
+    return rc ? rc : id;
+}
+
+static int run_handler(server *srv, conn *c, int id, const msgpack_object *params,
+                       msgpack_packer *pk, herr *err)
+{
+    req r = {.srv = srv,
+             .conn = c,
+             .method = id,
+             .h = srv->h,
+             .ns = srv->ns,
+             .s = conn_session(c),
+             .args = params->via.array.ptr,
+             .nargs = params->via.array.size,
+             .out = pk,
+             .err = err};
+    int rc = handlers[id](&r);
+    req_release_temps(&r);
+    return rc;
+}
+
+void dispatch_message(server *srv, conn *c, const msgpack_object *msg)
+{
+    herr err = {0};
+    struct envelope e;
+    msgpack_sbuffer *out = conn_outbuf(c), scratch;
+    msgpack_packer *pk = conn_packer(c), spk;
+    int rc = read_envelope(msg, &e, &err), id = -1;
+    if (!rc)
+        rc = id = admit(srv, c, &e, &err);
+    if (e.notify) { /* run without a response: the result goes nowhere */
+        msgpack_sbuffer_init(&scratch);
+        msgpack_packer_init(&spk, &scratch, msgpack_sbuffer_write);
+        out = &scratch, pk = &spk;
+    }
+    size_t mark = out->size;
+    uint64_t t0 = now_ns();
+    if (rc >= 0) {
+        msgpack_pack_array(pk, 4);
+        msgpack_pack_int(pk, 1);
+        msgpack_pack_uint32(pk, e.msgid);
+        msgpack_pack_nil(pk);
+        rc = run_handler(srv, c, id, e.params, pk, &err);
+        srv->mst[id].calls++;
+        srv->mst[id].usec += (now_ns() - t0) / 1000;
+        srv->mst[id].errors += rc != 0;
+    }
+    if (rc < 0) {
+        out->size = mark; /* drop the handler's partial output */
+        respond_error(pk, e.msgid, rc, err.msg);
+        srv->st.protocol_errors += rc == HE_PROTOCOL;
+    }
+    if (e.notify)
+        msgpack_sbuffer_destroy(&scratch);
+}

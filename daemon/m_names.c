@@ -1,0 +1,133 @@
+/* Names and scopes: bind, unbind, lookup, names, push_scope, pop_scope. */
+#include "encode.h"
+#include "handlers.h"
+#include "literal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int m_bind(req *r)
+{
+    const char *name;
+    size_t len;
+    bool global;
+    hobj *val;
+    int rc = arg_name(r, 0, &name, &len);
+    if (!rc)
+        rc = arg_scope_opts(r, 2, &global);
+    if (!rc)
+        rc = heap_check_room(r->h, 0, ns_bind_cost(r->ns, r->s, len, global), r->err);
+    if (!rc)
+        rc = arg_value(r, 1, &val);
+    if (rc)
+        return rc;
+    ns_bind(r->ns, r->s, name, len, val, global);
+    enc_ref(r->out, val); /* still alive: the binding holds it */
+    return 0;
+}
+
+int m_unbind(req *r)
+{
+    const char *name;
+    size_t len;
+    bool global;
+    int rc = arg_name(r, 0, &name, &len);
+    if (!rc)
+        rc = arg_scope_opts(r, 1, &global);
+    if (!rc)
+        rc = ns_unbind(r->ns, r->s, name, len, global, r->err);
+    if (!rc)
+        msgpack_pack_nil(r->out);
+    return rc;
+}
+
+int m_lookup(req *r)
+{
+    hobj *o;
+    const char *name;
+    size_t len;
+    int rc = arg_name(r, 0, &name, &len);
+    if (!rc)
+        rc = ns_resolve(r->ns, r->s, name, len, &o, r->err);
+    if (!rc)
+        enc_ref(r->out, o);
+    return rc;
+}
+
+struct name {
+    const char *p;
+    size_t len;
+};
+
+struct name_list {
+    struct name *v;
+    size_t n;
+};
+
+static void collect_name(const char *name, size_t len, hobj *val, void *arg)
+{
+    (void)val;
+    struct name_list *l = arg;
+    l->v[l->n++] = (struct name){name, len};
+}
+
+/* Byte order, as Python's sorted() orders str by code point (UTF-8 keeps
+ * that order); names may hold NUL, so no strcmp. */
+static int cmp_names(const void *a, const void *b)
+{
+    const struct name *x = a, *y = b;
+    int c = memcmp(x->p, y->p, x->len < y->len ? x->len : y->len);
+    return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+static int parse_scope(req *r, bool *local)
+{
+    const char *scope;
+    size_t len;
+    int rc = arg_str(r, 0, &scope, &len);
+    if (rc)
+        return rc;
+    bool g = len == 6 && memcmp(scope, "global", 6) == 0;
+    if (!g && !(len == 5 && memcmp(scope, "local", 5) == 0))
+        return herr_set(r->err, HE_VALUE, "names() scope must be \"local\" or \"global\"");
+    *local = !g;
+    return 0;
+}
+
+int m_names(req *r)
+{
+    /* no argument: the innermost scope, which is global when no frame is open */
+    bool local = ns_depth(r->s) > 0;
+    int rc = r->nargs > 0 ? parse_scope(r, &local) : 0;
+    if (rc)
+        return rc;
+    size_t n = ns_count_names(r->ns, r->s, local);
+    struct name_list l = {xcalloc(n + 1, sizeof *l.v), 0};
+    ns_foreach_name(r->ns, r->s, local, collect_name, &l);
+    qsort(l.v, l.n, sizeof *l.v, cmp_names);
+    msgpack_pack_array(r->out, l.n);
+    for (size_t i = 0; i < l.n; i++) {
+        msgpack_pack_str(r->out, l.v[i].len);
+        msgpack_pack_str_body(r->out, l.v[i].p, l.v[i].len);
+    }
+    free(l.v);
+    return 0;
+}
+
+int m_push_scope(req *r)
+{
+    int rc = ns_push_scope(r->ns, r->s, r->err);
+    if (rc < 0)
+        return rc;
+    msgpack_pack_int(r->out, rc);
+    return 0;
+}
+
+int m_pop_scope(req *r)
+{
+    int rc = ns_pop_scope(r->ns, r->s, r->err);
+    if (rc < 0)
+        return rc;
+    msgpack_pack_int(r->out, rc);
+    return 0;
+}

@@ -1,0 +1,98 @@
+/* Session: hello, ping, auth, api_info. */
+#include "handlers.h"
+#include "server.h"
+#include "version.h"
+#include "wire.h"
+
+#include <string.h>
+
+int m_hello(req *r)
+{
+    msgpack_pack_map(r->out, 4);
+    pack_cstr(r->out, "server");
+    pack_cstr(r->out, "heapd");
+    pack_cstr(r->out, "version");
+    pack_cstr(r->out, HEAPD_VERSION);
+    pack_cstr(r->out, "protocol");
+    msgpack_pack_int(r->out, 1);
+    pack_cstr(r->out, "session");
+    msgpack_pack_uint64(r->out, ns_session_id(r->s));
+    return 0;
+}
+
+int m_ping(req *r)
+{
+    if (r->nargs == 0) {
+        pack_cstr(r->out, "pong");
+        return 0;
+    }
+    /* echo the argument as it came: the raw msgpack object */
+    msgpack_pack_object(r->out, r->args[0]);
+    return 0;
+}
+
+/* Compares without an early exit, so timing does not reveal the token. */
+static bool token_equal(const char *a, size_t alen, const char *b, size_t blen)
+{
+    unsigned char diff = alen != blen;
+    for (size_t i = 0; i < alen && i < blen; i++)
+        diff |= (unsigned char)(a[i] ^ b[i]);
+    return diff == 0;
+}
+
+int m_auth(req *r)
+{
+    const char *tok;
+    size_t len;
+    int rc = arg_str(r, 0, &tok, &len);
+    if (rc)
+        return rc;
+    if (!r->srv->token)
+        return herr_set(r->err, HE_AUTH, "no auth token is configured");
+    if (!token_equal(tok, len, r->srv->token, r->srv->token_len))
+        return herr_set(r->err, HE_AUTH, "invalid token");
+    conn_set_authed(r->conn);
+    msgpack_pack_true(r->out);
+    return 0;
+}
+
+static void pack_methods(msgpack_packer *pk)
+{
+    msgpack_pack_array(pk, METHOD__COUNT);
+    for (int i = 0; i < METHOD__COUNT; i++) {
+        const method_info *m = &method_table[i];
+        msgpack_pack_map(pk, 5);
+        pack_cstr(pk, "name");
+        pack_cstr(pk, m->name);
+        pack_cstr(pk, "params");
+        pack_cstr(pk, m->params);
+        pack_cstr(pk, "min_args");
+        msgpack_pack_int(pk, m->min_args);
+        pack_cstr(pk, "max_args");
+        msgpack_pack_int(pk, m->max_args);
+        pack_cstr(pk, "help");
+        pack_cstr(pk, m->help);
+    }
+}
+
+int m_api_info(req *r)
+{
+    static const struct {
+        const char *name;
+        int code;
+    } exts[] = {{"ref", EXT_REF}, {"tuple", EXT_TUPLE}, {"set", EXT_SET}, {"name", EXT_NAME}};
+    msgpack_pack_map(r->out, 3);
+    pack_cstr(r->out, "methods");
+    pack_methods(r->out);
+    pack_cstr(r->out, "errors");
+    msgpack_pack_array(r->out, HE__END - 1);
+    for (int i = 1; i < HE__END; i++)
+        pack_cstr(r->out, herr_name(-i));
+    pack_cstr(r->out, "ext");
+    msgpack_pack_map(r->out, ARRAY_LEN(exts));
+    for (size_t i = 0; i < ARRAY_LEN(exts); i++) {
+        pack_cstr(r->out, exts[i].name);
+        msgpack_pack_int(r->out, exts[i].code);
+    }
+    return 0;
+}

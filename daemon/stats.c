@@ -1,0 +1,167 @@
+#include "handlers.h"
+#include "log.h"
+#include "server.h"
+#include "stats.h"
+#include "version.h"
+
+#include <string.h>
+#include <unistd.h>
+
+static void kv_u(msgpack_packer *pk, const char *k, uint64_t v)
+{
+    pack_cstr(pk, k);
+    msgpack_pack_uint64(pk, v);
+}
+
+static void kv_i(msgpack_packer *pk, const char *k, int64_t v)
+{
+    pack_cstr(pk, k);
+    msgpack_pack_int64(pk, v);
+}
+
+static void kv_s(msgpack_packer *pk, const char *k, const char *v)
+{
+    pack_cstr(pk, k);
+    if (v)
+        pack_cstr(pk, v);
+    else
+        msgpack_pack_nil(pk);
+}
+
+void stats_pack_gc(msgpack_packer *pk, const gc_stats *st)
+{
+    msgpack_pack_map(pk, 14);
+    pack_cstr(pk, "enabled");
+    pack_bool(pk, st->enabled);
+    kv_s(pk, "phase", gc_phase_name(st->phase));
+    kv_u(pk, "threshold", st->threshold);
+    kv_i(pk, "count", st->count);
+    kv_u(pk, "cycles", st->cycles);
+    kv_u(pk, "collected", st->collected);
+    kv_u(pk, "slices", st->slices);
+    kv_u(pk, "last_pause_us", st->last_pause_us);
+    kv_u(pk, "max_pause_us", st->max_pause_us);
+    kv_u(pk, "total_pause_us", st->total_pause_us);
+    kv_u(pk, "p99_pause_us", st->p99_pause_us);
+    kv_u(pk, "last_cycle_us", st->last_cycle_us);
+    kv_u(pk, "last_cycle_pause_us", st->last_cycle_pause_us);
+    kv_u(pk, "last_traced", st->last_traced);
+}
+
+static void sec_server(server *srv, msgpack_packer *pk)
+{
+    msgpack_pack_map(pk, 5);
+    kv_s(pk, "version", HEAPD_VERSION);
+    kv_u(pk, "pid", (uint64_t)getpid());
+    kv_u(pk, "uptime_s", (now_ns() - srv->start_ns) / 1000000000u);
+    kv_s(pk, "config_file", srv->cfg.source);
+    kv_s(pk, "intern", intern_policy_name(heap_cfg(srv->h)->intern));
+}
+
+static void sec_clients(server *srv, msgpack_packer *pk)
+{
+    msgpack_pack_map(pk, 6);
+    kv_u(pk, "connected", srv->nconns);
+    kv_u(pk, "total", srv->st.clients_total);
+    kv_u(pk, "rejected", srv->st.clients_rejected);
+    kv_u(pk, "slow_disconnected", srv->st.clients_slow);
+    kv_u(pk, "protocol_errors", srv->st.protocol_errors);
+    kv_u(pk, "max_clients", srv->cfg.max_clients);
+}
+
+static void sec_memory(server *srv, msgpack_packer *pk)
+{
+    const heap_stats *st = heap_get_stats(srv->h);
+    msgpack_pack_map(pk, 5);
+    kv_u(pk, "bytes", st->bytes);
+    kv_u(pk, "peak_bytes", st->peak_bytes);
+    kv_u(pk, "names_bytes", heap_ext_bytes(srv->h));
+    kv_u(pk, "limit", srv->cfg.max_memory_bytes);
+    kv_u(pk, "max_objects", srv->cfg.max_objects);
+}
+
+static void sec_objects(server *srv, msgpack_packer *pk)
+{
+    const heap_stats *st = heap_get_stats(srv->h);
+    msgpack_pack_map(pk, T__COUNT + 3);
+    for (int t = 0; t < T__COUNT; t++)
+        kv_u(pk, htype_name((htype)t), heap_live(srv->h, (htype)t));
+    kv_u(pk, "live", heap_live_total(srv->h));
+    kv_u(pk, "allocated", st->allocated);
+    kv_u(pk, "freed", st->freed);
+}
+
+static void sec_refcount(server *srv, msgpack_packer *pk)
+{
+    const heap_stats *st = heap_get_stats(srv->h);
+    msgpack_pack_map(pk, 6);
+    kv_u(pk, "increments", st->increfs);
+    kv_u(pk, "decrements", st->decrefs);
+    kv_u(pk, "frees_by_refcount", st->frees_refcount);
+    kv_u(pk, "frees_by_gc", st->frees_gc);
+    kv_u(pk, "longest_cascade", st->longest_cascade);
+    kv_u(pk, "pending", st->pending);
+}
+
+static void sec_gc(server *srv, msgpack_packer *pk)
+{
+    gc_stats st;
+    gc_get_stats(srv->h, &st);
+    stats_pack_gc(pk, &st);
+}
+
+static void sec_commands(server *srv, msgpack_packer *pk)
+{
+    uint32_t n = 0;
+    for (int i = 0; i < METHOD__COUNT; i++)
+        n += srv->mst[i].calls > 0;
+    msgpack_pack_map(pk, n);
+    for (int i = 0; i < METHOD__COUNT; i++) {
+        const method_stats *m = &srv->mst[i];
+        if (!m->calls)
+            continue;
+        pack_cstr(pk, method_table[i].name);
+        msgpack_pack_map(pk, 4);
+        kv_u(pk, "calls", m->calls);
+        kv_u(pk, "errors", m->errors);
+        kv_u(pk, "usec", m->usec);
+        pack_cstr(pk, "usec_per_call");
+        msgpack_pack_double(pk, (double)m->usec / (double)m->calls);
+    }
+}
+
+static void sec_persistence(server *srv, msgpack_packer *pk)
+{
+    msgpack_pack_map(pk, 4);
+    kv_s(pk, "path", srv->cfg.persistence_path);
+    kv_u(pk, "saves", 0);
+    kv_u(pk, "in_progress", 0);
+    kv_s(pk, "last_status", "never");
+}
+
+static const struct {
+    const char *name;
+    void (*pack)(server *, msgpack_packer *);
+} sections[] = {
+    {"server", sec_server},     {"clients", sec_clients},         {"memory", sec_memory},
+    {"objects", sec_objects},   {"refcount", sec_refcount},       {"gc", sec_gc},
+    {"commands", sec_commands}, {"persistence", sec_persistence},
+};
+
+int server_pack_stats(server *srv, msgpack_packer *pk, const char *section, size_t len)
+{
+    if (!section) {
+        msgpack_pack_map(pk, ARRAY_LEN(sections));
+        for (size_t i = 0; i < ARRAY_LEN(sections); i++) {
+            pack_cstr(pk, sections[i].name);
+            sections[i].pack(srv, pk);
+        }
+        return 0;
+    }
+    for (size_t i = 0; i < ARRAY_LEN(sections); i++)
+        if (strlen(sections[i].name) == len && memcmp(sections[i].name, section, len) == 0) {
+            sections[i].pack(srv, pk);
+            return 0;
+        }
+    return -1;
+}
