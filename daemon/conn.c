@@ -25,6 +25,7 @@ conn *conn_new(server *srv)
     c->s = ns_session_new(srv->ns);
     c->id = ns_session_id(c->s);
     c->connected_ns = now_ns();
+    mpscan_init(&c->scan);
     msgpack_sbuffer_init(&c->out);
     msgpack_packer_init(&c->pk, &c->out, msgpack_sbuffer_write);
     c->next = srv->conns;
@@ -204,10 +205,11 @@ static void process_input(conn *c)
     size_t pos = 0, limit = c->srv->cfg.max_message_bytes;
     while (!c->closing && !c->draining && pos < c->in_len) {
         size_t used = 0;
-        enum mpscan_result r =
-            mpscan(c->in + pos, c->in_len - pos, limit, WIRE_MSGPACK_MAX_DEPTH, &used);
+        enum mpscan_result r = mpscan_resume(&c->scan, c->in + pos, c->in_len - pos, limit,
+                                             WIRE_MSGPACK_MAX_DEPTH, &used);
         if (r == MPSCAN_INCOMPLETE)
-            break;
+            break; /* c->scan remembers how far the message is known good */
+        mpscan_init(&c->scan);
         if (r != MPSCAN_OK) {
             c->srv->st.protocol_errors++;
             log_debug("client %llu: protocol error (%d)", (unsigned long long)c->id, (int)r);

@@ -2,6 +2,7 @@
 #ifndef HEAPD_CONN_H
 #define HEAPD_CONN_H
 
+#include "mpscan.h"
 #include "server.h"
 
 struct conn {
@@ -18,6 +19,7 @@ struct conn {
     bool authed, closing, draining, gc_subscribed, is_tcp;
     char *in; /* bytes read that are not yet a whole message */
     size_t in_len, in_cap;
+    mpscan_state scan;   /* progress through the partial message at in[0] */
     msgpack_sbuffer out; /* responses and events not yet handed to libuv */
     msgpack_packer pk;
     uint64_t connected_ns, requests;

@@ -139,13 +139,27 @@ static void sec_persistence(server *srv, msgpack_packer *pk)
     kv_s(pk, "last_status", "never");
 }
 
+/* SPEC §8: every limit is reported in stats. */
+static void sec_limits(server *srv, msgpack_packer *pk)
+{
+    const heapd_config *c = &srv->cfg;
+    msgpack_pack_map(pk, 7);
+    kv_u(pk, "max_clients", c->max_clients);
+    kv_u(pk, "max_message_bytes", c->max_message_bytes);
+    kv_u(pk, "max_depth", c->max_depth);
+    kv_u(pk, "max_frames", c->max_frames);
+    kv_u(pk, "max_objects", c->max_objects);
+    kv_u(pk, "max_memory_bytes", c->max_memory_bytes);
+    kv_u(pk, "max_output_bytes", c->max_output_bytes);
+}
+
 static const struct {
     const char *name;
     void (*pack)(server *, msgpack_packer *);
 } sections[] = {
     {"server", sec_server},     {"clients", sec_clients},         {"memory", sec_memory},
     {"objects", sec_objects},   {"refcount", sec_refcount},       {"gc", sec_gc},
-    {"commands", sec_commands}, {"persistence", sec_persistence},
+    {"commands", sec_commands}, {"persistence", sec_persistence}, {"limits", sec_limits},
 };
 
 int server_pack_stats(server *srv, msgpack_packer *pk, const char *section, size_t len)

@@ -3,8 +3,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define WIRE_DEPTH_CAP 64
-
 struct scan {
     const unsigned char *p;
     size_t len, limit, pos;
@@ -140,35 +138,52 @@ static bool is_container(unsigned char b)
     return (b >= 0x80 && b <= 0x9f) || (b >= 0xdc && b <= 0xdf);
 }
 
-enum mpscan_result mpscan(const char *buf, size_t len, size_t limit, unsigned max_depth,
-                          size_t *used)
+void mpscan_init(mpscan_state *st)
+{
+    st->pos = 0;
+    st->depth = 0;
+    st->left[0] = 1;
+}
+
+enum mpscan_result mpscan_resume(mpscan_state *st, const char *buf, size_t len, size_t limit,
+                                 unsigned max_depth, size_t *used)
 {
     /* The object may extend past the bytes we have, up to limit. */
-    struct scan s = {(const unsigned char *)buf, len, limit, 0};
-    uint64_t left[WIRE_DEPTH_CAP + 1];
-    unsigned depth = 0;
-    if (max_depth > WIRE_DEPTH_CAP)
-        max_depth = WIRE_DEPTH_CAP;
-    left[0] = 1;
+    struct scan s = {(const unsigned char *)buf, len, limit, st->pos};
+    if (max_depth > MPSCAN_DEPTH_CAP)
+        max_depth = MPSCAN_DEPTH_CAP;
     for (;;) {
-        while (depth > 0 && left[depth] == 0)
-            depth--;
-        if (depth == 0 && left[0] == 0)
+        while (st->depth > 0 && st->left[st->depth] == 0)
+            st->depth--;
+        if (st->depth == 0 && st->left[0] == 0)
             break;
         if (s.pos >= s.len)
-            return s.pos >= s.limit ? MPSCAN_TOO_BIG : MPSCAN_INCOMPLETE;
-        left[depth]--;
+            return st->pos = s.pos, s.pos >= s.limit ? MPSCAN_TOO_BIG : MPSCAN_INCOMPLETE;
+        size_t item = s.pos; /* an item is consumed whole or not at all */
         uint64_t children;
         bool container = is_container(s.p[s.pos]);
         enum mpscan_result r = head(&s, &children);
+        if (r == MPSCAN_INCOMPLETE) {
+            st->pos = item; /* resume re-reads this item's head, not the message */
+            return r;
+        }
         if (r != MPSCAN_OK)
             return r;
+        st->left[st->depth]--;
         /* msgpack-c refuses an empty container past its depth too */
-        if (container && depth + 1 > max_depth)
+        if (container && st->depth + 1 > max_depth)
             return MPSCAN_TOO_DEEP;
         if (children)
-            left[++depth] = children;
+            st->left[++st->depth] = children;
     }
-    *used = s.pos;
+    *used = st->pos = s.pos;
     return MPSCAN_OK;
+}
+
+enum mpscan_result mpscan(const char *buf, size_t len, size_t limit, unsigned max_depth,
+                          size_t *used)
+{
+    mpscan_state st;
+    mpscan_init(&st);
+    return mpscan_resume(&st, buf, len, limit, max_depth, used);
 }

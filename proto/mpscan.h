@@ -8,6 +8,9 @@
 #define HEAPD_MPSCAN_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+#define MPSCAN_DEPTH_CAP 64
 
 enum mpscan_result {
     MPSCAN_OK,         /* one whole object; *used is its size */
@@ -23,5 +26,19 @@ enum mpscan_result {
  * and is capped at 64. */
 enum mpscan_result mpscan(const char *buf, size_t len, size_t limit, unsigned max_depth,
                           size_t *used);
+
+/* A scan that resumes where the last one stopped: a big message arriving
+ * in many reads is scanned once in all, not once per read (which would be
+ * quadratic). Only MPSCAN_INCOMPLETE may be resumed, with the same buffer
+ * start (more bytes appended); after MPSCAN_OK, init again for the next. */
+typedef struct mpscan_state {
+    size_t pos;
+    unsigned depth;
+    uint64_t left[MPSCAN_DEPTH_CAP + 1]; /* elements still to read, per level */
+} mpscan_state;
+
+void mpscan_init(mpscan_state *st);
+enum mpscan_result mpscan_resume(mpscan_state *st, const char *buf, size_t len, size_t limit,
+                                 unsigned max_depth, size_t *used);
 
 #endif

@@ -1,6 +1,9 @@
 /* The validating msgpack scan run before msgpack-c (proto/mpscan.h). */
 #include "testlib.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 #include "mpscan.h"
 #include "wire.h"
 
@@ -283,9 +286,52 @@ static void packer_output_scans_as_msgpack_c_reads_it(void **state)
     msgpack_sbuffer_destroy(&sb);
 }
 
+/* Fed a byte at a time, a resumed scan finds the same end as one scan of
+ * the whole message, and never reports a partial item as done. */
+static void resumed_scan_matches_whole_scan(void **state)
+{
+    (void)state;
+    /* [1, "abc", {"k": [nil, true]}, bin8(3), ext8] */
+    static const unsigned char msg[] = {0x95, 0x01, 0xa3, 'a',  'b',  'c',  0x81, 0xa1,
+                                        'k',  0x92, 0xc0, 0xc3, 0xc4, 0x03, 1,    2,
+                                        3,    0xc7, 0x02, 0x05, 9,    9};
+    size_t whole = 0, used = 0;
+    assert_int_equal(mpscan((const char *)msg, sizeof msg, 1024, 32, &whole), MPSCAN_OK);
+    assert_int_equal(whole, sizeof msg);
+    mpscan_state st;
+    mpscan_init(&st);
+    for (size_t have = 1; have < sizeof msg; have++)
+        assert_int_equal(mpscan_resume(&st, (const char *)msg, have, 1024, 32, &used),
+                         MPSCAN_INCOMPLETE);
+    assert_int_equal(mpscan_resume(&st, (const char *)msg, sizeof msg, 1024, 32, &used), MPSCAN_OK);
+    assert_int_equal(used, whole);
+}
+
+/* A big str arriving in chunks: each resume starts at the str's head, so
+ * the work per read does not grow with what came before. */
+static void resumed_scan_restarts_at_the_unfinished_item(void **state)
+{
+    (void)state;
+    size_t n = 1 << 20;
+    unsigned char *msg = malloc(n + 7);
+    msg[0] = 0x91, msg[1] = 0xdb, msg[2] = 0, msg[3] = 0x10, msg[4] = 0, msg[5] = 0;
+    memset(msg + 6, 'x', n);
+    mpscan_state st;
+    mpscan_init(&st);
+    size_t used = 0;
+    assert_int_equal(mpscan_resume(&st, (const char *)msg, 4096, n + 64, 32, &used),
+                     MPSCAN_INCOMPLETE);
+    assert_int_equal(st.pos, 1); /* the array's head is done; the str starts at 1 */
+    assert_int_equal(mpscan_resume(&st, (const char *)msg, n + 6, n + 64, 32, &used), MPSCAN_OK);
+    assert_int_equal(used, n + 6);
+    free(msg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(resumed_scan_matches_whole_scan),
+        cmocka_unit_test(resumed_scan_restarts_at_the_unfinished_item),
         cmocka_unit_test(scalars_scan_to_their_exact_size),
         cmocka_unit_test(strings_and_bins_skip_their_payload),
         cmocka_unit_test(containers_scan_to_their_exact_size),
