@@ -82,7 +82,7 @@ endif
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all deps run tests test valgrind bench-build bench format format-check clean
+.PHONY: all deps run tests test valgrind bench-build bench format format-check clean fuzz
 .DEFAULT_GOAL := all
 
 all: $(HEAPD) $(HEAPCTL)
@@ -191,6 +191,24 @@ format:
 
 format-check:
 	@$(FORMAT_FILES) | xargs -r $(CLANG_FORMAT) --dry-run --Werror
+
+# ---- fuzzing: libFuzzer (clang) over the request path; FUZZ_SECONDS long ----
+
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_BIN     := build/fuzz/fuzz_dispatch
+FUZZ_FLAGS    = -std=c11 -Wall -Wextra -Werror -g -O1 -D_GNU_SOURCE -Iproto -Idaemon $(PKG_CFLAGS) \
+                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+
+$(FUZZ_BIN): tests/fuzz/fuzz_dispatch.c $(DAEMON_SRCS) $(PROTO_SRCS) | deps
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+# New inputs go to build/fuzz/corpus; tests/fuzz/corpus holds the seeds.
+fuzz: $(FUZZ_BIN)
+	@mkdir -p build/fuzz/corpus
+	$(FUZZ_BIN) -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 \
+	    -print_final_stats=1 build/fuzz/corpus tests/fuzz/corpus
 
 clean:
 	rm -rf build

@@ -104,8 +104,9 @@ int m_config_set(req *r)
     if (!j)
         return herr_set(r->err, HE_TYPE, "config_set() value must be a scalar");
     char *k = xstrndup(key, len);
-    if (config_set_value(&r->srv->cfg, k, j, msg, sizeof msg))
-        rc = herr_set(r->err, HE_VALUE, "%s", msg);
+    int code = config_set_value(&r->srv->cfg, k, j, msg, sizeof msg);
+    if (code)
+        rc = herr_set(r->err, code, "%s", msg); /* KeyError, TypeError or ValueError */
     cJSON_Delete(j);
     free(k);
     if (rc)
