@@ -105,8 +105,8 @@ void conn_close_after_writes(conn *c)
 {
     if (c->closing || c->draining)
         return;
-    c->draining = true;
     conn_flush(c);
+    c->draining = true; /* nothing is written after the shutdown below */
     uv_read_stop(&c->u.stream);
     uv_shutdown_t *req = xmalloc(sizeof *req);
     req->data = c;
@@ -129,7 +129,7 @@ static void on_written(uv_write_t *req, int status)
  * batch of responses goes out in one system call. */
 void conn_flush(conn *c)
 {
-    if (c->closing || c->out.size == 0)
+    if (c->closing || c->draining || c->out.size == 0)
         return;
     struct write_req *w = xmalloc(sizeof *w);
     w->c = c;

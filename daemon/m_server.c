@@ -146,8 +146,8 @@ int m_shutdown(req *r)
     if (r->nargs && r->args[0].type != MSGPACK_OBJECT_BOOLEAN &&
         r->args[0].type != MSGPACK_OBJECT_NIL)
         return herr_set(r->err, HE_TYPE, "shutdown() save must be a bool");
+    msgpack_pack_nil(r->out); /* the answer is complete before the stop flushes it */
     server_stop(r->srv);
-    msgpack_pack_nil(r->out);
     return 0;
 }
 

@@ -137,9 +137,11 @@ void server_drop_watches(server *srv, conn *c)
             srv->watches[i] = srv->watches[--srv->nwatches];
         else
             i++;
+    size_t kept = 0; /* c is about to be freed: its queued events go too */
     for (size_t i = 0; i < nevents; i++)
-        if (events[i].c == c)
-            events[i].c->closing = true; /* (c is about to be freed: skip it) */
+        if (events[i].c != c)
+            events[kept++] = events[i];
+    nevents = kept;
 }
 
 void server_notify(server *srv, conn *c, const char *method, event_pack_fn fn, void *arg)
