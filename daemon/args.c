@@ -58,6 +58,11 @@ int arg_value(req *r, uint32_t i, hobj **out)
     return lit_build(r->h, arg(r, i), resolve_name, r, out, r->err);
 }
 
+int arg_check_value(req *r, uint32_t i)
+{
+    return lit_check(r->h, arg(r, i), resolve_name, r, r->err);
+}
+
 int arg_target(req *r, uint32_t i, hobj **out)
 {
     const msgpack_object *a = arg(r, i);

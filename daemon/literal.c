@@ -302,6 +302,35 @@ static hobj *build_node(struct plan *p, size_t *pos)
     abort();
 }
 
+/* The first pass alone, for lit_check and lit_build. */
+static int plan_only(struct plan *p, const msgpack_object *v)
+{
+    p->nodes = p->local;
+    p->cap = ARRAY_LEN(p->local);
+    return plan_value(p, v, 0, false);
+}
+
+static void plan_free(struct plan *p)
+{
+    if (p->nodes != p->local)
+        free(p->nodes);
+    if (p->zone)
+        msgpack_zone_free(p->zone);
+}
+
+int lit_check(heap *h, const msgpack_object *v, lit_resolve_fn resolve, void *ctx, herr *err)
+{
+    herr local_err;
+    struct plan p = {.h = h,
+                     .resolve = resolve,
+                     .rctx = ctx,
+                     .err = err ? err : &local_err,
+                     .max_depth = heap_cfg(h)->max_depth};
+    int rc = plan_only(&p, v);
+    plan_free(&p);
+    return rc;
+}
+
 int lit_build(heap *h, const msgpack_object *v, lit_resolve_fn resolve, void *ctx, hobj **out,
               herr *err)
 {
@@ -311,18 +340,13 @@ int lit_build(heap *h, const msgpack_object *v, lit_resolve_fn resolve, void *ct
                      .rctx = ctx,
                      .err = err ? err : &local_err,
                      .max_depth = heap_cfg(h)->max_depth};
-    p.nodes = p.local;
-    p.cap = ARRAY_LEN(p.local);
-    int rc = plan_value(&p, v, 0, false);
+    int rc = plan_only(&p, v);
     if (!rc)
         rc = heap_check_room(h, p.objects, p.bytes, p.err);
     if (!rc) {
         size_t pos = 0;
         *out = build_node(&p, &pos);
     }
-    if (p.nodes != p.local)
-        free(p.nodes);
-    if (p.zone)
-        msgpack_zone_free(p.zone);
+    plan_free(&p);
     return rc;
 }

@@ -20,6 +20,10 @@ typedef int (*lit_resolve_fn)(void *ctx, const char *name, size_t len, hobj **ou
 int lit_build(heap *h, const msgpack_object *v, lit_resolve_fn resolve, void *ctx, hobj **out,
               herr *err);
 
+/* Checks v as lit_build would (every rule but the limits) without building
+ * anything: 0, or the error lit_build would give. */
+int lit_check(heap *h, const msgpack_object *v, lit_resolve_fn resolve, void *ctx, herr *err);
+
 /* Decodes an ext 1 payload: the id, or ProtocolError if malformed. */
 int lit_ref_id(const msgpack_object_ext *ext, hid *id, herr *err);
 

@@ -152,6 +152,8 @@ static int dict_setitem(req *r, hobj *d)
     hobj *key, *val;
     uint64_t hash;
     int rc = room(r, cont_table_grow_bytes(d, 1));
+    if (!rc) /* the value is checked before the key is built: a bad value leaves nothing */
+        rc = arg_check_value(r, 2);
     if (!rc)
         rc = table_key(r, 1, &key, &hash);
     if (rc)

@@ -2,6 +2,7 @@
 #include "encode.h"
 #include "gc.h"
 #include "handlers.h"
+#include "server.h"
 #include "stats.h"
 
 int m_gc_collect(req *r)
@@ -10,9 +11,11 @@ int m_gc_collect(req *r)
     return 0;
 }
 
+/* The gc methods change the same settings config_get reports. */
 int m_gc_enable(req *r)
 {
     gc_enable(r->h);
+    r->srv->cfg.gc_enabled = true;
     msgpack_pack_nil(r->out);
     return 0;
 }
@@ -20,6 +23,7 @@ int m_gc_enable(req *r)
 int m_gc_disable(req *r)
 {
     gc_disable(r->h);
+    r->srv->cfg.gc_enabled = false;
     msgpack_pack_nil(r->out);
     return 0;
 }
@@ -45,6 +49,7 @@ int m_gc_set_threshold(req *r)
     if (rc)
         return rc;
     gc_set_threshold(r->h, (uint64_t)n);
+    r->srv->cfg.gc_threshold = (uint64_t)n;
     msgpack_pack_nil(r->out);
     return 0;
 }

@@ -14,6 +14,8 @@ int m_bind(req *r)
     hobj *val;
     int rc = arg_name(r, 0, &name, &len);
     if (!rc)
+        rc = ns_check_new_name(name, len, r->err);
+    if (!rc)
         rc = arg_scope_opts(r, 2, &global);
     if (!rc)
         rc = heap_check_room(r->h, 0, ns_bind_cost(r->ns, r->s, len, global), r->err);

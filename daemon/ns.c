@@ -132,6 +132,14 @@ int ns_check_name(const char *name, size_t len, herr *err)
     return 0;
 }
 
+int ns_check_new_name(const char *name, size_t len, herr *err)
+{
+    if (len > NAMETAB_MAX_NAME)
+        return herr_set(err, HE_VALUE, "name too long (%zu bytes; at most %d)", len,
+                        NAMETAB_MAX_NAME);
+    return ns_check_name(name, len, err);
+}
+
 static nametab *innermost(hns *ns, hsession *s, bool global)
 {
     return (global || !s || !s->depth) ? &ns->global : &s->frames[s->depth - 1];

@@ -27,9 +27,11 @@ void ns_session_end(hns *ns, hsession *s);
 uint64_t ns_session_id(const hsession *s);
 uint32_t ns_session_count(const hns *ns);
 
-/* Names are non-empty valid UTF-8 of at most 65535 bytes (ValueError
- * otherwise). */
+/* Names are non-empty valid UTF-8 (ValueError otherwise); looking up any
+ * such name is fine (NameError if unbound). */
 int ns_check_name(const char *name, size_t len, herr *err);
+/* A name to bind must also fit a name table: at most 65535 bytes. */
+int ns_check_new_name(const char *name, size_t len, herr *err);
 
 /* An upper bound of the bytes binding a new name of len bytes would add
  * (for the memory limit check before a bind). */

@@ -40,6 +40,8 @@ typedef int (*method_fn)(req *r);
 int arg_target(req *r, uint32_t i, hobj **out);
 /* Builds the value of argument i (a literal): a new reference in *out. */
 int arg_value(req *r, uint32_t i, hobj **out);
+/* Checks argument i as arg_value would, building nothing. */
+int arg_check_value(req *r, uint32_t i);
 /* A name argument (str): non-empty valid UTF-8. */
 int arg_name(req *r, uint32_t i, const char **name, size_t *len);
 int arg_int(req *r, uint32_t i, int64_t *out);

@@ -406,6 +406,14 @@ server *server_new(uv_loop_t *loop, heapd_config *cfg, char *err, size_t errlen)
     heap_set_free_hook(srv->h, on_free, srv);
     gc_set_cycle_hook(srv->h, on_cycle, srv);
     srv->drain_left_ns = slice_ns(srv);
+    /* Signals first: a SIGTERM that arrives as soon as the socket accepts
+     * must find heapd ready to stop cleanly. */
+    static const int signums[3] = {SIGTERM, SIGINT, SIGHUP};
+    for (int i = 0; i < 3; i++) {
+        uv_signal_init(loop, &srv->sigs[i]);
+        srv->sigs[i].data = srv;
+        uv_signal_start(&srv->sigs[i], on_signal, signums[i]);
+    }
     int rc = read_token(srv, err, errlen);
     if (!rc && srv->cfg.listen_tcp)
         rc = listen_tcp(srv, err, errlen);
@@ -415,19 +423,12 @@ server *server_new(uv_loop_t *loop, heapd_config *cfg, char *err, size_t errlen)
     uv_idle_init(loop, &srv->keep_busy);
     uv_timer_init(loop, &srv->gc_timer);
     srv->after_io.data = srv->gc_timer.data = srv->keep_busy.data = srv;
-    static const int signums[3] = {SIGTERM, SIGINT, SIGHUP};
-    for (int i = 0; i < 3; i++) {
-        uv_signal_init(loop, &srv->sigs[i]);
-        srv->sigs[i].data = srv;
-    }
     if (rc) {
         server_stop(srv);
         uv_run(loop, UV_RUN_DEFAULT); /* let the handles close */
         server_free(srv);
         return NULL;
     }
-    for (int i = 0; i < 3; i++)
-        uv_signal_start(&srv->sigs[i], on_signal, signums[i]);
     uv_check_start(&srv->after_io, on_after_io);
     uint64_t tick = srv->cfg.gc_interval_ms < 100 ? srv->cfg.gc_interval_ms : 100;
     uv_timer_start(&srv->gc_timer, on_gc_timer, tick, tick);

@@ -132,11 +132,16 @@ static void sec_commands(server *srv, msgpack_packer *pk)
 
 static void sec_persistence(server *srv, msgpack_packer *pk)
 {
-    msgpack_pack_map(pk, 4);
+    /* snapshots arrive with issue 7: the keys are here, with "never" */
+    msgpack_pack_map(pk, 8);
     kv_s(pk, "path", srv->cfg.persistence_path);
     kv_u(pk, "saves", 0);
     kv_u(pk, "in_progress", 0);
     kv_s(pk, "last_status", "never");
+    kv_s(pk, "last_save_time", NULL);
+    kv_u(pk, "last_save_duration_ms", 0);
+    kv_u(pk, "last_save_objects", 0);
+    kv_u(pk, "last_save_bytes", 0);
 }
 
 /* SPEC §8: every limit is reported in stats. */

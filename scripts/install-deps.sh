@@ -3,7 +3,7 @@
 # `pkg-config --exists libuv msgpack libcjson cmocka` fails.
 set -eu
 
-PKGS="build-essential pkg-config libuv1-dev libmsgpack-dev libcjson-dev libcmocka-dev"
+PKGS="build-essential pkg-config libuv1-dev libmsgpack-dev libcjson-dev libcmocka-dev python3-msgpack"
 CMD="apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $PKGS"
 
 if ! command -v apt-get >/dev/null 2>&1; then

@@ -324,6 +324,12 @@ static void names_must_be_nonempty_valid_utf8(void **state)
     assert_int_equal(ns_check_name("x", 1, &err), 0);
     assert_int_equal(ns_check_name("caf\xc3\xa9", 5, &err), 0);
     assert_int_equal(ns_check_name("a b:1", 5, &err), 0);
+    /* binding needs the name to fit a table entry; looking up needs nothing */
+    static char long_name[65537];
+    memset(long_name, 'n', sizeof long_name - 1);
+    assert_int_equal(ns_check_name(long_name, 65536, &err), 0);
+    assert_int_equal(ns_check_new_name(long_name, 65536, &err), HE_VALUE);
+    assert_int_equal(ns_check_new_name(long_name, 65535, &err), 0);
 }
 
 static void ns_free_releases_everything(void **state)

@@ -1,0 +1,356 @@
+"""heapd as a service (SPEC section 7): signals, command line, configuration,
+auth and TCP."""
+
+import json
+import os
+import re
+import signal
+import socket
+import stat
+import subprocess
+import tempfile
+import time
+import unittest
+
+from heapd_client import HEAPD, REPO, Server, free_tcp_port, name, request
+
+
+def run_heapd(*args, timeout=10):
+    return subprocess.run([HEAPD] + list(args), stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+class ServiceTestCase(unittest.TestCase):
+
+    def server(self, config=None, args=(), tcp=None):
+        s = Server(config, args, tcp)
+        self.addCleanup(s.cleanup)
+        return s
+
+    def tmpfile(self, text, suffix=".json"):
+        fd, path = tempfile.mkstemp(prefix="heapd-it-", suffix=suffix)
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        self.addCleanup(os.unlink, path)
+        return path
+
+
+class SignalsTest(ServiceTestCase):
+
+    def test_sigterm_exits_0_and_removes_socket(self):
+        s = self.server().start()
+        self.assertTrue(stat.S_ISSOCK(os.stat(s.sock_path).st_mode))
+        c = s.client()
+        c.ok("bind", "x", [1, [2, {"k": "v"}]])
+        c.ok("bind", "cyc", [])
+        c.ok("append", "cyc", name("cyc"))
+        c.ok("push_scope")
+        c.ok("bind", "local", [3])
+        c.ok("new", [4])
+        idle = s.client()
+        self.assertEqual(s.stop(), 0, s.stderr_text())
+        self.assertFalse(os.path.exists(s.sock_path))
+        self.assertEqual(c.read_until_closed(timeout=5), [])
+        c.close()
+        idle.close()
+
+    def test_sigint_exits_0(self):
+        s = self.server().start()
+        c = s.client()
+        c.ok("bind", "x", 1)
+        s.proc.send_signal(signal.SIGINT)
+        self.assertEqual(s.wait(10), 0)
+        self.assertFalse(os.path.exists(s.sock_path))
+        c.close()
+
+    def test_sigterm_with_requests_in_flight(self):
+        s = self.server().start()
+        c = s.client()
+        c.send_raw(b"".join(request(i, "bind", "n%d" % (i % 10), [i] * 100) for i in range(3000)))
+        s.proc.send_signal(signal.SIGTERM)
+        self.assertEqual(s.wait(10), 0, s.stderr_text())
+        c.close()
+
+    def test_sigterm_right_after_socket_accepts(self):
+        # Regression (was a bug, fixed): server_new() listens on the Unix socket before
+        # it installs the SIGTERM/SIGINT/SIGHUP handlers (uv_signal_start at
+        # the end of server_new), so a SIGTERM sent as soon as the socket
+        # accepts a connection kills heapd with the default action: exit
+        # status -15 instead of 0, and the socket file is left behind. Here
+        # (spawn, connect() until it succeeds, SIGTERM) it happens in about
+        # half of the attempts. Installing the signal handlers before
+        # listening would fix it.
+        for _ in range(20):
+            s = Server()
+            try:
+                s.proc = subprocess.Popen(s.command(), stdin=subprocess.DEVNULL,
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                deadline = time.monotonic() + 10
+                while time.monotonic() < deadline:
+                    try:
+                        s._raw_connect().close()
+                        break
+                    except OSError:
+                        pass
+                s.proc.send_signal(signal.SIGTERM)
+                rc = s.wait(10)
+                self.assertEqual(rc, 0, "SIGTERM right after start-up: exit %r" % rc)
+                self.assertFalse(os.path.exists(s.sock_path))
+            finally:
+                s.cleanup()
+
+    def test_sighup_reloads_runtime_settings(self):
+        s = self.server({"gc": {"threshold": 700}}).start()
+        c = s.client()
+        self.assertEqual(c.ok("config_get", "gc.threshold"), 700)
+        s.write_file("heapd.json", json.dumps({"gc": {"threshold": 1500}}))
+        s.proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 5
+        while c.ok("gc_get_threshold") != 1500 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        self.assertEqual(c.ok("gc_get_threshold"), 1500)
+        self.assertTrue(s.alive())
+        c.close()
+        self.assertEqual(s.stop(), 0)
+
+    def test_sighup_with_a_broken_config_changes_nothing(self):
+        s = self.server({"gc": {"threshold": 600}}).start()
+        c = s.client()
+        for text, complaint in (('{"gc": {"threshold": "x"}}', "gc.threshold"),
+                                ('{"gc": {', "heapd.json")):
+            n = s.stderr_text().count(complaint)
+            s.write_file("heapd.json", text)
+            s.proc.send_signal(signal.SIGHUP)
+            deadline = time.monotonic() + 5
+            while s.stderr_text().count(complaint) == n and time.monotonic() < deadline:
+                time.sleep(0.01)
+            self.assertGreater(s.stderr_text().count(complaint), n, s.stderr_text())
+            self.assertTrue(s.alive())
+            self.assertEqual(c.ok("gc_get_threshold"), 600)
+        c.close()
+        self.assertEqual(s.stop(), 0)
+
+    def test_logs_have_priority_prefixes(self):
+        s = self.server().start()
+        self.assertEqual(s.stop(), 0)
+        lines = [l for l in s.stderr_text().splitlines() if l.strip()]
+        self.assertTrue(lines)
+        for line in lines:
+            self.assertRegex(line, r"^<[0-7]>")
+
+    def test_socket_mode(self):
+        s = self.server().start()
+        self.assertEqual(stat.S_IMODE(os.stat(s.sock_path).st_mode), 0o660)
+        self.assertEqual(s.stop(), 0)
+        s2 = self.server({"listen": {"unix_mode": "0600"}}).start()
+        self.assertEqual(stat.S_IMODE(os.stat(s2.sock_path).st_mode), 0o600)
+        self.assertEqual(s2.stop(), 0)
+
+
+class CommandLineTest(ServiceTestCase):
+
+    def test_help(self):
+        r = run_heapd("--help")
+        self.assertEqual(r.returncode, 0)
+        out = r.stdout + r.stderr
+        self.assertIn("usage", out.lower())
+        for opt in ("--config", "--socket", "--tcp", "--check-config", "--version"):
+            self.assertIn(opt, out)
+
+    def test_version(self):
+        r = run_heapd("--version")
+        self.assertEqual(r.returncode, 0)
+        m = re.search(r"heapd (\S+)", r.stdout + r.stderr)
+        self.assertIsNotNone(m, r.stdout + r.stderr)
+        s = self.server().start()
+        c = s.client()
+        self.assertEqual(c.ok("hello")["version"], m.group(1))
+        c.close()
+        self.assertEqual(s.stop(), 0)
+
+    def test_unknown_option(self):
+        r = run_heapd("--no-such-option")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("no-such-option", r.stderr)
+
+    def test_check_config_example(self):
+        r = run_heapd("--check-config", "--config", os.path.join(REPO, "conf", "heapd.json"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_check_config_defaults(self):
+        r = run_heapd("--check-config")
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_check_config_errors_name_the_key(self):
+        cases = [
+            ({"bogus_key": 1}, "bogus_key"),
+            ({"gc": {"no_such_setting": 1}}, "no_such_setting"),
+            ({"gc": {"threshold": "seven hundred"}}, "gc.threshold"),
+            ({"limits": {"max_depth": -1}}, "limits.max_depth"),
+            ({"intern": "sometimes"}, "intern"),
+        ]
+        for config, key in cases:
+            path = self.tmpfile(json.dumps(config))
+            r = run_heapd("--check-config", "--config", path)
+            self.assertNotEqual(r.returncode, 0, config)
+            self.assertIn(key, r.stderr, config)
+            self.assertEqual(len([l for l in r.stderr.splitlines() if l.strip()]), 1, r.stderr)
+
+    def test_bad_config_stops_startup(self):
+        d = tempfile.mkdtemp(prefix="heapd-it-")
+        self.addCleanup(os.rmdir, d)
+        path = self.tmpfile(json.dumps({"limits": {"max_clientz": 5}}))
+        sock = os.path.join(d, "heapd.sock")
+        r = run_heapd("--config", path, "--socket", sock)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("max_clientz", r.stderr)
+        self.assertFalse(os.path.exists(sock))
+
+    def test_invalid_json(self):
+        path = self.tmpfile("{ not json")
+        r = run_heapd("--check-config", "--config", path)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertTrue(r.stderr.strip())
+
+    def test_missing_config_file(self):
+        r = run_heapd("--check-config", "--config", "/nonexistent/heapd.json")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("/nonexistent/heapd.json", r.stderr)
+
+
+class AuthTest(ServiceTestCase):
+    TOKEN = "s3cret-token-for-tests"
+
+    def start_with_token(self, **extra):
+        s = self.server()
+        token_file = s.write_file("token", self.TOKEN + "\n")
+        config = {"auth": {"token_file": token_file}}
+        config.update(extra)
+        s.config = config
+        return s.start()
+
+    def test_auth_required(self):
+        s = self.start_with_token()
+        c = s.client()
+        self.assertEqual(c.ok("hello")["server"], "heapd")
+        self.assertEqual(c.ok("ping"), "pong")
+        for call in (("bind", "x", 1), ("get", "x"), ("stats",), ("api_info",),
+                     ("debug_check",), ("names",), ("shutdown",), ("gc_collect",)):
+            err = c.err(*call)
+            self.assertEqual(err["type"], "AuthError", (call, err))
+        self.assertEqual(c.err("auth", "wrong token")["type"], "AuthError")
+        self.assertEqual(c.err("auth", self.TOKEN + "x")["type"], "AuthError")
+        self.assertEqual(c.err("auth", self.TOKEN[:-1])["type"], "AuthError")
+        self.assertEqual(c.err("auth", "")["type"], "AuthError")
+        self.assertEqual(c.err("bind", "x", 1)["type"], "AuthError")
+        self.assertIs(c.ok("auth", self.TOKEN), True)
+        c.ok("bind", "x", [1])
+        self.assertEqual(c.ok("get", "x"), [1])
+        # Another session is not authenticated by this one.
+        d = s.client()
+        self.assertEqual(d.err("get", "x")["type"], "AuthError")
+        self.assertTrue(s.alive())
+        c.close()
+        d.close()
+        self.assertEqual(s.stop(), 0)
+
+    def test_notifications_before_auth_do_nothing(self):
+        s = self.start_with_token()
+        c = s.client()
+        c.notify("bind", "sneaky", 1)
+        c.ok("auth", self.TOKEN)
+        self.assertEqual(c.err("get", "sneaky")["type"], "NameError")
+        c.close()
+        self.assertEqual(s.stop(), 0)
+
+    def test_missing_token_file_stops_startup(self):
+        s = self.server({"auth": {"token_file": "/nonexistent/token"}})
+        with self.assertRaises(RuntimeError):
+            s.start()
+        self.assertNotEqual(s.proc.returncode, 0)
+        self.assertIn("token", s.stderr_text())
+
+
+class TcpTest(ServiceTestCase):
+
+    def test_tcp_loopback(self):
+        port = free_tcp_port()
+        s = self.server({"listen": {"tcp": "127.0.0.1:%d" % port}},
+                        tcp=("127.0.0.1", port)).start()
+        c = s.client()
+        self.assertEqual(c.ok("hello")["server"], "heapd")
+        c.ok("bind", "over_tcp", [1, "two"])
+        results = c.pipeline([("ping", i) for i in range(2000)])
+        self.assertEqual([r for _, r in results], list(range(2000)))
+        self.assertEqual([x["transport"] for x in c.ok("clients")], ["tcp"])
+        # The Unix socket serves the same heap.
+        s.tcp = None
+        u = s.client()
+        self.assertEqual(u.ok("get", "over_tcp"), [1, "two"])
+        self.assertEqual(sorted(x["transport"] for x in u.ok("clients")), ["tcp", "unix"])
+        c.close()
+        u.close()
+        self.assertEqual(s.stop(), 0)
+
+    def test_tcp_option(self):
+        port = free_tcp_port()
+        s = self.server(args=["--tcp", "127.0.0.1:%d" % port], tcp=("127.0.0.1", port)).start()
+        c = s.client()
+        self.assertEqual(c.ok("ping"), "pong")
+        c.close()
+        self.assertEqual(s.stop(), 0)
+
+    def test_tcp_bad_input(self):
+        port = free_tcp_port()
+        s = self.server({"listen": {"tcp": "127.0.0.1:%d" % port}},
+                        tcp=("127.0.0.1", port)).start()
+        c = s.client()
+        c.send_raw(b"\xc1")
+        msgs = c.read_until_closed(timeout=5)
+        self.assertEqual(msgs[0][:2], [2, "error"])
+        d = s.client()
+        self.assertEqual(d.ok("debug_check")["ok"], True)
+        c.close()
+        d.close()
+        self.assertEqual(s.stop(), 0)
+
+    def test_non_loopback_without_token_refuses(self):
+        port = free_tcp_port()
+        for how in ("config", "option"):
+            if how == "config":
+                s = self.server({"listen": {"tcp": "0.0.0.0:%d" % port}})
+            else:
+                s = self.server(args=["--tcp", "0.0.0.0:%d" % port])
+            with self.assertRaises(RuntimeError):
+                s.start()
+            self.assertNotEqual(s.proc.returncode, 0)
+            self.assertIn("auth", s.stderr_text())
+            self.assertFalse(os.path.exists(s.sock_path))
+
+    def test_non_loopback_with_token(self):
+        port = free_tcp_port()
+        s = self.server(tcp=("127.0.0.1", port))
+        token_file = s.write_file("token", "tcp-token")
+        s.config = {"listen": {"tcp": "0.0.0.0:%d" % port}, "auth": {"token_file": token_file}}
+        s.start()
+        c = s.client()
+        self.assertEqual(c.err("stats")["type"], "AuthError")
+        self.assertIs(c.ok("auth", "tcp-token"), True)
+        self.assertIn("gc", c.ok("stats"))
+        c.close()
+        self.assertEqual(s.stop(), 0)
+
+    def test_tcp_port_in_use(self):
+        busy = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        self.addCleanup(busy.close)
+        port = busy.getsockname()[1]
+        s = self.server({"listen": {"tcp": "127.0.0.1:%d" % port}})
+        with self.assertRaises(RuntimeError):
+            s.start()
+        self.assertNotEqual(s.proc.returncode, 0)
+
+
+if __name__ == "__main__":
+    unittest.main()
