@@ -2,6 +2,7 @@
  * (checked once here, as redis's commandCheckArity), the handler, and the
  * response, with the handler's partial output rolled back on error. */
 #include "handlers.h"
+#include "log.h"
 #include "server.h"
 #include "util.h"
 
@@ -119,6 +120,23 @@ static int run_handler(server *srv, conn *c, int id, const msgpack_object *param
     return rc;
 }
 
+/* A limit hit is worth an operator's attention, but a client hammering the
+ * limit must not flood the journal: at most one line a second. */
+static void log_limit_hit(server *srv, const herr *err)
+{
+    static uint64_t last_ns, suppressed;
+    uint64_t now = now_ns();
+    (void)srv;
+    if (last_ns && now - last_ns < 1000000000u) {
+        suppressed++;
+        return;
+    }
+    log_notice("MemoryError: %s (%llu more since the last report)", err->msg,
+               (unsigned long long)suppressed);
+    last_ns = now;
+    suppressed = 0;
+}
+
 void dispatch_message(server *srv, conn *c, const msgpack_object *msg)
 {
     herr err = {0};
@@ -145,6 +163,8 @@ void dispatch_message(server *srv, conn *c, const msgpack_object *msg)
         srv->mst[id].usec += (now_ns() - t0) / 1000;
         srv->mst[id].errors += rc != 0;
     }
+    if (rc == HE_MEMORY)
+        log_limit_hit(srv, &err);
     if (rc < 0) {
         out->size = mark; /* drop the handler's partial output */
         respond_error(pk, e.msgid, rc, err.msg);
