@@ -318,7 +318,9 @@ static void plan_free(struct plan *p)
         msgpack_zone_free(p->zone);
 }
 
-int lit_check(heap *h, const msgpack_object *v, lit_resolve_fn resolve, void *ctx, herr *err)
+/* Both passes; with out NULL, only the first (and no limit check). */
+static int plan_and_build(heap *h, const msgpack_object *v, lit_resolve_fn resolve, void *ctx,
+                          hobj **out, herr *err)
 {
     herr local_err;
     struct plan p = {.h = h,
@@ -327,26 +329,23 @@ int lit_check(heap *h, const msgpack_object *v, lit_resolve_fn resolve, void *ct
                      .err = err ? err : &local_err,
                      .max_depth = heap_cfg(h)->max_depth};
     int rc = plan_only(&p, v);
-    plan_free(&p);
-    return rc;
-}
-
-int lit_build(heap *h, const msgpack_object *v, lit_resolve_fn resolve, void *ctx, hobj **out,
-              herr *err)
-{
-    herr local_err;
-    struct plan p = {.h = h,
-                     .resolve = resolve,
-                     .rctx = ctx,
-                     .err = err ? err : &local_err,
-                     .max_depth = heap_cfg(h)->max_depth};
-    int rc = plan_only(&p, v);
-    if (!rc)
+    if (!rc && out)
         rc = heap_check_room(h, p.objects, p.bytes, p.err);
-    if (!rc) {
+    if (!rc && out) {
         size_t pos = 0;
         *out = build_node(&p, &pos);
     }
     plan_free(&p);
     return rc;
+}
+
+int lit_check(heap *h, const msgpack_object *v, lit_resolve_fn resolve, void *ctx, herr *err)
+{
+    return plan_and_build(h, v, resolve, ctx, NULL, err);
+}
+
+int lit_build(heap *h, const msgpack_object *v, lit_resolve_fn resolve, void *ctx, hobj **out,
+              herr *err)
+{
+    return plan_and_build(h, v, resolve, ctx, out, err);
 }
