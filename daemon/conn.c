@@ -161,11 +161,7 @@ void conn_fatal(conn *c, int code, const char *msg)
     msgpack_pack_int(&c->pk, MSG_NOTIFY);
     pack_cstr(&c->pk, "error");
     msgpack_pack_array(&c->pk, 1);
-    msgpack_pack_map(&c->pk, 2);
-    pack_cstr(&c->pk, "type");
-    pack_cstr(&c->pk, herr_name(code));
-    pack_cstr(&c->pk, "message");
-    pack_cstr(&c->pk, msg);
+    pack_error_map(&c->pk, code, msg);
     conn_close_after_writes(c);
 }
 

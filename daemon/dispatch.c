@@ -20,18 +20,14 @@ const char *req_method(const req *r)
     return method_table[r->method].name;
 }
 
-static void pack_error(msgpack_packer *pk, int code, const char *msg)
+void pack_error_map(msgpack_packer *pk, int code, const char *msg)
 {
     const char *type = herr_name(code) ? herr_name(code) : "RuntimeError";
     msgpack_pack_map(pk, 2);
-    msgpack_pack_str(pk, 4);
-    msgpack_pack_str_body(pk, "type", 4);
-    msgpack_pack_str(pk, strlen(type));
-    msgpack_pack_str_body(pk, type, strlen(type));
-    msgpack_pack_str(pk, 7);
-    msgpack_pack_str_body(pk, "message", 7);
-    msgpack_pack_str(pk, strlen(msg));
-    msgpack_pack_str_body(pk, msg, strlen(msg));
+    pack_cstr(pk, "type");
+    pack_cstr(pk, type);
+    pack_cstr(pk, "message");
+    pack_cstr(pk, msg);
 }
 
 static void respond_error(msgpack_packer *pk, uint32_t msgid, int code, const char *msg)
@@ -39,7 +35,7 @@ static void respond_error(msgpack_packer *pk, uint32_t msgid, int code, const ch
     msgpack_pack_array(pk, 4);
     msgpack_pack_int(pk, 1);
     msgpack_pack_uint32(pk, msgid);
-    pack_error(pk, code, msg);
+    pack_error_map(pk, code, msg);
     msgpack_pack_nil(pk);
 }
 

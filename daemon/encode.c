@@ -18,7 +18,11 @@ static void enc_obj(struct enc *e, msgpack_packer *pk, hobj *o, uint32_t nest);
 
 void enc_ref(msgpack_packer *pk, hobj *o)
 {
-    hid id = hobj_id(o);
+    enc_ref_id(pk, hobj_id(o));
+}
+
+void enc_ref_id(msgpack_packer *pk, hid id)
+{
     unsigned char b[8];
     for (int i = 0; i < 8; i++)
         b[i] = (unsigned char)(id >> (56 - 8 * i));

@@ -38,6 +38,8 @@ void enc_value(msgpack_packer *pk, heap *h, hobj *o, uint32_t depth);
 
 /* Packs a reference (ext 1) to o (borrowed). */
 void enc_ref(msgpack_packer *pk, hobj *o);
+/* Packs a reference (ext 1) to an id, for an object that may be gone (events). */
+void enc_ref_id(msgpack_packer *pk, hid id);
 
 /* getitem's rule: None, bool, int, float, str and bytes as values; tuple,
  * list, dict and set as references. */

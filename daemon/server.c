@@ -1,6 +1,7 @@
 /* The server: listeners, accept, the collector's place in the loop,
  * events, signals and an orderly stop. */
 #include "conn.h"
+#include "encode.h"
 #include "gc.h"
 #include "handlers.h"
 #include "log.h"
@@ -60,15 +61,6 @@ static void on_cycle(void *ctx, const gc_cycle_info *info)
             queue_event((struct event){.gc = true, .c = c, .info = *info});
 }
 
-static void pack_ref_id(msgpack_packer *pk, hid id)
-{
-    unsigned char be[8];
-    for (int i = 0; i < 8; i++)
-        be[i] = (unsigned char)(id >> (56 - 8 * i));
-    msgpack_pack_ext(pk, 8, EXT_REF);
-    msgpack_pack_ext_body(pk, be, 8);
-}
-
 static void pack_event(msgpack_packer *pk, const struct event *e)
 {
     msgpack_pack_array(pk, 3);
@@ -76,7 +68,7 @@ static void pack_event(msgpack_packer *pk, const struct event *e)
     pack_cstr(pk, e->gc ? "gc" : "freed");
     if (!e->gc) {
         msgpack_pack_array(pk, 3);
-        pack_ref_id(pk, e->id);
+        enc_ref_id(pk, e->id);
         pack_cstr(pk, htype_name(e->type));
         pack_cstr(pk, e->cause == FREE_GC ? "gc" : "refcount");
         return;
@@ -142,16 +134,6 @@ void server_drop_watches(server *srv, conn *c)
         if (events[i].c != c)
             events[kept++] = events[i];
     nevents = kept;
-}
-
-void server_notify(server *srv, conn *c, const char *method, event_pack_fn fn, void *arg)
-{
-    (void)srv;
-    msgpack_pack_array(&c->pk, 3);
-    msgpack_pack_int(&c->pk, MSG_NOTIFY);
-    pack_cstr(&c->pk, method);
-    fn(&c->pk, arg);
-    conn_flush(c);
 }
 
 /* --- the collector and the deferred frees, between requests --------------- */

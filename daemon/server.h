@@ -73,10 +73,9 @@ void server_free(server *srv);
  * responses are written, exit 0). */
 void server_stop(server *srv);
 
-/* Sends a notification [2, method, params] to one connection; params is
- * packed by the callback. */
-typedef void (*event_pack_fn)(msgpack_packer *pk, void *arg);
-void server_notify(server *srv, conn *c, const char *method, event_pack_fn fn, void *arg);
+/* The error map of responses and "error" notifications:
+ * {"type": "<ErrorType>", "message": msg}. */
+void pack_error_map(msgpack_packer *pk, int code, const char *msg);
 
 /* Runs one decoded message from c (dispatch.c); responses go to c's output. */
 void dispatch_message(server *srv, conn *c, const msgpack_object *msg);

@@ -456,3 +456,13 @@ class ServerTestCase(unittest.TestCase):
         self.assertEqual(res.get("ok"), True, res)
         self.assertIsInstance(res.get("objects"), int)
         return res
+
+
+def wait_for(pred, timeout=5.0, interval=0.01):
+    """Polls pred() until it is true (or timeout seconds pass); returns its last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v or time.monotonic() > deadline:
+            return v
+        time.sleep(interval)

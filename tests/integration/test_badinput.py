@@ -10,7 +10,7 @@ import unittest
 
 import msgpack
 
-from heapd_client import (NOTIFY, RESPONSE, VALGRIND, Closed, Server, ServerTestCase, name,
+from heapd_client import (wait_for, NOTIFY, RESPONSE, VALGRIND, Closed, Server, ServerTestCase, name,
                           packb, packed_array, packed_map, ref, request, set_, tuple_)
 
 PRECIOUS = {"list": [1, 2.5, "three", b"four", None, True], "nested": {"k": [[1], [2]]}}
@@ -25,13 +25,6 @@ def vm_hwm_kib(pid):
     return 0
 
 
-def wait_for(pred, timeout=5.0, interval=0.01):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v or time.monotonic() > deadline:
-            return v
-        time.sleep(interval)
 
 
 class BadInputCase(ServerTestCase):

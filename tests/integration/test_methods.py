@@ -5,19 +5,11 @@ import os
 import time
 import unittest
 
-from heapd_client import (ERROR_TYPES, VALGRIND, Closed, Server, ServerTestCase, ext_items,
+from heapd_client import (wait_for, ERROR_TYPES, VALGRIND, Closed, Server, ServerTestCase, ext_items,
                           is_ref, name, packb, packed_array, packed_map, ref, ref_id,
                           set_, tuple_)
 
 
-def wait_for(pred, timeout=5.0, interval=0.01):
-    """Polls pred() until it is true; returns its last value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v or time.monotonic() > deadline:
-            return v
-        time.sleep(interval)
 
 
 class SeedTest(ServerTestCase):

@@ -4,18 +4,10 @@ import socket
 import struct
 import time
 
-from heapd_client import (NOTIFY, RESPONSE, ServerTestCase, is_ref, name, packb,
+from heapd_client import (wait_for, NOTIFY, RESPONSE, ServerTestCase, is_ref, name, packb,
                           ref_id, request)
 
 
-def wait_for(pred, timeout=5.0, interval=0.01):
-    """Polls pred() until it is true; returns its last value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v or time.monotonic() > deadline:
-            return v
-        time.sleep(interval)
 
 
 class PipelineTest(ServerTestCase):
