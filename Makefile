@@ -13,8 +13,12 @@ AR ?= ar
 CLANG_FORMAT ?= clang-format
 VALGRIND ?= valgrind
 
-PKGS      := libuv msgpack libcjson
-TEST_PKGS := cmocka
+PKGS        := libuv msgpack libcjson
+CLIENT_PKGS := libedit
+# heapd only (daemon/notify.c: sd_notify, the watchdog, socket activation);
+# the unit tests, benches and fuzzer link it too, since they link libheapd.a.
+DAEMON_PKGS := libsystemd
+TEST_PKGS   := cmocka
 
 ifeq ($(SANITIZE),1)
 B        := build/san
@@ -30,9 +34,13 @@ PKG_CFLAGS  = $(eval PKG_CFLAGS := $$(shell pkg-config --cflags $(PKGS)))$(PKG_C
 PKG_LIBS    = $(eval PKG_LIBS := $$(shell pkg-config --libs $(PKGS)))$(PKG_LIBS)
 TEST_CFLAGS = $(eval TEST_CFLAGS := $$(shell pkg-config --cflags $(TEST_PKGS)))$(TEST_CFLAGS)
 TEST_LIBS   = $(eval TEST_LIBS := $$(shell pkg-config --libs $(TEST_PKGS)))$(TEST_LIBS)
+CLIENT_CFLAGS = $(eval CLIENT_CFLAGS := $$(shell pkg-config --cflags $(CLIENT_PKGS)))$(CLIENT_CFLAGS)
+CLIENT_LIBS   = $(eval CLIENT_LIBS := $$(shell pkg-config --libs $(CLIENT_PKGS)))$(CLIENT_LIBS)
+DAEMON_CFLAGS = $(eval DAEMON_CFLAGS := $$(shell pkg-config --cflags $(DAEMON_PKGS)))$(DAEMON_CFLAGS)
+DAEMON_LIBS   = $(eval DAEMON_LIBS := $$(shell pkg-config --libs $(DAEMON_PKGS)))$(DAEMON_LIBS)
 
 CFLAGS   = -std=c11 -Wall -Wextra -Werror -O2 -g -D_GNU_SOURCE -Iproto -Idaemon $(PKG_CFLAGS) \
-           $(SANFLAGS)
+           $(DAEMON_CFLAGS) $(SANFLAGS)
 DEPFLAGS = -MMD -MP
 LDFLAGS  = $(SANFLAGS)
 LDLIBS   = $(PKG_LIBS) -lm
@@ -90,7 +98,8 @@ all: $(HEAPD) $(HEAPCTL)
 # Cheap and stamp-free: one pkg-config call per make invocation.
 deps:
 	@if ! command -v $(firstword $(CC)) >/dev/null 2>&1 || \
-	    ! pkg-config --exists $(PKGS) $(TEST_PKGS) 2>/dev/null; then \
+	    ! command -v scdoc >/dev/null 2>&1 || \
+	    ! pkg-config --exists $(PKGS) $(CLIENT_PKGS) $(DAEMON_PKGS) $(TEST_PKGS) 2>/dev/null; then \
 	    echo "deps: build dependencies missing; running scripts/install-deps.sh" >&2; \
 	    scripts/install-deps.sh; \
 	fi
@@ -100,6 +109,10 @@ deps:
 $(B)/%.o: %.c | deps
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(DEPFLAGS) -c -o $@ $<
+
+$(B)/client/%.o: client/%.c | deps
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(CLIENT_CFLAGS) -Iclient $(DEPFLAGS) -c -o $@ $<
 
 $(B)/tests/unit/%.o: tests/unit/%.c | deps
 	@mkdir -p $(@D)
@@ -116,17 +129,17 @@ $(B)/libheapd.a: $(DAEMON_OBJS)
 	$(AR) rcs $@ $^
 
 $(HEAPD): $(MAIN_OBJ) $(LIBS) | deps
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(DAEMON_LIBS)
 
 $(HEAPCTL): $(CLIENT_OBJS) $(LIBPROTO) | deps
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CLIENT_LIBS)
 
 $(TEST_BINS): $(B)/tests/%: $(B)/tests/unit/%.o $(TESTLIB_OBJ) $(LIBS) | deps
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(DAEMON_LIBS) $(TEST_LIBS)
 
 $(BENCH_BINS): $(B)/bench/%: $(B)/bench/%.o $(LIBS) | deps
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(DAEMON_LIBS)
 
 tests: $(TEST_BINS)
 bench-build: $(BENCH_BINS)
@@ -198,11 +211,11 @@ FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_BIN     := build/fuzz/fuzz_dispatch
 FUZZ_FLAGS    = -std=c11 -Wall -Wextra -Werror -g -O1 -D_GNU_SOURCE -Iproto -Idaemon $(PKG_CFLAGS) \
-                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+                $(DAEMON_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 
 $(FUZZ_BIN): tests/fuzz/fuzz_dispatch.c $(DAEMON_SRCS) $(PROTO_SRCS) | deps
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ $(PKG_LIBS) -lm
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ $(PKG_LIBS) $(DAEMON_LIBS) -lm
 
 # New inputs go to build/fuzz/corpus; tests/fuzz/corpus holds the seeds.
 fuzz: $(FUZZ_BIN)

@@ -1,0 +1,29 @@
+/* heapctl's own commands, run in the client rather than sent as one
+ * method: `help` and `stats` (which formats the answer for people and can
+ * --watch). Every other command is a method of proto/methods.def. */
+#ifndef HEAPCTL_COMMANDS_H
+#define HEAPCTL_COMMANDS_H
+
+#include "session.h"
+
+typedef struct command {
+    const char *name;
+    int (*run)(session *s, int argc, char **argv); /* argv[0] is the name */
+    const char *usage;
+    const char *help;
+} command;
+
+/* The local command of that name, or NULL. */
+const command *command_find(const char *name);
+
+/* The i-th name heapctl completes as a command (methods, then local ones),
+ * or NULL past the end. */
+const char *command_name(int i);
+
+/* `heapctl help [COMMAND]` (also used by the REPL). */
+int help_command(session *s, int argc, char **argv);
+
+/* `heapctl stats [SECTION] [--json] [--watch SECONDS]`. */
+int stats_command(session *s, int argc, char **argv);
+
+#endif

@@ -1,0 +1,24 @@
+/* Running commands from a script or a terminal, in one session. */
+#ifndef HEAPCTL_SCRIPT_H
+#define HEAPCTL_SCRIPT_H
+
+#include "session.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+
+/* Runs `in` one command a line (`#` comments, blank lines skipped), named
+ * `name` in messages. Stops at the first failing line unless keep_going;
+ * returns the highest exit status seen (a lost connection always stops). */
+int script_run(session *s, FILE *in, const char *name, bool keep_going);
+
+/* Runs one line: split, then session_run. Returns its exit status, or -1
+ * for a line with no command. `quit` and `exit` return -2. */
+int script_line(session *s, const char *line);
+
+/* The interactive prompt: libedit line editing, history in
+ * $HEAPCTL_HISTFILE or ~/.heapctl_history, completion of commands and of
+ * the names bound in the session's scope and the global one. */
+int repl_run(session *s);
+
+#endif

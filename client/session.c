@@ -1,0 +1,118 @@
+#include "session.h"
+#include "args.h"
+#include "commands.h"
+#include "format.h"
+#include "methods.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+void session_error(const session *s, const char *type, const char *fmt, ...)
+{
+    fflush(stdout); /* keep stdout and stderr in order on a terminal */
+    if (s && s->file)
+        fprintf(stderr, "%s:%ld: ", s->file, s->line);
+    fprintf(stderr, "%s: ", type);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+static void print_json(const msgpack_object *o)
+{
+    cJSON *j = fmt_json(o);
+    char *text = j ? cJSON_PrintUnformatted(j) : NULL;
+    puts(text ? text : "null");
+    free(text);
+    cJSON_Delete(j);
+}
+
+void session_print(const session *s, const msgpack_object *result)
+{
+    if (s->json)
+        return print_json(result);
+    if (s->raw && (result->type == MSGPACK_OBJECT_STR || result->type == MSGPACK_OBJECT_BIN)) {
+        fwrite(result->via.str.ptr, 1, result->via.str.size, stdout);
+        putchar('\n');
+        return;
+    }
+    msgpack_sbuffer b;
+    msgpack_sbuffer_init(&b);
+    fmt_repr(&b, result);
+    fwrite(b.data, 1, b.size, stdout);
+    putchar('\n');
+    msgpack_sbuffer_destroy(&b);
+}
+
+void session_print_event(void *ctx, const msgpack_object *method, const msgpack_object *params)
+{
+    const session *s = ctx;
+    if (s->json) {
+        msgpack_object_kv kv[2] = {
+            {.key = {.type = MSGPACK_OBJECT_STR, .via.str = {5, "event"}}, .val = *method},
+            {.key = {.type = MSGPACK_OBJECT_STR, .via.str = {6, "params"}}, .val = *params},
+        };
+        msgpack_object ev = {.type = MSGPACK_OBJECT_MAP, .via.map = {2, kv}};
+        return print_json(&ev);
+    }
+    fputs("event ", stdout);
+    if (method->type == MSGPACK_OBJECT_STR)
+        fwrite(method->via.str.ptr, 1, method->via.str.size, stdout);
+    putchar(' ');
+    session_print(s, params);
+}
+
+/* A syntax error in an argument: the text with a caret under the column,
+ * then the message, as Python shows one. */
+static int syntax_error(const session *s, const char *text, size_t col, const char *msg)
+{
+    fflush(stdout);
+    fprintf(stderr, "  %s\n  %*s^\n", text, (int)(col > 0 ? col - 1 : 0), "");
+    session_error(s, "SyntaxError", "%s (column %zu)", msg, col);
+    return EXIT_USAGE;
+}
+
+static int call_method(session *s, const method_info *m, int argc, char **argv, const char *text,
+                       const size_t *starts)
+{
+    msgpack_sbuffer params;
+    msgpack_sbuffer_init(&params);
+    arg_error ae;
+    if (args_pack(m, argc, argv, &params, &ae)) {
+        msgpack_sbuffer_destroy(&params);
+        if (text) /* point into the whole line */
+            return syntax_error(s, text, starts[ae.index + 1] + ae.col, ae.msg);
+        return syntax_error(s, argv[ae.index], ae.col, ae.msg);
+    }
+    rpc_reply rep;
+    char err[600];
+    int rc = rpc_call_packed(s->rpc, m->name, params.data, params.size, &rep, err, sizeof err);
+    msgpack_sbuffer_destroy(&params);
+    if (rc) {
+        session_error(s, "ConnectionError", "%s", err);
+        return EXIT_CONNECT;
+    }
+    if (!rep.ok) {
+        session_error(s, rep.etype, "%s", rep.emsg);
+        return EXIT_SERVER_ERROR;
+    }
+    session_print(s, &rep.result);
+    return EXIT_OK;
+}
+
+int session_run(session *s, int count, char **words, const char *text, const size_t *starts)
+{
+    const char *cmd = words[0];
+    const command *local = command_find(cmd);
+    if (local)
+        return local->run(s, count, words);
+    int id = method_find(cmd, strlen(cmd));
+    if (id < 0) {
+        session_error(s, "UsageError", "unknown command '%s' (`help` lists them)", cmd);
+        return EXIT_USAGE;
+    }
+    return call_method(s, &method_table[id], count - 1, words + 1, text, starts);
+}

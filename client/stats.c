@@ -1,0 +1,205 @@
+/* heapctl stats: the server's statistics as INFO-style text, as JSON, or
+ * as a live line refreshed every few seconds (like redis-cli --stat). */
+#include "commands.h"
+#include "format.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static void put_plain(msgpack_sbuffer *b, const msgpack_object *v)
+{
+    if (v->type == MSGPACK_OBJECT_STR)
+        msgpack_sbuffer_write(b, v->via.str.ptr, v->via.str.size);
+    else
+        fmt_repr(b, v);
+}
+
+/* "calls=3,errors=0,usec=12": a nested map on one line, as Redis prints
+ * cmdstat lines. */
+static void put_inline_map(msgpack_sbuffer *b, const msgpack_object_map *m)
+{
+    for (uint32_t i = 0; i < m->size; i++) {
+        if (i)
+            msgpack_sbuffer_write(b, ",", 1);
+        put_plain(b, &m->ptr[i].key);
+        msgpack_sbuffer_write(b, "=", 1);
+        put_plain(b, &m->ptr[i].val);
+    }
+}
+
+static void print_entries(const msgpack_object_map *m)
+{
+    msgpack_sbuffer b;
+    msgpack_sbuffer_init(&b);
+    for (uint32_t i = 0; i < m->size; i++) {
+        b.size = 0;
+        put_plain(&b, &m->ptr[i].key);
+        msgpack_sbuffer_write(&b, ":", 1);
+        const msgpack_object *v = &m->ptr[i].val;
+        if (v->type == MSGPACK_OBJECT_MAP)
+            put_inline_map(&b, &v->via.map);
+        else
+            put_plain(&b, v);
+        printf("%.*s\n", (int)b.size, b.data);
+    }
+    msgpack_sbuffer_destroy(&b);
+}
+
+/* All sections: "# name" then its entries; one section: its entries. */
+static void print_stats(const msgpack_object *r, bool all)
+{
+    if (r->type != MSGPACK_OBJECT_MAP)
+        return;
+    if (!all)
+        return print_entries(&r->via.map);
+    for (uint32_t i = 0; i < r->via.map.size; i++) {
+        const msgpack_object_kv *sec = &r->via.map.ptr[i];
+        if (sec->key.type != MSGPACK_OBJECT_STR || sec->val.type != MSGPACK_OBJECT_MAP)
+            continue;
+        printf("%s# %.*s\n", i ? "\n" : "", (int)sec->key.via.str.size, sec->key.via.str.ptr);
+        print_entries(&sec->val.via.map);
+    }
+}
+
+static const msgpack_object *get(const msgpack_object *map, const char *key)
+{
+    if (!map || map->type != MSGPACK_OBJECT_MAP)
+        return NULL;
+    for (uint32_t i = 0; i < map->via.map.size; i++) {
+        const msgpack_object *k = &map->via.map.ptr[i].key;
+        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == strlen(key) &&
+            memcmp(k->via.str.ptr, key, k->via.str.size) == 0)
+            return &map->via.map.ptr[i].val;
+    }
+    return NULL;
+}
+
+static uint64_t get_u(const msgpack_object *map, const char *section, const char *key)
+{
+    const msgpack_object *v = get(get(map, section), key);
+    return v && v->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? v->via.u64 : 0;
+}
+
+/* Every call the server has answered: the sum over the commands section. */
+static uint64_t total_calls(const msgpack_object *stats)
+{
+    const msgpack_object *cmds = get(stats, "commands");
+    uint64_t sum = 0;
+    for (uint32_t i = 0; cmds && cmds->type == MSGPACK_OBJECT_MAP && i < cmds->via.map.size; i++) {
+        const msgpack_object *c = get(&cmds->via.map.ptr[i].val, "calls");
+        sum += c && c->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? c->via.u64 : 0;
+    }
+    return sum;
+}
+
+static void human_bytes(char *buf, size_t size, uint64_t n)
+{
+    static const char units[] = "BKMGT";
+    double v = (double)n;
+    int u = 0;
+    while (v >= 1024 && u < 4)
+        v /= 1024, u++;
+    snprintf(buf, size, u ? "%.2f%c" : "%.0f%c", v, units[u]);
+}
+
+static void watch_header(void)
+{
+    printf("%-12s %-10s %-8s %-10s %-10s %-8s %s\n", "objects", "memory", "clients", "ops/s",
+           "gc phase", "cycles", "pause last/p99/max us");
+}
+
+static void watch_line(const msgpack_object *st, uint64_t calls, uint64_t prev, double secs)
+{
+    char mem[16], ops[24];
+    human_bytes(mem, sizeof mem, get_u(st, "memory", "bytes"));
+    snprintf(ops, sizeof ops, "%.0f", prev ? (double)(calls - prev) / secs : 0.0);
+    const msgpack_object *phase = get(get(st, "gc"), "phase");
+    printf("%-12" PRIu64 " %-10s %-8" PRIu64 " %-10s %-10.*s %-8" PRIu64 " %" PRIu64 "/%" PRIu64
+           "/%" PRIu64 "\n",
+           get_u(st, "objects", "live"), mem, get_u(st, "clients", "connected"), ops,
+           phase && phase->type == MSGPACK_OBJECT_STR ? (int)phase->via.str.size : 1,
+           phase && phase->type == MSGPACK_OBJECT_STR ? phase->via.str.ptr : "?",
+           get_u(st, "gc", "cycles"), get_u(st, "gc", "last_pause_us"),
+           get_u(st, "gc", "p99_pause_us"), get_u(st, "gc", "max_pause_us"));
+    fflush(stdout);
+}
+
+static int call_stats(session *s, const char *section, rpc_reply *rep)
+{
+    char err[600];
+    int rc = section ? rpc_call_str(s->rpc, "stats", section, rep, err, sizeof err)
+                     : rpc_call0(s->rpc, "stats", rep, err, sizeof err);
+    if (rc) {
+        session_error(s, "ConnectionError", "%s", err);
+        return EXIT_CONNECT;
+    }
+    if (!rep->ok) {
+        session_error(s, rep->etype, "%s", rep->emsg);
+        return EXIT_SERVER_ERROR;
+    }
+    return EXIT_OK;
+}
+
+/* Until interrupted (or the connection fails): a line every `secs`,
+ * with a header every 20 lines, as redis-cli --stat does. */
+static int watch(session *s, double secs)
+{
+    uint64_t prev = 0;
+    for (unsigned n = 0;; n++) {
+        rpc_reply rep;
+        int rc = call_stats(s, NULL, &rep);
+        if (rc)
+            return rc;
+        if (n % 20 == 0)
+            watch_header();
+        uint64_t calls = total_calls(&rep.result);
+        watch_line(&rep.result, calls, prev, secs);
+        prev = calls;
+        struct timespec ts = {(time_t)secs, (long)((secs - floor(secs)) * 1e9)};
+        nanosleep(&ts, NULL);
+    }
+}
+
+static int stats_usage(session *s, const char *msg)
+{
+    session_error(s, "UsageError", "%s; usage: stats [SECTION] [--json] [--watch SECONDS]", msg);
+    return EXIT_USAGE;
+}
+
+int stats_command(session *s, int argc, char **argv)
+{
+    const char *section = NULL;
+    double secs = 0;
+    bool json = s->json;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0) {
+            json = true;
+        } else if (strcmp(argv[i], "--watch") == 0) {
+            char *end = NULL;
+            secs = i + 1 < argc ? strtod(argv[++i], &end) : 0;
+            if (!end || *end || !(secs > 0 && secs <= 86400))
+                return stats_usage(s, "--watch needs a number of seconds");
+        } else if (!section && argv[i][0] != '-') {
+            section = argv[i];
+        } else {
+            return stats_usage(s, "unexpected argument");
+        }
+    }
+    if (secs > 0)
+        return watch(s, secs);
+    rpc_reply rep;
+    int rc = call_stats(s, section, &rep);
+    if (rc)
+        return rc;
+    if (json) {
+        session tmp = *s;
+        tmp.json = true;
+        session_print(&tmp, &rep.result);
+    } else {
+        print_stats(&rep.result, section == NULL);
+    }
+    return EXIT_OK;
+}
