@@ -1,4 +1,5 @@
 #include "heap.h"
+#include "wire.h"
 #include "heap_priv.h"
 #include "hash.h"
 #include "htab.h"
@@ -15,13 +16,12 @@ static const size_t objsizes[T__COUNT] = {
     [T_SET] = sizeof(hdict),
 };
 
-static const char *const type_names[T__COUNT] = {
-    "NoneType", "bool", "int", "float", "str", "bytes", "tuple", "list", "dict", "set",
-};
+/* The type codes are the wire's (an id's low bits), so the names are too. */
+_Static_assert(T__COUNT == WIRE_TYPE_COUNT, "htype and wire_type_names disagree");
 
 const char *htype_name(htype t)
 {
-    return t < T__COUNT ? type_names[t] : "?";
+    return t < T__COUNT ? wire_type_names[t] : "?";
 }
 
 int intern_policy_parse(const char *s)
