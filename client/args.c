@@ -87,6 +87,7 @@ static int pack_one(enum param_kind kind, const char *text, msgpack_sbuffer *out
     if (pylit_parse(text, strlen(text), out, &pe) == 0)
         return 0;
     err->col = pe.col;
+    err->overflow = pe.overflow;
     if (is_bare(text) && is_identifier(text))
         snprintf(err->msg, sizeof err->msg,
                  "%s is not a value: write '%s' for a str, or $%s for the object bound to it", text,
@@ -151,7 +152,7 @@ static int word_length(const char *s, size_t *n, arg_error *err)
     pylit_error pe;
     int rc = pylit_parse_prefix(s, strlen(s), n, &scratch, &pe);
     msgpack_sbuffer_destroy(&scratch);
-    if (rc) {
+    if (rc && !pe.overflow) { /* an overflow is reported when the word is packed */
         err->col = pe.col;
         snprintf(err->msg, sizeof err->msg, "%s", pe.msg);
         return -1;
@@ -172,12 +173,13 @@ int line_split(const char *line, line_words *out, arg_error *err)
         size_t n;
         if (word_length(line + pos, &n, err)) {
             err->index = -1;
+            err->overflow = false;
             err->col += pos;
             line_words_free(out);
             return -1;
         }
         if (push_word(out, line + pos, n, pos)) {
-            err->index = -1, err->col = pos + 1;
+            err->index = -1, err->col = pos + 1, err->overflow = false;
             snprintf(err->msg, sizeof err->msg, "out of memory");
             line_words_free(out);
             return -1;

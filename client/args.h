@@ -14,11 +14,13 @@
 #include "methods.h"
 
 #include <msgpack.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef struct arg_error {
-    int index;  /* which argument (0-based) */
-    size_t col; /* 1-based column within that argument */
+    int index;     /* which argument (0-based) */
+    size_t col;    /* 1-based column (in bytes) within that argument */
+    bool overflow; /* an int past 64 bits: valid Python, heapd's OverflowError */
     char msg[200];
 } arg_error;
 

@@ -105,7 +105,7 @@ static void put_escape(msgpack_sbuffer *out, uint32_t cp)
 void fmt_quoted(msgpack_sbuffer *out, const char *s, size_t n, bool bytes)
 {
     /* Python prefers single quotes, and double ones when only ' occurs. */
-    char q = memchr(s, '\'', n) && !memchr(s, '"', n) ? '"' : '\'';
+    char q = n && memchr(s, '\'', n) && !memchr(s, '"', n) ? '"' : '\'';
     if (bytes)
         put(out, "b");
     msgpack_sbuffer_write(out, &q, 1);
@@ -281,11 +281,46 @@ static cJSON *json_ext(const msgpack_object_ext *e)
     return r;
 }
 
+/* A str as a JSON string, escaped here rather than by cJSON, whose C
+ * strings would end at a NUL character. */
+static cJSON *json_string(const char *s, size_t n)
+{
+    msgpack_sbuffer b;
+    msgpack_sbuffer_init(&b);
+    msgpack_sbuffer_write(&b, "\"", 1);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        char e[8];
+        if (c == '"' || c == '\\')
+            snprintf(e, sizeof e, "\\%c", c);
+        else if (c < 0x20)
+            snprintf(e, sizeof e, "\\u%04x", c);
+        else
+            e[0] = (char)c, e[1] = '\0';
+        put(&b, e);
+    }
+    msgpack_sbuffer_write(&b, "\"", 2); /* with the NUL cJSON_CreateRaw needs */
+    cJSON *j = cJSON_CreateRaw(b.data);
+    msgpack_sbuffer_destroy(&b);
+    return j;
+}
+
+/* Keys that can be a JSON object's: str without NUL (cJSON keys are C
+ * strings). */
+static bool object_keys(const msgpack_object_map *m)
+{
+    for (uint32_t i = 0; i < m->size; i++) {
+        const msgpack_object *k = &m->ptr[i].key;
+        if (k->type != MSGPACK_OBJECT_STR ||
+            (k->via.str.size && memchr(k->via.str.ptr, 0, k->via.str.size)))
+            return false;
+    }
+    return true;
+}
+
 static cJSON *json_map(const msgpack_object_map *m)
 {
-    bool str_keys = true;
-    for (uint32_t i = 0; i < m->size; i++)
-        str_keys = str_keys && m->ptr[i].key.type == MSGPACK_OBJECT_STR;
+    bool str_keys = object_keys(m);
     cJSON *obj = str_keys ? cJSON_CreateObject() : cJSON_CreateArray();
     for (uint32_t i = 0; obj && i < m->size; i++) {
         cJSON *v = fmt_json(&m->ptr[i].val);
@@ -295,7 +330,7 @@ static cJSON *json_map(const msgpack_object_map *m)
         }
         if (str_keys) {
             const msgpack_object_str *k = &m->ptr[i].key.via.str;
-            char *key = strndup(k->ptr, k->size);
+            char *key = k->size ? strndup(k->ptr, k->size) : strdup("");
             cJSON_AddItemToObject(obj, key ? key : "", v);
             free(key);
         } else {
@@ -306,14 +341,6 @@ static cJSON *json_map(const msgpack_object_map *m)
         }
     }
     return str_keys ? obj : tagged("$dict", obj);
-}
-
-static cJSON *json_string(const char *s, size_t n)
-{
-    char *z = strndup(s, n);
-    cJSON *j = z ? cJSON_CreateString(z) : NULL;
-    free(z);
-    return j;
 }
 
 static cJSON *json_bytes(const char *s, size_t n)

@@ -4,20 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int show_split_error(session *s, const char *line, const arg_error *e)
-{
-    fflush(stdout);
-    fprintf(stderr, "  %s\n  %*s^\n", line, (int)(e->col > 0 ? e->col - 1 : 0), "");
-    session_error(s, "SyntaxError", "%s (column %zu)", e->msg, e->col);
-    return EXIT_USAGE;
-}
-
 int script_line(session *s, const char *line)
 {
     line_words w;
     arg_error e;
-    if (line_split(line, &w, &e))
-        return show_split_error(s, line, &e);
+    if (line_split(line, &w, &e)) {
+        session_syntax_error(s, line, e.col, e.msg);
+        return EXIT_USAGE;
+    }
     int rc = -1;
     if (w.count > 0 && (strcmp(w.words[0], "quit") == 0 || strcmp(w.words[0], "exit") == 0))
         rc = -2;

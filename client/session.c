@@ -35,7 +35,8 @@ void session_print(const session *s, const msgpack_object *result)
     if (s->json)
         return print_json(result);
     if (s->raw && (result->type == MSGPACK_OBJECT_STR || result->type == MSGPACK_OBJECT_BIN)) {
-        fwrite(result->via.str.ptr, 1, result->via.str.size, stdout);
+        if (result->via.str.size) /* an empty str's ptr may be NULL */
+            fwrite(result->via.str.ptr, 1, result->via.str.size, stdout);
         putchar('\n');
         return;
     }
@@ -65,13 +66,32 @@ void session_print_event(void *ctx, const msgpack_object *method, const msgpack_
     session_print(s, params);
 }
 
-/* A syntax error in an argument: the text with a caret under the column,
- * then the message, as Python shows one. */
-static int syntax_error(const session *s, const char *text, size_t col, const char *msg)
+/* The character column of a 1-based byte column of UTF-8 text. */
+static size_t char_column(const char *text, size_t col)
 {
+    size_t chars = 1;
+    for (size_t i = 0; i + 1 < col && text[i]; i++)
+        chars += ((unsigned char)text[i] & 0xC0) != 0x80;
+    return chars;
+}
+
+void session_syntax_error(const session *s, const char *text, size_t col, const char *msg)
+{
+    col = char_column(text, col);
     fflush(stdout);
-    fprintf(stderr, "  %s\n  %*s^\n", text, (int)(col > 0 ? col - 1 : 0), "");
+    fprintf(stderr, "  %s\n  %*s^\n", text, (int)(col - 1), "");
     session_error(s, "SyntaxError", "%s (column %zu)", msg, col);
+}
+
+/* A bad argument: a syntax error pointing at it, or (an int past 64 bits)
+ * the OverflowError heapd would answer. */
+static int arg_failed(const session *s, const char *text, size_t col, const arg_error *e)
+{
+    if (e->overflow) {
+        session_error(s, "OverflowError", "%s", e->msg);
+        return EXIT_SERVER_ERROR;
+    }
+    session_syntax_error(s, text, col, e->msg);
     return EXIT_USAGE;
 }
 
@@ -84,8 +104,8 @@ static int call_method(session *s, const method_info *m, int argc, char **argv, 
     if (args_pack(m, argc, argv, &params, &ae)) {
         msgpack_sbuffer_destroy(&params);
         if (text) /* point into the whole line */
-            return syntax_error(s, text, starts[ae.index + 1] + ae.col, ae.msg);
-        return syntax_error(s, argv[ae.index], ae.col, ae.msg);
+            return arg_failed(s, text, starts[ae.index + 1] + ae.col, &ae);
+        return arg_failed(s, argv[ae.index], ae.col, &ae);
     }
     rpc_reply rep;
     char err[600];

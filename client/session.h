@@ -37,6 +37,10 @@ int session_run(session *s, int count, char **words, const char *text, const siz
 void session_error(const session *s, const char *type, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Shows a syntax error in text at a 1-based byte column: the text, a caret
+ * under the character there, and the message. */
+void session_syntax_error(const session *s, const char *text, size_t col, const char *msg);
+
 /* Prints the result value as the session shows results. */
 void session_print(const session *s, const msgpack_object *result);
 

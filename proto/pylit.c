@@ -14,6 +14,7 @@ struct parser {
     const char *s;
     size_t len, pos;
     unsigned depth;
+    size_t overflow_col; /* the first int past 64 bits (1-based), or 0 */
     pylit_error *err;
 };
 
@@ -21,6 +22,7 @@ static int fail(struct parser *p, const char *msg)
 {
     if (p->err) {
         p->err->col = p->pos + 1;
+        p->err->overflow = false;
         snprintf(p->err->msg, sizeof p->err->msg, "%s", msg);
     }
     return -1;
@@ -160,18 +162,56 @@ static int parse_quoted(struct parser *p, msgpack_packer *pk, bool bytes)
     return rc;
 }
 
+/* An int literal: decimal, or 0x/0o/0b as Python writes them. Python
+ * forbids leading zeros in a decimal (010), and heapd's ints are int64, so
+ * a value past 64 bits is an OverflowError (err->overflow) rather than a
+ * syntax error. */
+static int pack_int(struct parser *p, msgpack_packer *pk, const char *buf, const char *digits,
+                    const char *start)
+{
+    bool neg = buf[0] == '-';
+    int base = 10;
+    if (digits[0] == '0' && digits[1] && strchr("xXoObB", digits[1])) {
+        base = strchr("xX", digits[1]) ? 16 : strchr("oO", digits[1]) ? 8 : 2;
+        digits += 2;
+    } else if (digits[0] == '0' && digits[strspn(digits, "0")] != '\0') {
+        p->pos = (size_t)(start - p->s);
+        return fail(p, "leading zeros in decimal integer literals are not permitted");
+    }
+    char *end;
+    errno = 0;
+    unsigned long long u = strtoull(digits, &end, base);
+    if (*end || end == digits || !strchr("0123456789abcdefABCDEF", digits[0]))
+        return p->pos = (size_t)(start - p->s), fail(p, "invalid number");
+    if (errno == ERANGE || (neg && u > (unsigned long long)INT64_MAX + 1)) {
+        /* Valid Python: parse on, so the value's extent is known, and
+         * fail at the end (pylit_parse_prefix). */
+        if (!p->overflow_col)
+            p->overflow_col = (size_t)(start - p->s) + 1;
+        return msgpack_pack_nil(pk), 0;
+    }
+    if (neg)
+        return msgpack_pack_int64(pk, u == (unsigned long long)INT64_MAX + 1 ? INT64_MIN
+                                                                             : -(long long)u),
+               0;
+    return msgpack_pack_uint64(pk, u), 0;
+}
+
 static int parse_number(struct parser *p, msgpack_packer *pk)
 {
     const char *start = p->s + p->pos;
-    char buf[64];
+    char buf[400];
     size_t n = 0;
-    while (p->pos < p->len && n < sizeof buf - 1 &&
-           strchr("0123456789+-.eExXabcdefABCDEF_", p->s[p->pos]) && p->s[p->pos])
+    while (p->pos < p->len && strchr("0123456789+-.eExXoOabcdefABCDEF_", p->s[p->pos]) &&
+           p->s[p->pos]) {
+        if (n == sizeof buf - 1)
+            return p->pos = (size_t)(start - p->s), fail(p, "number too long");
         buf[n++] = p->s[p->pos++];
+    }
     buf[n] = '\0';
-    bool neg = buf[0] == '-';
-    bool hex = strstr(buf, "0x") || strstr(buf, "0X");
-    bool is_float = !hex && strpbrk(buf, ".eE");
+    const char *digits = buf + (buf[0] == '-' || buf[0] == '+');
+    bool prefixed = digits[0] == '0' && digits[1] && strchr("xXoObB", digits[1]);
+    bool is_float = !prefixed && strpbrk(buf, ".eE");
     char *end;
     errno = 0;
     if (is_float) {
@@ -180,22 +220,8 @@ static int parse_number(struct parser *p, msgpack_packer *pk)
             return p->pos = (size_t)(start - p->s), fail(p, "invalid number");
         return msgpack_pack_double(pk, d), 0;
     }
-    if (neg) {
-        long long v = strtoll(buf, &end, 0);
-        if (*end || end == buf)
-            return p->pos = (size_t)(start - p->s), fail(p, "invalid number");
-        if (errno == ERANGE)
-            return p->pos = (size_t)(start - p->s), fail(p, "int too small for int64");
-        return msgpack_pack_int64(pk, v), 0;
-    }
-    unsigned long long u = strtoull(buf[0] == '+' ? buf + 1 : buf, &end, 0);
-    if (*end || end == buf || buf[0] == '-')
-        return p->pos = (size_t)(start - p->s), fail(p, "invalid number");
-    if (errno == ERANGE)
-        return p->pos = (size_t)(start - p->s), fail(p, "int too large for 64 bits");
-    return msgpack_pack_uint64(pk, u), 0;
+    return pack_int(p, pk, buf, digits, start);
 }
-
 /* Elements up to `close`, each packed into `items` (pairs for a dict),
  * after the *count elements already there (the last one followed by a comma
  * if *trailing_comma). */
@@ -411,7 +437,7 @@ static int parse_value(struct parser *p, msgpack_packer *pk)
 int pylit_parse_prefix(const char *text, size_t len, size_t *used, msgpack_sbuffer *out,
                        pylit_error *err)
 {
-    struct parser p = {text, len, 0, 0, err};
+    struct parser p = {text, len, 0, 0, 0, err};
     size_t before = out->size;
     msgpack_packer pk;
     msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
@@ -421,6 +447,14 @@ int pylit_parse_prefix(const char *text, size_t len, size_t *used, msgpack_sbuff
     }
     skip_ws(&p);
     *used = p.pos;
+    if (p.overflow_col) {
+        out->size = before;
+        p.pos = p.overflow_col - 1;
+        fail(&p, "int too large (does not fit in int64)");
+        if (err)
+            err->overflow = true;
+        return -1;
+    }
     return 0;
 }
 
@@ -430,7 +464,7 @@ int pylit_parse(const char *text, size_t len, msgpack_sbuffer *out, pylit_error 
     if (pylit_parse_prefix(text, len, &used, out, err))
         return -1;
     if (used != len) {
-        struct parser p = {text, len, used, 0, err};
+        struct parser p = {text, len, used, 0, 0, err};
         out->size = before;
         return fail(&p, "unexpected text after the value");
     }

@@ -152,6 +152,43 @@ static void ints_beyond_64_bits_are_errors(void **state)
     assert_error_at("[1, 99999999999999999999]", 5);
 }
 
+/* Past 64 bits is valid Python, so the error says overflow, and a prefix
+ * parse still reports the whole value's extent (heapctl splits lines on it). */
+static void overflow_is_flagged_with_the_extent(void **state)
+{
+    (void)state;
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    pylit_error err = {0};
+    size_t used = 0;
+    const char *text = "[1, 99999999999999999999, 2] next";
+    assert_int_equal(pylit_parse_prefix(text, strlen(text), &used, &sb, &err), -1);
+    assert_true(err.overflow);
+    assert_int_equal(err.col, 5);
+    assert_int_equal(used, strlen("[1, 99999999999999999999, 2] "));
+    assert_int_equal(sb.size, 0);
+    assert_int_equal(pylit_parse("[1, 2", 5, &sb, &err), -1);
+    assert_false(err.overflow);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+static void int_prefixes_and_leading_zeros_as_python(void **state)
+{
+    (void)state;
+    assert_uint(parse("0x1F"), 31);
+    assert_uint(parse("0o17"), 15);
+    assert_uint(parse("0b101"), 5);
+    assert_neg(parse("-0x10"), -16);
+    assert_uint(parse("0"), 0);
+    assert_uint(parse("000"), 0);
+    assert_neg(parse("-9223372036854775808"), INT64_MIN);
+    assert_error_at("010", 1);
+    assert_error_at("[007]", 2);
+    assert_error_at("0x", 1);
+    assert_error_at("0x-1", 1);
+    assert_error_at("0b2", 1);
+}
+
 static void floats_including_inf_and_nan(void **state)
 {
     (void)state;
@@ -430,6 +467,8 @@ int main(void)
         cmocka_unit_test(keywords_match_whole_words_only),
         cmocka_unit_test(ints_of_every_range),
         cmocka_unit_test(ints_beyond_64_bits_are_errors),
+        cmocka_unit_test(overflow_is_flagged_with_the_extent),
+        cmocka_unit_test(int_prefixes_and_leading_zeros_as_python),
         cmocka_unit_test(floats_including_inf_and_nan),
         cmocka_unit_test(malformed_numbers_are_errors),
         cmocka_unit_test(strs_in_either_quote),
