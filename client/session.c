@@ -3,6 +3,8 @@
 #include "commands.h"
 #include "format.h"
 #include "methods.h"
+#include "mpscan.h"
+#include "wire.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -106,6 +108,18 @@ static int call_method(session *s, const method_info *m, int argc, char **argv, 
         if (text) /* point into the whole line */
             return arg_failed(s, text, starts[ae.index + 1] + ae.col, &ae);
         return arg_failed(s, argv[ae.index], ae.col, &ae);
+    }
+    /* The envelope is one level: msgpack-c would refuse the message, and
+     * heapd close the connection, past WIRE_MSGPACK_MAX_DEPTH in all. */
+    size_t used;
+    if (mpscan(params.data, params.size, params.size, WIRE_MSGPACK_MAX_DEPTH - 1, &used) ==
+        MPSCAN_TOO_DEEP) {
+        msgpack_sbuffer_destroy(&params);
+        session_error(s, "RecursionError",
+                      "arguments nested deeper than %d levels in one request (msgpack-c's limit); "
+                      "build the value with several commands",
+                      WIRE_MSGPACK_MAX_DEPTH - 2);
+        return EXIT_SERVER_ERROR;
     }
     rpc_reply rep;
     char err[600];
