@@ -6,6 +6,9 @@
 #   make test SANITIZE=1 the same with ASan+UBSan, in build/san
 #   make valgrind        unit tests under valgrind (VALGRIND_SKIP="test_x ...")
 #   make bench           build the benches and run bench/run.sh
+#   make man             build the man pages (scdoc) into $(B)/man
+#   make install         PREFIX=/usr/local DESTDIR= (see "install" below)
+#   make uninstall       remove what make install added
 #   make format | format-check | clean
 
 CC ?= cc
@@ -90,7 +93,8 @@ endif
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all deps run tests test valgrind bench-build bench format format-check clean fuzz
+.PHONY: all deps run tests test valgrind bench-build bench format format-check clean fuzz \
+        man install uninstall
 .DEFAULT_GOAL := all
 
 all: $(HEAPD) $(HEAPCTL)
@@ -150,7 +154,7 @@ run: $(HEAPD)
 	$(HEAPD) $(ARGS)
 
 # Runs each test in turn, shows its output, and ends with "N passed, N failed".
-test: all tests bench-build
+test: all tests bench-build man
 	@pass=0; fail=0; failed=""; \
 	for t in $(TEST_BINS); do \
 	    echo "=== $$t"; \
@@ -195,6 +199,68 @@ bench: bench-build all
 	elif [ -f bench/run.sh ]; then HEAPD=$(HEAPD) HEAPCTL=$(HEAPCTL) BUILD_DIR=$(B) sh bench/run.sh; \
 	else echo "bench: no bench/run.sh; built $(words $(BENCH_BINS)) bench binaries in $(B)/bench"; fi
 
+# ---- man pages: man/NAME.SECTION.scd → $(B)/man/NAME.SECTION (roff) ----
+
+MAN_SRCS  := $(wildcard man/*.scd)
+MAN_PAGES := $(patsubst man/%.scd,$(B)/man/%,$(MAN_SRCS))
+
+man: $(MAN_PAGES)
+
+$(B)/man/%: man/%.scd | deps
+	@mkdir -p $(@D)
+	scdoc < $< > $@
+
+# ---- install: a Debian-style layout under PREFIX, staged in DESTDIR ----
+#
+#   BINDIR      heapd, heapctl                      $(PREFIX)/bin
+#   MANDIR      heapd(8), heapctl(1), heapd.json(5) $(PREFIX)/share/man
+#   DOCDIR      heapd.json.example (conf/heapd.json) $(PREFIX)/share/doc/heapd
+#   SYSCONFDIR  heapd/heapd.json, the service's config (systemd/heapd.json),
+#               never overwritten                   /etc
+#   UNITDIR     heapd.service, heapd.socket         pkg-config systemd's
+#               systemdsystemunitdir for PREFIX (/usr/local/lib/systemd/system)
+#
+# The units name /usr/bin/heapd and /etc/heapd/ in the tree; install
+# rewrites them to BINDIR and SYSCONFDIR.
+
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+MANDIR     ?= $(PREFIX)/share/man
+DOCDIR     ?= $(PREFIX)/share/doc/heapd
+SYSCONFDIR ?= /etc
+UNITDIR    ?= $(eval UNITDIR := $$(or $$(shell pkg-config --define-variable=prefix=$(PREFIX) \
+                  --define-variable=rootprefix=$(PREFIX) --define-variable=root_prefix=$(PREFIX) \
+                  --variable=systemdsystemunitdir systemd 2>/dev/null),$(PREFIX)/lib/systemd/system))$(UNITDIR)
+UNITS      := heapd.service heapd.socket
+UNIT_SED    = -e 's|/usr/bin/heapd|$(BINDIR)/heapd|g' -e 's|/etc/heapd/|$(SYSCONFDIR)/heapd/|g'
+CONF_DEST   = $(DESTDIR)$(SYSCONFDIR)/heapd/heapd.json
+
+install: all man
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DOCDIR) $(DESTDIR)$(UNITDIR) \
+	    $(DESTDIR)$(SYSCONFDIR)/heapd
+	install -m 755 $(HEAPD) $(HEAPCTL) $(DESTDIR)$(BINDIR)/
+	install -m 644 conf/heapd.json $(DESTDIR)$(DOCDIR)/heapd.json.example
+	@if [ -e $(CONF_DEST) ]; then echo "install: keeping the existing $(CONF_DEST)"; \
+	else echo "install -m 644 systemd/heapd.json $(CONF_DEST)"; \
+	    install -m 644 systemd/heapd.json $(CONF_DEST); fi
+	for u in $(UNITS); do \
+	    sed $(UNIT_SED) systemd/$$u > $(DESTDIR)$(UNITDIR)/$$u && chmod 644 $(DESTDIR)$(UNITDIR)/$$u \
+	    || exit 1; \
+	done
+	for p in $(MAN_PAGES); do \
+	    d=$(DESTDIR)$(MANDIR)/man$${p##*.}; install -d $$d && install -m 644 $$p $$d/ || exit 1; \
+	done
+
+# The config goes only if it is still the one install put there.
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/heapd $(DESTDIR)$(BINDIR)/heapctl
+	rm -f $(DESTDIR)$(DOCDIR)/heapd.json.example
+	rm -f $(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS))
+	for p in $(notdir $(MAN_PAGES)); do rm -f $(DESTDIR)$(MANDIR)/man$${p##*.}/$$p; done
+	@if cmp -s systemd/heapd.json $(CONF_DEST); then echo "rm -f $(CONF_DEST)"; rm -f $(CONF_DEST); \
+	elif [ -e $(CONF_DEST) ]; then echo "uninstall: keeping $(CONF_DEST) (changed since install)"; fi
+	@rmdir $(DESTDIR)$(DOCDIR) $(DESTDIR)$(SYSCONFDIR)/heapd 2>/dev/null || true
+
 # ---- housekeeping ----
 
 FORMAT_FILES = find . \( -path ./build -o -path ./.git \) -prune -o -type f \( -name '*.c' -o -name '*.h' \) -print
@@ -205,11 +271,13 @@ format:
 format-check:
 	@$(FORMAT_FILES) | xargs -r $(CLANG_FORMAT) --dry-run --Werror
 
-# ---- fuzzing: libFuzzer (clang) over the request path; FUZZ_SECONDS long ----
+# ---- fuzzing: libFuzzer (clang) over the request path and the snapshot loader;
+#      FUZZ_SECONDS each ----
 
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_BIN     := build/fuzz/fuzz_dispatch
+FUZZ_SNAP_BIN := build/fuzz/fuzz_snapshot
 FUZZ_FLAGS    = -std=c11 -Wall -Wextra -Werror -g -O1 -D_GNU_SOURCE -Iproto -Idaemon $(PKG_CFLAGS) \
                 $(DAEMON_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 
@@ -217,11 +285,17 @@ $(FUZZ_BIN): tests/fuzz/fuzz_dispatch.c $(DAEMON_SRCS) $(PROTO_SRCS) | deps
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ $(PKG_LIBS) $(DAEMON_LIBS) -lm
 
-# New inputs go to build/fuzz/corpus; tests/fuzz/corpus holds the seeds.
-fuzz: $(FUZZ_BIN)
-	@mkdir -p build/fuzz/corpus
+$(FUZZ_SNAP_BIN): tests/fuzz/fuzz_snapshot.c $(DAEMON_SRCS) $(PROTO_SRCS) | deps
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ $(PKG_LIBS) $(DAEMON_LIBS) -lm
+
+# New inputs go to build/fuzz/corpus*; tests/fuzz/corpus* hold the seeds.
+fuzz: $(FUZZ_BIN) $(FUZZ_SNAP_BIN)
+	@mkdir -p build/fuzz/corpus build/fuzz/corpus-snapshot
 	$(FUZZ_BIN) -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 \
 	    -print_final_stats=1 build/fuzz/corpus tests/fuzz/corpus
+	$(FUZZ_SNAP_BIN) -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 \
+	    -print_final_stats=1 build/fuzz/corpus-snapshot tests/fuzz/corpus-snapshot
 
 clean:
 	rm -rf build

@@ -199,7 +199,7 @@ static void run_message(conn *c, const char *p, size_t len)
 static void process_input(conn *c)
 {
     size_t pos = 0, limit = c->srv->cfg.max_message_bytes;
-    while (!c->closing && !c->draining && pos < c->in_len) {
+    while (!c->closing && !c->draining && !c->waiting && pos < c->in_len) {
         size_t used = 0;
         enum mpscan_result r = mpscan_resume(&c->scan, c->in + pos, c->in_len - pos, limit,
                                              WIRE_MSGPACK_MAX_DEPTH, &used);
@@ -233,6 +233,27 @@ void conn_on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
     }
     c->in_len += (size_t)nread;
     process_input(c);
+}
+
+void conn_defer(conn *c, uint32_t msgid)
+{
+    c->waiting = true;
+    c->wait_msgid = msgid;
+    uv_read_stop(&c->u.stream);
+}
+
+void conn_resume(conn *c, bool run_more)
+{
+    c->waiting = false;
+    if (c->closing || c->draining)
+        return;
+    if (!run_more) {
+        conn_flush(c);
+        return;
+    }
+    process_input(c); /* may defer again */
+    if (!c->waiting && !c->closing && !c->draining)
+        uv_read_start(&c->u.stream, on_alloc, conn_on_read);
 }
 
 void conn_start(conn *c)

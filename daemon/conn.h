@@ -17,7 +17,9 @@ struct conn {
     hsession *s;
     uint64_t id;
     bool authed, closing, draining, gc_subscribed, is_tcp;
-    char *in; /* bytes read that are not yet a whole message */
+    bool waiting;        /* a request's answer is deferred (conn_defer) */
+    uint32_t wait_msgid; /* ... and this is its msgid */
+    char *in;            /* bytes read that are not yet a whole message */
     size_t in_len, in_cap;
     mpscan_state scan;   /* progress through the partial message at in[0] */
     msgpack_sbuffer out; /* responses and events not yet handed to libuv */
@@ -32,6 +34,13 @@ void conn_flush(conn *c);
 void conn_close(conn *c);
 void conn_close_after_writes(conn *c);
 void conn_fatal(conn *c, int code, const char *msg);
+/* The request being run answers later (a handler returned REQ_DEFERRED):
+ * until conn_resume, c runs no further request, so its answers stay in
+ * order, and reading stops (requests wait in the socket). */
+void conn_defer(conn *c, uint32_t msgid);
+/* After the deferred answer has been packed into c's output: sends it
+ * and, if run_more, runs the requests that came meanwhile and reads on. */
+void conn_resume(conn *c, bool run_more);
 
 /* Server hooks the connection code calls (server.c). */
 void server_after_request(server *srv);

@@ -49,15 +49,21 @@ size_t cont_list_grow_bytes(const hobj *list, uint32_t extra)
     return (list_new_cap(l->cap, (uint32_t)need) - l->cap) * sizeof(hobj *);
 }
 
-void cont_list_reserve(heap *h, hobj *list, uint32_t extra)
+void cont_list_set_cap(heap *h, hobj *list, uint32_t cap)
 {
     hlist *l = AS_LIST(list);
-    uint32_t cap = list_new_cap(l->cap, l->len + extra);
+    assert(cap >= l->len);
     if (cap == l->cap)
         return;
     l->items = xrealloc(l->items, cap * sizeof(hobj *));
-    heap_account(h, (long)((cap - l->cap) * sizeof(hobj *)));
+    heap_account(h, (long)cap * (long)sizeof(hobj *) - (long)l->cap * (long)sizeof(hobj *));
     l->cap = cap;
+}
+
+void cont_list_reserve(heap *h, hobj *list, uint32_t extra)
+{
+    hlist *l = AS_LIST(list);
+    cont_list_set_cap(h, list, list_new_cap(l->cap, l->len + extra));
 }
 
 void cont_list_append(heap *h, hobj *list, hobj *item)

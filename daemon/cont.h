@@ -17,6 +17,9 @@ int cont_hash(hobj *key, uint64_t *hash, herr *err);
 /* Extra bytes the item array needs to hold `extra` more items. */
 size_t cont_list_grow_bytes(const hobj *list, uint32_t extra);
 void cont_list_reserve(heap *h, hobj *list, uint32_t extra);
+/* Makes the item array hold exactly cap items (at least len), for callers
+ * that know the final length (the snapshot loader). */
+void cont_list_set_cap(heap *h, hobj *list, uint32_t cap);
 /* Appends, stealing item. Room must have been reserved. */
 void cont_list_append(heap *h, hobj *list, hobj *item);
 /* Normalizes a Python index (negative counts from the end): IndexError

@@ -1,6 +1,7 @@
 /* One message from a client: envelope checks, method lookup, auth, arity
  * (checked once here, as redis's commandCheckArity), the handler, and the
  * response, with the handler's partial output rolled back on error. */
+#include "conn.h"
 #include "handlers.h"
 #include "log.h"
 #include "server.h"
@@ -155,8 +156,14 @@ void dispatch_message(server *srv, conn *c, const msgpack_object *msg)
         msgpack_pack_uint32(pk, e.msgid);
         msgpack_pack_nil(pk);
         rc = run_handler(srv, c, id, e.params, pk, &err);
+        if (rc == REQ_DEFERRED) {
+            out->size = mark; /* the answer follows when the work is done */
+            if (!e.notify)
+                conn_defer(c, e.msgid);
+            rc = 0;
+        }
         srv->mst[id].calls++;
-        srv->mst[id].usec += (now_ns() - t0) / 1000;
+        srv->mst[id].nsec += now_ns() - t0; /* ns: most calls take under 1 us */
         srv->mst[id].errors += rc != 0;
     }
     if (rc == HE_MEMORY)

@@ -613,6 +613,44 @@ void heap_visit_pending(heap *h, hvisit_fn visit, void *arg)
     }
 }
 
+/* --- restoring a snapshot ------------------------------------------------- */
+
+void heap_restore_begin(heap *h, const uint32_t nslots[T__COUNT])
+{
+    for (int t = 0; t < T__COUNT; t++)
+        slab_grow_to(&h->slabs[t], nslots[t]);
+}
+
+bool heap_restore_gen(heap *h, htype t, uint32_t slot, uint32_t gen)
+{
+    hobj *o = slab_at(&h->slabs[t], slot);
+    if (!o || !o->dead)
+        return o && o->gen == gen;
+    o->gen = gen;
+    return true;
+}
+
+bool heap_restore_place(heap *h, hid id)
+{
+    htype t = hid_type(id);
+    hobj *o = slab_at(&h->slabs[t], hid_slot(id));
+    if (!o || !o->dead || o->gen != hid_gen(id))
+        return false;
+    slab_place(&h->slabs[t], hid_slot(id), hid_gen(id));
+    return true;
+}
+
+void heap_restore_unplace(heap *h, htype t)
+{
+    slab_unplace(&h->slabs[t]);
+}
+
+void heap_restore_end(heap *h)
+{
+    for (int t = 0; t < T__COUNT; t++)
+        slab_rebuild_free_list(&h->slabs[t]);
+}
+
 /* --- teardown ----------------------------------------------------------- */
 
 static void free_payload_now(hobj *o, void *arg)

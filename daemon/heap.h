@@ -153,6 +153,28 @@ void heap_foreach(heap *h, htype t, hvisit_fn fn, void *arg);
 
 const slab *heap_slab(const heap *h, htype t);
 
+/* --- restoring a snapshot (snapshot.h) ----------------------------------
+ * Objects are made with the ordinary constructors, each in the slot and
+ * generation its saved id names: heap_restore_place before the
+ * constructor, and the caller checks the id it got (an interned value
+ * may come back as an existing object instead). Between begin and end the
+ * free lists are not used. */
+
+/* Grows each slab t to nslots[t] slots (never fewer than it has); the new
+ * slots are dead with generation 0. */
+void heap_restore_begin(heap *h, const uint32_t nslots[T__COUNT]);
+/* Records the generation of slot `slot` of type t: the next id that slot
+ * gives if it is dead (HGEN_MAX: retired). A live slot (an immortal made
+ * by heap_new) must already have it: returns false otherwise. */
+bool heap_restore_gen(heap *h, htype t, uint32_t slot, uint32_t gen);
+/* The next object of id's type is made with exactly this id. False (and
+ * nothing placed) if its slot is not dead with id's generation. */
+bool heap_restore_place(heap *h, hid id);
+/* Drops a placement no constructor used. */
+void heap_restore_unplace(heap *h, htype t);
+/* Rebuilds the free lists (lowest slot reused first; HGEN_MAX retired). */
+void heap_restore_end(heap *h);
+
 /* --- implementation of the inline functions ----------------------------- */
 
 /* The part of the heap the inline functions below touch. */

@@ -2,6 +2,7 @@
  * shutdown; events: watch, unwatch, subscribe, unsubscribe. */
 #include "check.h"
 #include "handlers.h"
+#include "persist.h"
 #include "server.h"
 
 #include <cJSON.h>
@@ -123,9 +124,10 @@ int m_clients(req *r)
     return 0;
 }
 
+/* Answered when the snapshot is durable (persist.h): REQ_DEFERRED. */
 int m_save(req *r)
 {
-    return herr_set(r->err, HE_RUNTIME, "snapshots are not available in this release");
+    return persist_request_save(r->srv->persist, r->err);
 }
 
 int m_debug_check(req *r)
@@ -141,11 +143,23 @@ int m_debug_check(req *r)
     return 0;
 }
 
+/* shutdown([save]): save defaults to "when persistence is on", as SIGTERM.
+ * A failed save answers its error and heapd keeps running (as Redis's
+ * SHUTDOWN SAVE); shutdown(False) stops a background save unfinished. */
 int m_shutdown(req *r)
 {
     if (r->nargs && r->args[0].type != MSGPACK_OBJECT_BOOLEAN &&
         r->args[0].type != MSGPACK_OBJECT_NIL)
         return herr_set(r->err, HE_TYPE, "shutdown() save must be a bool");
+    persist *p = r->srv->persist;
+    bool asked = r->nargs && r->args[0].type == MSGPACK_OBJECT_BOOLEAN;
+    bool save = asked ? r->args[0].via.boolean : persist_enabled(p);
+    if (save && !persist_enabled(p))
+        return herr_set(r->err, HE_RUNTIME, "cannot save: persistence.path is not set");
+    if (save && persist_final_save(p, r->err))
+        return r->err->code;
+    if (!save)
+        persist_cancel(p);
     msgpack_pack_nil(r->out); /* the answer is complete before the stop flushes it */
     server_stop(r->srv);
     return 0;

@@ -1,6 +1,7 @@
 /* heapd: options, configuration, the loop. */
 #include "config.h"
 #include "log.h"
+#include "notify.h"
 #include "server.h"
 #include "version.h"
 
@@ -28,7 +29,15 @@ static void usage(FILE *out)
           "\n"
           "With no options heapd listens on $XDG_RUNTIME_DIR/heapd.sock, else on\n"
           "/tmp/heapd-UID/heapd.sock. SIGTERM/SIGINT stop it; SIGHUP reloads the\n"
-          "settings that can change at run time.\n",
+          "settings that can change at run time.\n"
+          "\n"
+          "With persistence.path set, heapd loads the snapshot there at start (a\n"
+          "damaged one stops it, untouched) and saves it on `save`, at SIGTERM and\n"
+          "SIGINT, and every persistence.interval_s seconds when set.\n"
+          "\n"
+          "Under systemd (heapd.service, Type=notify) it reports READY, STATUS,\n"
+          "RELOADING and STOPPING, pings the watchdog, and adopts the sockets\n"
+          "systemd passes (heapd.socket) instead of binding its own. See heapd(8).\n",
           out);
 }
 
@@ -119,6 +128,10 @@ int main(int argc, char **argv)
     log_set_level(cfg.log_level);
     uv_loop_t loop;
     uv_loop_init(&loop);
+    /* Start-up order, as systemd sees it: STATUS=Loading here; the heap
+     * and listeners (server_new); anything loaded into the heap before
+     * server_run, which sends READY=1 with the object count. */
+    notify_status("Loading");
     server *srv = server_new(&loop, &cfg, err, sizeof err);
     if (!srv) {
         log_err("%s", err);

@@ -31,6 +31,10 @@ typedef struct req {
 
 typedef int (*method_fn)(req *r);
 
+/* A handler's return when its answer comes later (`save`): nothing is
+ * packed now, and the connection waits (conn_defer in conn.h). */
+#define REQ_DEFERRED 1
+
 /* --- argument helpers (args.c): each returns 0 or an error with r->err set */
 
 /* The object a target designates: a str or ext 4 is a name, an ext 1 an id.

@@ -5,6 +5,8 @@
 #include "gc.h"
 #include "handlers.h"
 #include "log.h"
+#include "notify.h"
+#include "persist.h"
 #include "sockpath.h"
 #include "wire.h"
 
@@ -209,7 +211,7 @@ static void on_connection(uv_stream_t *listener, int status)
     server *srv = listener->data;
     if (status < 0 || srv->stopping)
         return;
-    bool tcp = listener == (uv_stream_t *)&srv->tcp_srv;
+    bool tcp = listener->type == UV_TCP; /* ours or one systemd passed */
     conn *c = conn_new(srv);
     c->is_tcp = tcp;
     if (tcp)
@@ -319,6 +321,41 @@ static int listen_tcp(server *srv, char *err, size_t errlen)
     return 0;
 }
 
+/* Socket activation: systemd's sockets replace listen.unix and listen.tcp,
+ * and a passed TCP socket obeys listen.tcp's rule (not loopback: a token is
+ * needed). Sets *adopted when systemd passed any. */
+static int adopt_listeners(server *srv, bool *adopted, char *err, size_t errlen)
+{
+    if (notify_adopt_listeners(srv->loop, on_connection, srv, &srv->passed, &srv->npassed, err,
+                               errlen))
+        return -1;
+    *adopted = srv->npassed > 0;
+    for (unsigned i = 0; i < srv->npassed; i++) {
+        struct sockaddr_storage ss;
+        int len = sizeof ss;
+        if (srv->passed[i].handle.type != UV_TCP || srv->token)
+            continue;
+        if (uv_tcp_getsockname(&srv->passed[i].tcp, (struct sockaddr *)&ss, &len) != 0 ||
+            !loopback((struct sockaddr *)&ss))
+            return snprintf(err, errlen,
+                            "socket activation: a TCP socket that is not on a loopback address "
+                            "needs an auth token (auth.token_file)"),
+                   -1;
+    }
+    return 0;
+}
+
+static int open_listeners(server *srv, char *err, size_t errlen)
+{
+    bool adopted = false;
+    int rc = adopt_listeners(srv, &adopted, err, errlen);
+    if (rc || adopted)
+        return rc;
+    if (srv->cfg.listen_tcp)
+        rc = listen_tcp(srv, err, errlen);
+    return rc ? rc : listen_unix(srv, err, errlen);
+}
+
 /* --- the token ---------------------------------------------------------------- */
 
 static int read_token(server *srv, char *err, size_t errlen)
@@ -360,6 +397,7 @@ static void on_signal(uv_signal_t *s, int signum)
     server *srv = s->data;
     if (signum == SIGHUP) {
         char err[256];
+        notify_reloading();
         if (!srv->cfg.source)
             log_notice("SIGHUP: no configuration file to reload");
         else if (config_reload_runtime(&srv->cfg, srv->cfg.source, err, sizeof err))
@@ -368,9 +406,14 @@ static void on_signal(uv_signal_t *s, int signum)
             server_apply_runtime(srv);
             log_info("SIGHUP: reloaded run-time settings from %s", srv->cfg.source);
         }
+        notify_ready(heap_live_total(srv->h)); /* the reload is over, failed or not */
         return;
     }
     log_info("signal %d: stopping", signum);
+    if (!srv->stopping)
+        notify_stopping(); /* systemd learns before the final save, which may take a while */
+    if (!srv->stopping && persist_final_save(srv->persist, NULL))
+        srv->exit_code = 1; /* logged; the previous snapshot is left in place */
     server_stop(srv);
 }
 
@@ -397,10 +440,10 @@ server *server_new(uv_loop_t *loop, heapd_config *cfg, char *err, size_t errlen)
         uv_signal_start(&srv->sigs[i], on_signal, signums[i]);
     }
     int rc = read_token(srv, err, errlen);
-    if (!rc && srv->cfg.listen_tcp)
-        rc = listen_tcp(srv, err, errlen);
     if (!rc)
-        rc = listen_unix(srv, err, errlen);
+        rc = persist_init(srv, err, errlen); /* the snapshot loads before anyone connects */
+    if (!rc)
+        rc = open_listeners(srv, err, errlen);
     uv_check_init(loop, &srv->after_io);
     uv_idle_init(loop, &srv->keep_busy);
     uv_timer_init(loop, &srv->gc_timer);
@@ -428,10 +471,13 @@ void server_stop(server *srv)
     if (srv->stopping)
         return;
     srv->stopping = true;
+    notify_stopping();
     if (srv->unix_on)
         close_if_open((uv_handle_t *)&srv->unix_srv);
     if (srv->tcp_on)
         close_if_open((uv_handle_t *)&srv->tcp_srv);
+    for (unsigned i = 0; i < srv->npassed; i++)
+        close_if_open(&srv->passed[i].handle);
     for (conn *c = srv->conns; c; c = c->next)
         conn_close_after_writes(c);
     server_after_close(srv);
@@ -446,12 +492,18 @@ void server_after_close(server *srv)
     close_if_open((uv_handle_t *)&srv->after_io);
     close_if_open((uv_handle_t *)&srv->keep_busy);
     close_if_open((uv_handle_t *)&srv->gc_timer);
+    close_if_open((uv_handle_t *)&srv->watchdog);
     for (int i = 0; i < 3; i++)
         close_if_open((uv_handle_t *)&srv->sigs[i]);
+    persist_close(srv->persist);
 }
 
 int server_run(server *srv)
 {
+    /* The listeners accept from the first loop iteration on: ready now,
+     * after whatever start-up loaded into the heap. */
+    notify_watchdog_start(srv->loop, &srv->watchdog);
+    notify_ready(heap_live_total(srv->h));
     uv_run(srv->loop, UV_RUN_DEFAULT);
     return srv->exit_code;
 }
@@ -464,6 +516,7 @@ void server_free(server *srv)
         unlink(srv->unix_path);
         free(srv->unix_path);
     }
+    persist_free(srv->persist);
     ns_free(srv->ns); /* every binding and session gone ... */
     gc_collect(srv->h);
     heap_drain_all(srv->h);
@@ -471,6 +524,7 @@ void server_free(server *srv)
     msgpack_zone_destroy(&srv->zone);
     config_free(&srv->cfg);
     free(srv->token);
+    free(srv->passed); /* its handles were closed by server_stop */
     free(srv->watches);
     free(events);
     events = NULL;

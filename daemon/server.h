@@ -8,6 +8,7 @@
 #include "config.h"
 #include "heap.h"
 #include "methods.h"
+#include "notify.h"
 #include "ns.h"
 
 #include <msgpack.h>
@@ -16,7 +17,7 @@
 typedef struct conn conn;
 
 typedef struct method_stats {
-    uint64_t calls, errors, usec;
+    uint64_t calls, errors, nsec;
 } method_stats;
 
 typedef struct server_stats {
@@ -40,7 +41,12 @@ typedef struct server {
     uv_pipe_t unix_srv;
     uv_tcp_t tcp_srv;
     bool unix_on, tcp_on;
-    char *unix_path;     /* the socket file heapd made (removed at exit) */
+    char *unix_path; /* the socket file heapd made (removed at exit) */
+    /* Socket activation: the sockets systemd passed, used instead of
+     * unix_srv and tcp_srv; and the timer that pings its watchdog. */
+    notify_listener *passed;
+    unsigned npassed;
+    uv_timer_t watchdog;
     uv_timer_t gc_timer; /* starts cycles by the interval rule, idles slices */
     uv_check_t after_io; /* after each batch of reads: frees and a paced slice */
     uv_idle_t keep_busy; /* keeps the loop spinning while work is pending */
@@ -58,7 +64,8 @@ typedef struct server {
     int exit_code;
     struct watch *watches; /* unsorted; nwatches is small in practice */
     size_t nwatches, watches_cap;
-    msgpack_zone zone; /* decoding scratch, cleared after each message */
+    msgpack_zone zone;       /* decoding scratch, cleared after each message */
+    struct persist *persist; /* snapshots (persist.h) */
 } server;
 
 /* Creates the server from a loaded configuration (taking it over): heap,

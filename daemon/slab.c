@@ -92,3 +92,48 @@ uint32_t slab_slot_of(const hobj *o)
     const struct chunk_hdr *hdr = (const struct chunk_hdr *)base;
     return hdr->first_slot + (uint32_t)(((uintptr_t)o - base - SLAB_CHUNK_HDR) / hdr->objsize);
 }
+
+/* --- restoring a snapshot --------------------------------------------------- */
+
+void slab_grow_to(slab *s, uint32_t nslots)
+{
+    while (s->nslots < nslots) {
+        if (s->nslots == s->nchunks * s->per_chunk)
+            slab_add_chunk(s);
+        hobj *o = slab_at(s, s->nslots++);
+        memset(o, 0, s->objsize);
+        o->type = s->type;
+        o->dead = 1;
+    }
+}
+
+void slab_place(slab *s, uint32_t slot, uint32_t gen)
+{
+    hobj *o = slab_at(s, slot);
+    assert(o && o->dead && gen <= HGEN_MAX);
+    o->gen = gen;
+    o->refcnt = SLAB_NO_SLOT; /* a free list of one: slab_alloc takes it */
+    s->free_head = slot;
+}
+
+void slab_unplace(slab *s)
+{
+    s->free_head = SLAB_NO_SLOT;
+}
+
+void slab_rebuild_free_list(slab *s)
+{
+    s->free_head = SLAB_NO_SLOT;
+    s->retired = 0;
+    for (uint32_t i = s->nslots; i-- > 0;) {
+        hobj *o = slab_at(s, i);
+        if (!o->dead)
+            continue;
+        if (o->gen >= HGEN_MAX) {
+            s->retired++;
+            continue;
+        }
+        o->refcnt = s->free_head;
+        s->free_head = i;
+    }
+}

@@ -49,6 +49,26 @@ static inline hobj *slab_at(const slab *s, uint32_t slot)
 
 uint32_t slab_slot_of(const hobj *o);
 
+/* --- restoring a snapshot (heap_restore_*, snapshot loading) -------------
+ * While a snapshot loads, objects go back to the slots their ids name:
+ * the slab first grows to the snapshot's slot count with every new slot
+ * dead, then each dead slot gets the generation the snapshot recorded,
+ * then each object is made in its own slot (slab_place, then the ordinary
+ * allocation). The free list is rebuilt at the end. */
+
+/* Grows the slab to nslots slots (never fewer than it has); the new ones
+ * are dead with generation 0 and on no free list. */
+void slab_grow_to(slab *s, uint32_t nslots);
+/* The next slab_alloc returns the dead slot `slot`, with generation gen
+ * (which its id will carry). The free list must not be in use: it is
+ * rebuilt by slab_rebuild_free_list. */
+void slab_place(slab *s, uint32_t slot, uint32_t gen);
+/* Forgets a placement that no allocation used. */
+void slab_unplace(slab *s);
+/* Every dead slot whose generation is below HGEN_MAX becomes free (the
+ * lowest slot is reused first); a dead slot at HGEN_MAX is retired. */
+void slab_rebuild_free_list(slab *s);
+
 static inline hid hid_make(uint32_t gen, uint32_t slot, htype type)
 {
     return (hid)gen << 40 | (hid)slot << 4 | (hid)type;

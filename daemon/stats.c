@@ -1,5 +1,6 @@
 #include "handlers.h"
 #include "log.h"
+#include "persist.h"
 #include "server.h"
 #include "stats.h"
 #include "version.h"
@@ -124,24 +125,36 @@ static void sec_commands(server *srv, msgpack_packer *pk)
         msgpack_pack_map(pk, 4);
         kv_u(pk, "calls", m->calls);
         kv_u(pk, "errors", m->errors);
-        kv_u(pk, "usec", m->usec);
+        kv_u(pk, "usec", m->nsec / 1000);
         pack_cstr(pk, "usec_per_call");
-        msgpack_pack_double(pk, (double)m->usec / (double)m->calls);
+        msgpack_pack_double(pk, (double)m->nsec / 1000.0 / (double)m->calls);
     }
 }
 
 static void sec_persistence(server *srv, msgpack_packer *pk)
 {
-    /* snapshots arrive with issue 7: the keys are here, with "never" */
-    msgpack_pack_map(pk, 8);
+    persist_stats st;
+    persist_get_stats(srv->persist, &st);
+    msgpack_pack_map(pk, 15);
     kv_s(pk, "path", srv->cfg.persistence_path);
-    kv_u(pk, "saves", 0);
-    kv_u(pk, "in_progress", 0);
-    kv_s(pk, "last_status", "never");
-    kv_s(pk, "last_save_time", NULL);
-    kv_u(pk, "last_save_duration_ms", 0);
-    kv_u(pk, "last_save_objects", 0);
-    kv_u(pk, "last_save_bytes", 0);
+    kv_u(pk, "interval_s", srv->cfg.persistence_interval_s);
+    kv_u(pk, "saves", st.saves);
+    kv_u(pk, "failed_saves", st.failed_saves);
+    kv_u(pk, "in_progress", st.in_progress);
+    kv_s(pk, "last_status", st.last_status);
+    kv_s(pk, "last_error", st.last_error);
+    pack_cstr(pk, "last_save_time"); /* unix time of the last good save; nil before one */
+    if (st.last.saved_at)
+        msgpack_pack_int64(pk, st.last.saved_at);
+    else
+        msgpack_pack_nil(pk);
+    kv_u(pk, "last_save_duration_us", st.last.duration_us);
+    kv_u(pk, "last_save_objects", st.last.objects);
+    kv_u(pk, "last_save_names", st.last.names);
+    kv_u(pk, "last_save_bytes", st.last.bytes);
+    kv_u(pk, "last_fork_us", st.last_fork_us);
+    kv_u(pk, "loaded_objects", st.loaded.objects);
+    kv_u(pk, "load_duration_us", st.loaded.duration_us);
 }
 
 /* SPEC §8: every limit is reported in stats. */

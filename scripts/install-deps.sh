@@ -1,9 +1,10 @@
 #!/bin/sh
 # Install heapd's build dependencies (Debian/Ubuntu). Called by `make` when
-# `pkg-config --exists` fails for a library the build needs fails.
+# `pkg-config --exists` fails for a library the build needs, or scdoc (the
+# man pages) is missing. systemd and man-db are for the service's tests.
 set -eu
 
-PKGS="build-essential pkg-config libuv1-dev libmsgpack-dev libcjson-dev libcmocka-dev libedit-dev python3-msgpack"
+PKGS="build-essential pkg-config libuv1-dev libmsgpack-dev libcjson-dev libcmocka-dev libedit-dev libsystemd-dev scdoc systemd man-db python3-msgpack"
 CMD="apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $PKGS"
 
 if ! command -v apt-get >/dev/null 2>&1; then

@@ -1,0 +1,58 @@
+/* Snapshots in the running server (SPEC §8; snapshot.h has the file):
+ * the load at start, `save` in a forked child that writes the child's
+ * copy-on-write image of the heap while the loop keeps serving (Redis's
+ * BGSAVE), a save every persistence.interval_s, the final save at SIGTERM
+ * or shutdown, and the figures for stats.
+ *
+ * A `save` request is answered when its save is durable: the connection
+ * that sent it runs nothing else until then (its answers stay in order),
+ * while every other connection is served. One background save runs at a
+ * time; a `save` while one runs gets RuntimeError saying so. */
+#ifndef HEAPD_PERSIST_H
+#define HEAPD_PERSIST_H
+
+#include "server.h"
+#include "snapshot.h"
+
+typedef struct persist persist;
+
+/* Sets up srv->persist and, when persistence.path is set, loads the
+ * snapshot there (a missing file starts empty). Call before listening.
+ * Returns -1 with one line in err if the snapshot cannot be loaded (the
+ * file is left as it is); srv->persist is set either way. */
+int persist_init(server *srv, char *err, size_t errlen);
+
+/* True when persistence.path is set. p may be NULL (off). */
+bool persist_enabled(const persist *p);
+
+/* `save`: forks the background save and returns REQ_DEFERRED (the answer
+ * follows when it ends), or an error: snapshots off, a save already under
+ * way, fork failed. */
+int persist_request_save(persist *p, herr *err);
+
+/* The final save (SIGTERM, shutdown): ends a background save still under
+ * way, then writes synchronously; `save` requests waiting get its answer.
+ * 0, or the error (also logged). A no-op when off. */
+int persist_final_save(persist *p, herr *err);
+
+/* Ends a background save without saving (shutdown(False)); `save`
+ * requests waiting get RuntimeError. */
+void persist_cancel(persist *p);
+
+/* Figures for the "persistence" stats section. */
+typedef struct persist_stats {
+    uint64_t saves, failed_saves, in_progress, last_fork_us;
+    const char *last_status; /* "never", "ok" or "err" */
+    const char *last_error;  /* the last save's error, or NULL if it did not fail */
+    snap_info last, loaded;  /* the last good save; the load at start */
+} persist_stats;
+
+/* p may be NULL (off): zeros and "never". */
+void persist_get_stats(const persist *p, persist_stats *out);
+
+/* Closes its libuv handles (the server is stopping). */
+void persist_close(persist *p);
+/* Ends any child still running and frees p (after the loop has ended). */
+void persist_free(persist *p);
+
+#endif

@@ -1,0 +1,574 @@
+/* Snapshots: a heap written and loaded into a new heap comes back with the
+ * same ids, types, values, contents, sharing, cycles and refcounts; stale
+ * ids stay stale; a damaged file is refused cleanly, whatever byte is hit. */
+#include "testlib.h"
+#include "crc32c.h"
+#include "hash.h"
+#include "snap_fmt.h"
+#include "snapshot.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char dir[64];
+static char path[128];
+
+static int make_dir(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof dir, "/tmp/heapd-snap-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/heap.snap", dir);
+    return 0;
+}
+
+static int remove_dir(void **state)
+{
+    (void)state;
+    char tmp[160];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    unlink(path);
+    unlink(tmp);
+    rmdir(dir);
+    return 0;
+}
+
+static void save(tworld *w)
+{
+    herr err = {0};
+    heap_drain_all(w->h);
+    if (snapshot_write(w->h, w->ns, path, NULL, &err))
+        fail_msg("snapshot_write: %s", err.msg);
+}
+
+static tworld *load(intern_policy policy)
+{
+    tworld *w = tw_new(policy);
+    herr err = {0};
+    int rc = snapshot_load(w->h, w->ns, path, NULL, &err);
+    if (rc)
+        fail_msg("snapshot_load: %d %s", rc, err.msg);
+    tw_check(w);
+    return w;
+}
+
+static char *read_file(size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    *len = (size_t)ftell(f);
+    rewind(f);
+    char *p = malloc(*len);
+    assert_int_equal(fread(p, 1, *len, f), *len);
+    fclose(f);
+    return p;
+}
+
+/* --- comparing two heaps ---------------------------------------------------- */
+
+struct cmp {
+    heap *orig;
+    uint64_t n;
+};
+
+static void same_children(hobj *a, hobj *b)
+{
+    if (a->type == T_TUPLE || a->type == T_LIST) {
+        assert_int_equal(AS_LIST(a)->len, AS_LIST(b)->len);
+        for (uint32_t i = 0; i < AS_LIST(a)->len; i++)
+            assert_int_equal(hobj_id(AS_LIST(a)->items[i]), hobj_id(AS_LIST(b)->items[i]));
+        return;
+    }
+    hdict *da = AS_DICT(a), *db = AS_DICT(b);
+    assert_int_equal(da->used, db->used);
+    uint32_t j = 0;
+    for (uint32_t i = 0; i < da->fill; i++) { /* same entries in the same order */
+        hentry *ea = htab_entry(da, i);
+        if (!ea->key)
+            continue;
+        hentry *eb = htab_entry(db, j++);
+        assert_int_equal(hobj_id(ea->key), hobj_id(eb->key));
+        assert_int_equal(ea->val ? hobj_id(ea->val) : 0, eb->val ? hobj_id(eb->val) : 0);
+    }
+}
+
+/* Every object of the loaded heap is the original's object with that id:
+ * same type, value, count and children. */
+static void same_as_orig(hobj *b, void *arg)
+{
+    struct cmp *c = arg;
+    hobj *a = heap_lookup(c->orig, hobj_id(b));
+    if (!a)
+        fail_msg("loaded %s @%llu is not in the original heap", htype_name(b->type),
+                 (unsigned long long)hobj_id(b));
+    assert_int_equal(a->type, b->type);
+    assert_int_equal(a->refcnt, b->refcnt);
+    assert_int_equal(a->immortal, b->immortal);
+    if (b->type == T_LIST) /* loaded lists are sized exactly */
+        assert_int_equal(AS_LIST(b)->cap, AS_LIST(b)->len);
+    if (hobj_is_container(a))
+        same_children(a, b);
+    else if (a->type != T_NONE)
+        assert_true(value_same(a, b));
+    c->n++;
+}
+
+static void count_saved(hobj *o, void *arg)
+{
+    /* interned strs held by nothing are not saved (nothing can name them) */
+    if (!(o->immortal && o->refcnt == 0 && o->type == T_STR))
+        (*(uint64_t *)arg)++;
+}
+
+/* orig's global names and everything they reach are in w, the same. */
+static void assert_same(tworld *orig, tworld *w)
+{
+    struct cmp c = {orig->h, 0};
+    heap_drain_all(orig->h);
+    heap_foreach(w->h, T__COUNT, same_as_orig, &c);
+    uint64_t want = 0;
+    heap_foreach(orig->h, T__COUNT, count_saved, &want);
+    assert_int_equal(c.n, want);
+    assert_int_equal(ns_count_names(w->ns, NULL, false), ns_count_names(orig->ns, NULL, false));
+}
+
+static void round_trip(intern_policy policy, void (*build)(tworld *))
+{
+    tworld *orig = tw_new(policy);
+    build(orig);
+    tw_check(orig);
+    save(orig);
+    tworld *w = load(policy);
+    assert_same(orig, w);
+    tw_free(w);
+    tw_free(orig);
+}
+
+/* --- round trips --------------------------------------------------------------- */
+
+static void every_type(tworld *w)
+{
+    tw_bind(w, "N", "None");
+    tw_bind(w, "T", "True");
+    tw_bind(w, "F", "False");
+    tw_bind(w, "small", "26");
+    tw_bind(w, "ints", "[1000, -1000, 9223372036854775807, -9223372036854775808, 0, -5, 256]");
+    tw_bind(w, "floats", "[0.0, -0.0, 1.5, -2.25e300, 1e-320]");
+    tw_bind(w, "strs", "['', 'abc', 'two words', 'caf\\u00e9 \\u2603']");
+    tw_bind(w, "bytes", "[b'', b'\\x00\\xff', b'abc']");
+    tw_bind(w, "tuples", "[(), (1,), (1000, 'a', (2000, (3000,))), ([],)]");
+    tw_bind(w, "dict", "{1: 'one', 'k': [1, 2], (1, 'x'): {2.5: None}, b'b': True}");
+    tw_bind(w, "set", "{1, 'a', (2, 3), 4.5, b'z', None}");
+    tw_bind(w, "empty", "[[], {}, set()]");
+    /* NaN and infinities cannot be written as literals: made directly */
+    hobj *l = tw_get(w, "floats");
+    double specials[] = {1.0 / 0.0, -1.0 / 0.0, __builtin_nan("0x5")};
+    cont_list_reserve(w->h, l, 3);
+    for (int i = 0; i < 3; i++)
+        cont_list_append(w->h, l, heap_float(w->h, specials[i]));
+}
+
+static void every_type_round_trips(void **state)
+{
+    (void)state;
+    round_trip(INTERN_PYTHON, every_type);
+    round_trip(INTERN_NONE, every_type);
+    round_trip(INTERN_ALL, every_type);
+}
+
+static void shared(tworld *w)
+{
+    tw_bind(w, "A", "[1000, 'not an identifier']");
+    tw_bind(w, "B", "$A");
+    tw_bind(w, "C", "($A, $A, [$A])");
+    tw_bind(w, "D", "{'k': $A, 'j': $C}");
+}
+
+static void shared_objects_stay_shared(void **state)
+{
+    (void)state;
+    round_trip(INTERN_PYTHON, shared);
+    tworld *w = load(INTERN_PYTHON);
+    assert_ptr_equal(tw_get(w, "A"), tw_get(w, "B"));
+    assert_int_equal(tw_refcount(w, "A"), 6); /* A, B, C twice, the list in C, D */
+    tw_free(w);
+}
+
+static void append_ref(tworld *w, hobj *list, hobj *item)
+{
+    cont_list_reserve(w->h, list, 1);
+    cont_list_append(w->h, list, heap_incref(w->h, item));
+}
+
+static void cycles(tworld *w)
+{
+    tw_bind(w, "L", "[1000]");
+    append_ref(w, tw_get(w, "L"), tw_get(w, "L")); /* L.append(L) */
+    tw_bind(w, "M", "[[]]");
+    tw_bind(w, "D", "{'m': $M}");
+    append_ref(w, AS_LIST(tw_get(w, "M"))->items[0], tw_get(w, "D")); /* M[0].append(D) */
+    tw_bind(w, "T", "([], 5000)");
+    append_ref(w, AS_LIST(tw_get(w, "T"))->items[0], tw_get(w, "T")); /* T[0].append(T) */
+}
+
+static void cycles_keep_their_counts(void **state)
+{
+    (void)state;
+    round_trip(INTERN_PYTHON, cycles);
+    tworld *w = load(INTERN_PYTHON);
+    hobj *l = tw_get(w, "L");
+    assert_ptr_equal(AS_LIST(l)->items[1], l);
+    assert_int_equal(l->refcnt, 2);
+    tw_free(w);
+}
+
+/* A chain of n one-element lists (and one of n nested tuples): loading and
+ * writing must not recurse per level. */
+static void deep(tworld *w)
+{
+    uint32_t n = (uint32_t)tw_scaled(1000000, 20000);
+    hobj *chain = heap_list(w->h, 0), *tup = heap_int(w->h, 123456);
+    for (uint32_t i = 0; i < n; i++) {
+        hobj *outer = heap_list(w->h, 1);
+        cont_list_append(w->h, outer, chain);
+        chain = outer;
+        tup = heap_tuple(w->h, &tup, 1);
+    }
+    ns_bind(w->ns, w->s, "chain", 5, chain, false);
+    ns_bind(w->ns, w->s, "tuples", 6, tup, false);
+}
+
+static void deep_nesting_loads_without_recursion(void **state)
+{
+    (void)state;
+    round_trip(INTERN_PYTHON, deep);
+}
+
+static void big(tworld *w)
+{
+    uint32_t n = (uint32_t)tw_scaled(1000000, 20000);
+    hobj *l = heap_list(w->h, n), *d = heap_dict(w->h);
+    cont_table_reserve(w->h, d, n / 4);
+    for (uint32_t i = 0; i < n; i++)
+        cont_list_append(w->h, l, heap_int(w->h, 1000 + (int64_t)i));
+    for (uint32_t i = 0; i < n / 4; i++) {
+        char k[32];
+        int len = snprintf(k, sizeof k, "key %u", i);
+        hobj *key = heap_str(w->h, k, (size_t)len);
+        uint64_t hash;
+        assert_true(obj_hash(key, &hash));
+        cont_dict_set(w->h, d, key, hash, heap_incref(w->h, AS_LIST(l)->items[i]));
+    }
+    ns_bind(w->ns, w->s, "big", 3, l, false);
+    ns_bind(w->ns, w->s, "index", 5, d, false);
+}
+
+static void a_big_heap_round_trips(void **state)
+{
+    (void)state;
+    round_trip(INTERN_PYTHON, big);
+}
+
+/* --- ids after a restart ---------------------------------------------------------- */
+
+struct ids {
+    hid *v;
+    size_t n;
+};
+
+static void collect_id(hobj *o, void *arg)
+{
+    struct ids *ids = arg;
+    ids->v[ids->n++] = hobj_id(o);
+}
+
+static bool has_id(const struct ids *ids, hid id)
+{
+    for (size_t i = 0; i < ids->n; i++)
+        if (ids->v[i] == id)
+            return true;
+    return false;
+}
+
+static void stale_ids_stay_stale_and_new_ids_are_new(void **state)
+{
+    (void)state;
+    tworld *orig = tw_new(INTERN_PYTHON);
+    tw_bind(orig, "X", "[1000, [2000]]");
+    hid freed = hobj_id(tw_build(orig, "[3000, 'gone']")); /* made and dropped at once */
+    heap_decref(orig->h, heap_lookup(orig->h, freed));
+    hobj *held = tw_build(orig, "{4000: 5000}");
+    ns_handle_add(orig->ns, orig->s, held); /* a session handle: not saved */
+    hid unsaved = hobj_id(held);
+    tw_bind(orig, "Y", "[6000]");
+    hid unbound = hobj_id(tw_get(orig, "Y"));
+    ns_unbind(orig->ns, orig->s, "Y", 1, false, NULL);
+    heap_drain_all(orig->h);
+    save(orig);
+
+    tworld *w = load(INTERN_PYTHON);
+    assert_null(heap_lookup(w->h, freed));
+    assert_null(heap_lookup(w->h, unsaved));
+    assert_null(heap_lookup(w->h, unbound));
+    struct ids loaded = {malloc(heap_live_total(w->h) * sizeof(hid)), 0};
+    heap_foreach(w->h, T__COUNT, collect_id, &loaded);
+    for (int i = 0; i < 2000; i++) { /* new objects reuse free slots: never an old id */
+        hobj *o = tw_build(w, i % 2 ? "[7000]" : "(8000, 9000.5, 'new str')");
+        hid id = hobj_id(o);
+        assert_false(has_id(&loaded, id));
+        assert_true(id != freed && id != unsaved && id != unbound);
+        heap_decref(w->h, o);
+        heap_drain_all(w->h);
+    }
+    free(loaded.v);
+    tw_free(w);
+    ns_free(orig->ns);
+    orig->ns = ns_new(orig->h, 10);
+    orig->s = ns_session_new(orig->ns);
+    tw_free(orig);
+}
+
+/* A restart, frees, a second restart: stale ids of both rounds stay stale. */
+static void generations_survive_two_restarts(void **state)
+{
+    (void)state;
+    tworld *orig = tw_new(INTERN_PYTHON);
+    tw_bind(orig, "A", "[1000]");
+    tw_bind(orig, "B", "[2000]");
+    save(orig);
+    tworld *w = load(INTERN_PYTHON);
+    hid b1 = hobj_id(tw_get(w, "B"));
+    ns_unbind(w->ns, w->s, "B", 1, false, NULL);
+    heap_drain_all(w->h);
+    tw_bind(w, "C", "[3000]"); /* likely reuses B's slot, with the next generation */
+    hid c = hobj_id(tw_get(w, "C"));
+    assert_true(c != b1);
+    save(w);
+    tworld *w2 = load(INTERN_PYTHON);
+    assert_null(heap_lookup(w2->h, b1));
+    assert_non_null(heap_lookup(w2->h, c));
+    tw_bind(w2, "D", "[4000]");
+    assert_true(hobj_id(tw_get(w2, "D")) != b1);
+    tw_free(w2);
+    tw_free(w);
+    tw_free(orig);
+}
+
+/* --- refusals ------------------------------------------------------------------------ */
+
+static void small_heap(tworld *w)
+{
+    tw_bind(w, "A", "[1000, 'x y', (2.5, b'z'), {'k': {1, 2}}]");
+    tw_bind(w, "B", "$A");
+}
+
+/* The bytes of a snapshot of a heap build() makes. */
+static char *saved_file(void (*build)(tworld *), size_t *len)
+{
+    tworld *orig = tw_new(INTERN_PYTHON);
+    build(orig);
+    save(orig);
+    tw_free(orig);
+    return read_file(len);
+}
+
+static void count_mortal(hobj *o, void *arg)
+{
+    *(uint64_t *)arg += !o->immortal;
+}
+
+/* After a refused load nothing the load made is alive, but interned strs,
+ * which never die. */
+static void assert_nothing_loaded(tworld *w)
+{
+    uint64_t mortal = 0;
+    heap_drain_all(w->h);
+    heap_foreach(w->h, T__COUNT, count_mortal, &mortal);
+    assert_int_equal(mortal, 0);
+    assert_int_equal(ns_count_names(w->ns, NULL, false), 0);
+}
+
+/* Loading must fail with err naming word, and leave a heap as new. */
+static void assert_refused(const char *data, size_t len, const char *word)
+{
+    tworld *w = tw_new(INTERN_PYTHON);
+    uint64_t live = heap_live_total(w->h);
+    herr err = {0};
+    int rc = snapshot_load_mem(w->h, w->ns, data, len, NULL, &err);
+    if (rc != HE_RUNTIME)
+        fail_msg("load returned %d, not RuntimeError", rc);
+    if (word && !strstr(err.msg, word))
+        fail_msg("message \"%s\" lacks \"%s\"", err.msg, word);
+    assert_nothing_loaded(w);
+    assert_int_equal(heap_live_total(w->h), live);
+    tw_free(w);
+}
+
+static void every_flipped_byte_fails_the_checksum(void **state)
+{
+    (void)state;
+    size_t len;
+    char *data = saved_file(small_heap, &len);
+    for (size_t i = 0; i < len; i++) {
+        data[i] ^= 0x20;
+        assert_refused(data, len, "checksum");
+        data[i] ^= 0x20;
+    }
+    for (size_t cut = 0; cut < len; cut++)
+        assert_refused(data, cut, cut < 16 ? "too short" : "checksum");
+    free(data);
+}
+
+static void reseal(char *data, size_t len)
+{
+    be32_put((unsigned char *)data + len - 4, crc32c(0, data, len - 4));
+}
+
+/* With the checksum recomputed, every damaged byte must still be refused
+ * or load into a sound heap: the loader validates, it does not trust. */
+static void small_heap_with_cycles(tworld *w)
+{
+    small_heap(w);
+    cycles(w);
+}
+
+static void damage_behind_a_good_checksum_never_breaks_the_heap(void **state)
+{
+    (void)state;
+    size_t len;
+    char *data = saved_file(small_heap_with_cycles, &len);
+    static const unsigned char masks[] = {0x01, 0x80, 0xFF};
+    for (size_t i = 12; i < len - 4; i++) {
+        for (size_t m = 0; m < sizeof masks; m++) {
+            data[i] ^= masks[m];
+            reseal(data, len);
+            tworld *w = tw_new(INTERN_PYTHON);
+            herr err = {0};
+            if (snapshot_load_mem(w->h, w->ns, data, len, NULL, &err))
+                assert_nothing_loaded(w);
+            tw_free(w); /* heap_check passes either way */
+            data[i] ^= masks[m];
+        }
+    }
+    free(data);
+}
+
+static void an_unknown_version_is_refused(void **state)
+{
+    (void)state;
+    size_t len;
+    char *data = saved_file(small_heap, &len);
+    be32_put((unsigned char *)data + 8, 2);
+    reseal(data, len);
+    assert_refused(data, len, "unknown snapshot version 2");
+    memcpy(data, "NOTASNAP", 8);
+    reseal(data, len);
+    assert_refused(data, len, "not a heapd snapshot");
+    free(data);
+}
+
+static void another_intern_policy_is_refused(void **state)
+{
+    (void)state;
+    tworld *orig = tw_new(INTERN_PYTHON);
+    small_heap(orig);
+    save(orig);
+    tw_free(orig);
+    tworld *w = tw_new(INTERN_NONE);
+    herr err = {0};
+    assert_int_equal(snapshot_load(w->h, w->ns, path, NULL, &err), HE_RUNTIME);
+    assert_non_null(strstr(err.msg, "intern"));
+    tw_free(w);
+}
+
+static void a_missing_file_is_reported_as_missing(void **state)
+{
+    (void)state;
+    unlink(path);
+    tworld *w = tw_new(INTERN_PYTHON);
+    herr err = {0};
+    assert_int_equal(snapshot_load(w->h, w->ns, path, NULL, &err), SNAP_MISSING);
+    tw_free(w);
+}
+
+/* --- writing ----------------------------------------------------------------------- */
+
+static void a_failed_write_leaves_the_old_snapshot(void **state)
+{
+    (void)state;
+    tworld *orig = tw_new(INTERN_PYTHON);
+    small_heap(orig);
+    save(orig);
+    size_t len;
+    char *before = read_file(&len);
+    char tmp[160];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    assert_int_equal(mkdir(tmp, 0700), 0); /* the temporary cannot be created */
+    tw_bind(orig, "C", "[1, 2, 3]");
+    herr err = {0};
+    assert_int_equal(snapshot_write(orig->h, orig->ns, path, NULL, &err), HE_RUNTIME);
+    assert_non_null(strstr(err.msg, ".tmp"));
+    rmdir(tmp);
+    size_t len2;
+    char *after = read_file(&len2);
+    assert_int_equal(len, len2);
+    assert_memory_equal(before, after, len);
+    free(before);
+    free(after);
+    char bad[200];
+    snprintf(bad, sizeof bad, "%s/no/such/dir/x.snap", dir);
+    assert_int_equal(snapshot_write(orig->h, orig->ns, bad, NULL, &err), HE_RUNTIME);
+    assert_non_null(strstr(err.msg, "cannot create"));
+    tw_free(orig);
+}
+
+static void info_counts_what_was_written(void **state)
+{
+    (void)state;
+    tworld *orig = tw_new(INTERN_PYTHON);
+    tw_bind(orig, "A", "[1000, 2000]");
+    tw_bind(orig, "B", "$A");
+    snap_info wi = {0}, li = {0};
+    herr err = {0};
+    assert_int_equal(snapshot_write(orig->h, orig->ns, path, &wi, &err), 0);
+    /* the list, two ints, and the immortals written every time */
+    uint64_t immortals = 1 + 2 + (256 + 5 + 1);
+    assert_int_equal(wi.objects, 3 + immortals);
+    assert_int_equal(wi.names, 2);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(wi.bytes, (uint64_t)st.st_size);
+    tworld *w = tw_new(INTERN_PYTHON);
+    assert_int_equal(snapshot_load(w->h, w->ns, path, &li, &err), 0);
+    assert_int_equal(li.objects, wi.objects);
+    assert_int_equal(li.names, 2);
+    assert_int_equal(li.bytes, wi.bytes);
+    assert_int_equal(li.saved_at, wi.saved_at);
+    tw_free(w);
+    tw_free(orig);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(every_type_round_trips),
+        cmocka_unit_test(shared_objects_stay_shared),
+        cmocka_unit_test(cycles_keep_their_counts),
+        cmocka_unit_test(deep_nesting_loads_without_recursion),
+        cmocka_unit_test(a_big_heap_round_trips),
+        cmocka_unit_test(stale_ids_stay_stale_and_new_ids_are_new),
+        cmocka_unit_test(generations_survive_two_restarts),
+        cmocka_unit_test(every_flipped_byte_fails_the_checksum),
+        cmocka_unit_test(damage_behind_a_good_checksum_never_breaks_the_heap),
+        cmocka_unit_test(an_unknown_version_is_refused),
+        cmocka_unit_test(another_intern_policy_is_refused),
+        cmocka_unit_test(a_missing_file_is_reported_as_missing),
+        cmocka_unit_test(a_failed_write_leaves_the_old_snapshot),
+        cmocka_unit_test(info_counts_what_was_written),
+    };
+    return cmocka_run_group_tests(tests, make_dir, remove_dir);
+}
