@@ -124,6 +124,20 @@ void fmt_quoted(msgpack_sbuffer *out, const char *s, size_t n, bool bytes)
     msgpack_sbuffer_write(out, &q, 1);
 }
 
+const msgpack_object *fmt_map_get(const msgpack_object *map, const char *key)
+{
+    if (!map || map->type != MSGPACK_OBJECT_MAP)
+        return NULL;
+    size_t n = strlen(key);
+    for (uint32_t i = 0; i < map->via.map.size; i++) {
+        const msgpack_object *k = &map->via.map.ptr[i].key;
+        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == n &&
+            (n == 0 || memcmp(k->via.str.ptr, key, n) == 0))
+            return &map->via.map.ptr[i].val;
+    }
+    return NULL;
+}
+
 static uint64_t ext_id(const msgpack_object_ext *e)
 {
     uint64_t id = 0;

@@ -22,6 +22,10 @@ void fmt_float(char buf[32], double d);
 /* Python's repr of a str (utf-8) or bytes. */
 void fmt_quoted(msgpack_sbuffer *out, const char *s, size_t n, bool bytes);
 
+/* The value under a str key of a msgpack map, or NULL (also when map is
+ * NULL or not a map). */
+const msgpack_object *fmt_map_get(const msgpack_object *map, const char *key);
+
 /* o as JSON; NULL when out of memory. */
 cJSON *fmt_json(const msgpack_object *o);
 

@@ -1,4 +1,5 @@
 #include "rpc.h"
+#include "format.h"
 #include "wire.h"
 
 #include <errno.h>
@@ -136,25 +137,12 @@ static void copy_str(char *dst, size_t size, const msgpack_object *o)
     dst[n] = '\0';
 }
 
-static const msgpack_object *map_get(const msgpack_object *map, const char *key)
-{
-    if (map->type != MSGPACK_OBJECT_MAP)
-        return NULL;
-    for (uint32_t i = 0; i < map->via.map.size; i++) {
-        const msgpack_object *k = &map->via.map.ptr[i].key;
-        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == strlen(key) &&
-            memcmp(k->via.str.ptr, key, k->via.str.size) == 0)
-            return &map->via.map.ptr[i].val;
-    }
-    return NULL;
-}
-
 /* An error map {"type", "message"} into the reply. */
 static void take_error(rpc_reply *out, const msgpack_object *e)
 {
     out->ok = false;
-    copy_str(out->etype, sizeof out->etype, map_get(e, "type"));
-    copy_str(out->emsg, sizeof out->emsg, map_get(e, "message"));
+    copy_str(out->etype, sizeof out->etype, fmt_map_get(e, "type"));
+    copy_str(out->emsg, sizeof out->emsg, fmt_map_get(e, "message"));
     if (!out->etype[0])
         snprintf(out->etype, sizeof out->etype, "Error");
 }

@@ -64,32 +64,19 @@ static void print_stats(const msgpack_object *r, bool all)
     }
 }
 
-static const msgpack_object *get(const msgpack_object *map, const char *key)
-{
-    if (!map || map->type != MSGPACK_OBJECT_MAP)
-        return NULL;
-    for (uint32_t i = 0; i < map->via.map.size; i++) {
-        const msgpack_object *k = &map->via.map.ptr[i].key;
-        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == strlen(key) &&
-            memcmp(k->via.str.ptr, key, k->via.str.size) == 0)
-            return &map->via.map.ptr[i].val;
-    }
-    return NULL;
-}
-
 static uint64_t get_u(const msgpack_object *map, const char *section, const char *key)
 {
-    const msgpack_object *v = get(get(map, section), key);
+    const msgpack_object *v = fmt_map_get(fmt_map_get(map, section), key);
     return v && v->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? v->via.u64 : 0;
 }
 
 /* Every call the server has answered: the sum over the commands section. */
 static uint64_t total_calls(const msgpack_object *stats)
 {
-    const msgpack_object *cmds = get(stats, "commands");
+    const msgpack_object *cmds = fmt_map_get(stats, "commands");
     uint64_t sum = 0;
     for (uint32_t i = 0; cmds && cmds->type == MSGPACK_OBJECT_MAP && i < cmds->via.map.size; i++) {
-        const msgpack_object *c = get(&cmds->via.map.ptr[i].val, "calls");
+        const msgpack_object *c = fmt_map_get(&cmds->via.map.ptr[i].val, "calls");
         sum += c && c->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? c->via.u64 : 0;
     }
     return sum;
@@ -116,7 +103,7 @@ static void watch_line(const msgpack_object *st, uint64_t calls, uint64_t prev, 
     char mem[16], ops[24];
     human_bytes(mem, sizeof mem, get_u(st, "memory", "bytes"));
     snprintf(ops, sizeof ops, "%.0f", prev ? (double)(calls - prev) / secs : 0.0);
-    const msgpack_object *phase = get(get(st, "gc"), "phase");
+    const msgpack_object *phase = fmt_map_get(fmt_map_get(st, "gc"), "phase");
     printf("%-12" PRIu64 " %-10s %-8" PRIu64 " %-10s %-10.*s %-8" PRIu64 " %" PRIu64 "/%" PRIu64
            "/%" PRIu64 "\n",
            get_u(st, "objects", "live"), mem, get_u(st, "clients", "connected"), ops,
