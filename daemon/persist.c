@@ -54,18 +54,12 @@ struct persist {
 static void pack_info(msgpack_packer *pk, const char *path, const snap_info *in)
 {
     msgpack_pack_map(pk, 6);
-    pack_cstr(pk, "path");
-    pack_cstr(pk, path);
-    pack_cstr(pk, "objects");
-    msgpack_pack_uint64(pk, in->objects);
-    pack_cstr(pk, "names");
-    msgpack_pack_uint64(pk, in->names);
-    pack_cstr(pk, "bytes");
-    msgpack_pack_uint64(pk, in->bytes);
-    pack_cstr(pk, "duration_us");
-    msgpack_pack_uint64(pk, in->duration_us);
-    pack_cstr(pk, "saved_at");
-    msgpack_pack_int64(pk, in->saved_at);
+    pack_kv_s(pk, "path", path);
+    pack_kv_u(pk, "objects", in->objects);
+    pack_kv_u(pk, "names", in->names);
+    pack_kv_u(pk, "bytes", in->bytes);
+    pack_kv_u(pk, "duration_us", in->duration_us);
+    pack_kv_i(pk, "saved_at", in->saved_at);
 }
 
 /* Answers every `save` waiting: the save's figures, or its error. */

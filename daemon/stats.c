@@ -8,77 +8,56 @@
 #include <string.h>
 #include <unistd.h>
 
-static void kv_u(msgpack_packer *pk, const char *k, uint64_t v)
-{
-    pack_cstr(pk, k);
-    msgpack_pack_uint64(pk, v);
-}
-
-static void kv_i(msgpack_packer *pk, const char *k, int64_t v)
-{
-    pack_cstr(pk, k);
-    msgpack_pack_int64(pk, v);
-}
-
-static void kv_s(msgpack_packer *pk, const char *k, const char *v)
-{
-    pack_cstr(pk, k);
-    if (v)
-        pack_cstr(pk, v);
-    else
-        msgpack_pack_nil(pk);
-}
-
 void stats_pack_gc(msgpack_packer *pk, const gc_stats *st)
 {
     msgpack_pack_map(pk, 14);
     pack_cstr(pk, "enabled");
     pack_bool(pk, st->enabled);
-    kv_s(pk, "phase", gc_phase_name(st->phase));
-    kv_u(pk, "threshold", st->threshold);
-    kv_i(pk, "count", st->count);
-    kv_u(pk, "cycles", st->cycles);
-    kv_u(pk, "collected", st->collected);
-    kv_u(pk, "slices", st->slices);
-    kv_u(pk, "last_pause_us", st->last_pause_us);
-    kv_u(pk, "max_pause_us", st->max_pause_us);
-    kv_u(pk, "total_pause_us", st->total_pause_us);
-    kv_u(pk, "p99_pause_us", st->p99_pause_us);
-    kv_u(pk, "last_cycle_us", st->last_cycle_us);
-    kv_u(pk, "last_cycle_pause_us", st->last_cycle_pause_us);
-    kv_u(pk, "last_traced", st->last_traced);
+    pack_kv_s(pk, "phase", gc_phase_name(st->phase));
+    pack_kv_u(pk, "threshold", st->threshold);
+    pack_kv_i(pk, "count", st->count);
+    pack_kv_u(pk, "cycles", st->cycles);
+    pack_kv_u(pk, "collected", st->collected);
+    pack_kv_u(pk, "slices", st->slices);
+    pack_kv_u(pk, "last_pause_us", st->last_pause_us);
+    pack_kv_u(pk, "max_pause_us", st->max_pause_us);
+    pack_kv_u(pk, "total_pause_us", st->total_pause_us);
+    pack_kv_u(pk, "p99_pause_us", st->p99_pause_us);
+    pack_kv_u(pk, "last_cycle_us", st->last_cycle_us);
+    pack_kv_u(pk, "last_cycle_pause_us", st->last_cycle_pause_us);
+    pack_kv_u(pk, "last_traced", st->last_traced);
 }
 
 static void sec_server(server *srv, msgpack_packer *pk)
 {
     msgpack_pack_map(pk, 5);
-    kv_s(pk, "version", HEAPD_VERSION);
-    kv_u(pk, "pid", (uint64_t)getpid());
-    kv_u(pk, "uptime_s", (now_ns() - srv->start_ns) / 1000000000u);
-    kv_s(pk, "config_file", srv->cfg.source);
-    kv_s(pk, "intern", intern_policy_name(heap_cfg(srv->h)->intern));
+    pack_kv_s(pk, "version", HEAPD_VERSION);
+    pack_kv_u(pk, "pid", (uint64_t)getpid());
+    pack_kv_u(pk, "uptime_s", (now_ns() - srv->start_ns) / 1000000000u);
+    pack_kv_s(pk, "config_file", srv->cfg.source);
+    pack_kv_s(pk, "intern", intern_policy_name(heap_cfg(srv->h)->intern));
 }
 
 static void sec_clients(server *srv, msgpack_packer *pk)
 {
     msgpack_pack_map(pk, 6);
-    kv_u(pk, "connected", srv->nconns);
-    kv_u(pk, "total", srv->st.clients_total);
-    kv_u(pk, "rejected", srv->st.clients_rejected);
-    kv_u(pk, "slow_disconnected", srv->st.clients_slow);
-    kv_u(pk, "protocol_errors", srv->st.protocol_errors);
-    kv_u(pk, "max_clients", srv->cfg.max_clients);
+    pack_kv_u(pk, "connected", srv->nconns);
+    pack_kv_u(pk, "total", srv->st.clients_total);
+    pack_kv_u(pk, "rejected", srv->st.clients_rejected);
+    pack_kv_u(pk, "slow_disconnected", srv->st.clients_slow);
+    pack_kv_u(pk, "protocol_errors", srv->st.protocol_errors);
+    pack_kv_u(pk, "max_clients", srv->cfg.max_clients);
 }
 
 static void sec_memory(server *srv, msgpack_packer *pk)
 {
     const heap_stats *st = heap_get_stats(srv->h);
     msgpack_pack_map(pk, 5);
-    kv_u(pk, "bytes", st->bytes);
-    kv_u(pk, "peak_bytes", st->peak_bytes);
-    kv_u(pk, "names_bytes", heap_ext_bytes(srv->h));
-    kv_u(pk, "limit", srv->cfg.max_memory_bytes);
-    kv_u(pk, "max_objects", srv->cfg.max_objects);
+    pack_kv_u(pk, "bytes", st->bytes);
+    pack_kv_u(pk, "peak_bytes", st->peak_bytes);
+    pack_kv_u(pk, "names_bytes", heap_ext_bytes(srv->h));
+    pack_kv_u(pk, "limit", srv->cfg.max_memory_bytes);
+    pack_kv_u(pk, "max_objects", srv->cfg.max_objects);
 }
 
 static void sec_objects(server *srv, msgpack_packer *pk)
@@ -86,22 +65,22 @@ static void sec_objects(server *srv, msgpack_packer *pk)
     const heap_stats *st = heap_get_stats(srv->h);
     msgpack_pack_map(pk, T__COUNT + 3);
     for (int t = 0; t < T__COUNT; t++)
-        kv_u(pk, htype_name((htype)t), heap_live(srv->h, (htype)t));
-    kv_u(pk, "live", heap_live_total(srv->h));
-    kv_u(pk, "allocated", st->allocated);
-    kv_u(pk, "freed", st->freed);
+        pack_kv_u(pk, htype_name((htype)t), heap_live(srv->h, (htype)t));
+    pack_kv_u(pk, "live", heap_live_total(srv->h));
+    pack_kv_u(pk, "allocated", st->allocated);
+    pack_kv_u(pk, "freed", st->freed);
 }
 
 static void sec_refcount(server *srv, msgpack_packer *pk)
 {
     const heap_stats *st = heap_get_stats(srv->h);
     msgpack_pack_map(pk, 6);
-    kv_u(pk, "increments", st->increfs);
-    kv_u(pk, "decrements", st->decrefs);
-    kv_u(pk, "frees_by_refcount", st->frees_refcount);
-    kv_u(pk, "frees_by_gc", st->frees_gc);
-    kv_u(pk, "longest_cascade", st->longest_cascade);
-    kv_u(pk, "pending", st->pending);
+    pack_kv_u(pk, "increments", st->increfs);
+    pack_kv_u(pk, "decrements", st->decrefs);
+    pack_kv_u(pk, "frees_by_refcount", st->frees_refcount);
+    pack_kv_u(pk, "frees_by_gc", st->frees_gc);
+    pack_kv_u(pk, "longest_cascade", st->longest_cascade);
+    pack_kv_u(pk, "pending", st->pending);
 }
 
 static void sec_gc(server *srv, msgpack_packer *pk)
@@ -123,9 +102,9 @@ static void sec_commands(server *srv, msgpack_packer *pk)
             continue;
         pack_cstr(pk, method_table[i].name);
         msgpack_pack_map(pk, 4);
-        kv_u(pk, "calls", m->calls);
-        kv_u(pk, "errors", m->errors);
-        kv_u(pk, "usec", m->nsec / 1000);
+        pack_kv_u(pk, "calls", m->calls);
+        pack_kv_u(pk, "errors", m->errors);
+        pack_kv_u(pk, "usec", m->nsec / 1000);
         pack_cstr(pk, "usec_per_call");
         msgpack_pack_double(pk, (double)m->nsec / 1000.0 / (double)m->calls);
     }
@@ -136,25 +115,25 @@ static void sec_persistence(server *srv, msgpack_packer *pk)
     persist_stats st;
     persist_get_stats(srv->persist, &st);
     msgpack_pack_map(pk, 15);
-    kv_s(pk, "path", srv->cfg.persistence_path);
-    kv_u(pk, "interval_s", srv->cfg.persistence_interval_s);
-    kv_u(pk, "saves", st.saves);
-    kv_u(pk, "failed_saves", st.failed_saves);
-    kv_u(pk, "in_progress", st.in_progress);
-    kv_s(pk, "last_status", st.last_status);
-    kv_s(pk, "last_error", st.last_error);
+    pack_kv_s(pk, "path", srv->cfg.persistence_path);
+    pack_kv_u(pk, "interval_s", srv->cfg.persistence_interval_s);
+    pack_kv_u(pk, "saves", st.saves);
+    pack_kv_u(pk, "failed_saves", st.failed_saves);
+    pack_kv_u(pk, "in_progress", st.in_progress);
+    pack_kv_s(pk, "last_status", st.last_status);
+    pack_kv_s(pk, "last_error", st.last_error);
     pack_cstr(pk, "last_save_time"); /* unix time of the last good save; nil before one */
     if (st.last.saved_at)
         msgpack_pack_int64(pk, st.last.saved_at);
     else
         msgpack_pack_nil(pk);
-    kv_u(pk, "last_save_duration_us", st.last.duration_us);
-    kv_u(pk, "last_save_objects", st.last.objects);
-    kv_u(pk, "last_save_names", st.last.names);
-    kv_u(pk, "last_save_bytes", st.last.bytes);
-    kv_u(pk, "last_fork_us", st.last_fork_us);
-    kv_u(pk, "loaded_objects", st.loaded.objects);
-    kv_u(pk, "load_duration_us", st.loaded.duration_us);
+    pack_kv_u(pk, "last_save_duration_us", st.last.duration_us);
+    pack_kv_u(pk, "last_save_objects", st.last.objects);
+    pack_kv_u(pk, "last_save_names", st.last.names);
+    pack_kv_u(pk, "last_save_bytes", st.last.bytes);
+    pack_kv_u(pk, "last_fork_us", st.last_fork_us);
+    pack_kv_u(pk, "loaded_objects", st.loaded.objects);
+    pack_kv_u(pk, "load_duration_us", st.loaded.duration_us);
 }
 
 /* SPEC §8: every limit is reported in stats. */
@@ -162,13 +141,13 @@ static void sec_limits(server *srv, msgpack_packer *pk)
 {
     const heapd_config *c = &srv->cfg;
     msgpack_pack_map(pk, 7);
-    kv_u(pk, "max_clients", c->max_clients);
-    kv_u(pk, "max_message_bytes", c->max_message_bytes);
-    kv_u(pk, "max_depth", c->max_depth);
-    kv_u(pk, "max_frames", c->max_frames);
-    kv_u(pk, "max_objects", c->max_objects);
-    kv_u(pk, "max_memory_bytes", c->max_memory_bytes);
-    kv_u(pk, "max_output_bytes", c->max_output_bytes);
+    pack_kv_u(pk, "max_clients", c->max_clients);
+    pack_kv_u(pk, "max_message_bytes", c->max_message_bytes);
+    pack_kv_u(pk, "max_depth", c->max_depth);
+    pack_kv_u(pk, "max_frames", c->max_frames);
+    pack_kv_u(pk, "max_objects", c->max_objects);
+    pack_kv_u(pk, "max_memory_bytes", c->max_memory_bytes);
+    pack_kv_u(pk, "max_output_bytes", c->max_output_bytes);
 }
 
 static const struct {
