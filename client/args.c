@@ -53,11 +53,16 @@ static bool is_keyword(const char *s)
 }
 
 /* Text that is not written as a literal: a name. */
+/* Text that opens a literal: a quote, a bracket, $, @, a number, b'. */
+static bool starts_literal(const char *s)
+{
+    return *s && (strchr("'\"[({$@-+.0123456789", *s) ||
+                  ((s[0] == 'b' || s[0] == 'B') && s[1] && strchr("'\"", s[1])));
+}
+
 static bool is_bare(const char *s)
 {
-    if (!*s || is_keyword(s) || strchr("'\"[({$@-+.0123456789", *s))
-        return false;
-    return !((s[0] == 'b' || s[0] == 'B') && (s[1] == '\'' || s[1] == '"'));
+    return *s && !is_keyword(s) && !starts_literal(s);
 }
 
 static bool is_identifier(const char *s)
@@ -115,12 +120,6 @@ int args_pack(const method_info *m, int argc, char *const *argv, msgpack_sbuffer
 }
 
 /* ---- script and REPL lines ---- */
-
-static bool starts_literal(const char *s)
-{
-    return *s && (strchr("'\"[({$@-+.0123456789", *s) ||
-                  ((s[0] == 'b' || s[0] == 'B') && s[1] && strchr("'\"", s[1])));
-}
 
 static int push_word(line_words *w, const char *s, size_t n, size_t start)
 {

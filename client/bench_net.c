@@ -3,7 +3,7 @@
  * of their answers; net->inflight is the sum of the fifo counts of the open
  * connections; a phase ends when it reaches 0. */
 #include "bench_net.h"
-#include "bench_connect.h"
+#include "rpc.h"
 #include "mpscan.h"
 #include "wire.h"
 
@@ -398,19 +398,20 @@ int bench_net_run(bench_net *net, const bench_phase *ph, bench_result *res)
 
 /* ---- connections ---- */
 
-static int conn_open(bench_net *net, bconn *c, const bench_target *t, char *err, size_t errlen)
+static int conn_open(bench_net *net, bconn *c, const endpoint *ep, char *err, size_t errlen)
 {
     c->net = net;
     c->next_msgid = 1;
     mpscan_init(&c->scan);
-    int fd = bench_target_connect(t, err, errlen);
+    int fd = rpc_open_socket(ep, err, errlen);
     if (fd < 0)
         return -1;
-    int rc = t->ai ? uv_tcp_init(&net->loop, &c->u.tcp) : uv_pipe_init(&net->loop, &c->u.pipe, 0);
+    bool tcp = ep->unix_path == NULL;
+    int rc = tcp ? uv_tcp_init(&net->loop, &c->u.tcp) : uv_pipe_init(&net->loop, &c->u.pipe, 0);
     if (rc == 0) {
         c->inited = true;
         c->u.handle.data = c;
-        rc = t->ai ? uv_tcp_open(&c->u.tcp, fd) : uv_pipe_open(&c->u.pipe, fd);
+        rc = tcp ? uv_tcp_open(&c->u.tcp, fd) : uv_pipe_open(&c->u.pipe, fd);
     }
     if (rc == 0) {
         c->open = true;
@@ -419,7 +420,7 @@ static int conn_open(bench_net *net, bconn *c, const bench_target *t, char *err,
         close(fd); /* not the handle's when uv_*_open failed */
     }
     if (rc < 0) {
-        snprintf(err, errlen, "cannot connect to %s: %s", t->desc, uv_strerror(rc));
+        snprintf(err, errlen, "could not set up a connection: %s", uv_strerror(rc));
         return -1;
     }
     return 0;
@@ -435,11 +436,9 @@ bench_net *bench_net_open(const endpoint *ep, unsigned nconns, char *err, size_t
     uv_loop_init(&net->loop);
     uv_timer_init(&net->loop, &net->timer);
     msgpack_zone_init(&net->zone, 65536);
-    bench_target t;
-    int rc = bench_target_init(&t, ep, err, errlen);
+    int rc = 0;
     for (unsigned i = 0; i < nconns && rc == 0; i++)
-        rc = conn_open(net, &net->conns[i], &t, err, errlen);
-    bench_target_free(&t);
+        rc = conn_open(net, &net->conns[i], ep, err, errlen);
     if (rc == 0)
         return net;
     bench_net_close(net);

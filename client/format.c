@@ -155,17 +155,25 @@ static void repr_items(msgpack_sbuffer *out, const msgpack_object *items, uint32
     }
 }
 
-/* An ext 2/3 payload is one msgpack array of the items. */
+/* The items of an ext 2/3 payload (one msgpack array), unpacked into up
+ * (which the caller inits and destroys); NULL if malformed. */
+static const msgpack_object_array *ext_items(msgpack_unpacked *up, const msgpack_object_ext *e)
+{
+    size_t off = 0;
+    if (msgpack_unpack_next(up, e->ptr, e->size, &off) != MSGPACK_UNPACK_SUCCESS ||
+        up->data.type != MSGPACK_OBJECT_ARRAY)
+        return NULL;
+    return &up->data.via.array;
+}
+
 static void repr_ext_array(msgpack_sbuffer *out, const msgpack_object_ext *e)
 {
     msgpack_unpacked up;
     msgpack_unpacked_init(&up);
-    size_t off = 0;
-    if (msgpack_unpack_next(&up, e->ptr, e->size, &off) != MSGPACK_UNPACK_SUCCESS ||
-        up.data.type != MSGPACK_OBJECT_ARRAY) {
+    const msgpack_object_array *a = ext_items(&up, e);
+    if (!a) {
         put(out, "<malformed ext>");
     } else {
-        const msgpack_object_array *a = &up.data.via.array;
         bool tuple = e->type == EXT_TUPLE;
         if (!tuple && a->size == 0) {
             put(out, "set()");
@@ -285,12 +293,9 @@ static cJSON *json_ext(const msgpack_object_ext *e)
         return tagged("$ext", cJSON_CreateNumber(e->type));
     msgpack_unpacked up;
     msgpack_unpacked_init(&up);
-    size_t off = 0;
-    cJSON *r = NULL;
-    if (msgpack_unpack_next(&up, e->ptr, e->size, &off) == MSGPACK_UNPACK_SUCCESS &&
-        up.data.type == MSGPACK_OBJECT_ARRAY)
-        r = tagged(e->type == EXT_TUPLE ? "$tuple" : "$set",
-                   json_items(up.data.via.array.ptr, up.data.via.array.size));
+    const msgpack_object_array *a = ext_items(&up, e);
+    cJSON *r =
+        a ? tagged(e->type == EXT_TUPLE ? "$tuple" : "$set", json_items(a->ptr, a->size)) : NULL;
     msgpack_unpacked_destroy(&up);
     return r;
 }

@@ -196,7 +196,7 @@ class BenchConnectTest(unittest.TestCase):
     def test_missing_socket_exits_3(self):
         r = heapctl("-s", "/nonexistent/heapd.sock", "bench", "-n", "10")
         self.assertEqual(r.returncode, 3, r.stderr)
-        self.assertIn("cannot connect to /nonexistent/heapd.sock", r.stderr)
+        self.assertIn("could not connect to /nonexistent/heapd.sock", r.stderr)
         self.assertEqual(r.stdout, "")
 
     def test_a_connection_the_server_refuses_exits_1(self):
