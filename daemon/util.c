@@ -48,6 +48,8 @@ char *xstrndup(const char *s, size_t n)
 
 bool utf8_valid(const char *str, size_t len)
 {
+    if (len == 0)
+        return true; /* str may be NULL (msgpack-c's empty str): no pointer arithmetic on it */
     const unsigned char *s = (const unsigned char *)str, *end = s + len;
     while (s < end) {
         unsigned c = *s;

@@ -264,6 +264,18 @@ class ObjectsTest(ServerTestCase):
         self.assertEqual(s.code, 3)
         self.assertEqual(sorted(ext_items(s)), [1, 2, 3])
 
+    def test_empty_str_and_bytes_inside_ext(self):
+        # msgpack-c decodes an empty str inside an ext payload with a NULL
+        # pointer; the fuzzer found pointer arithmetic on it (issue 5's CI).
+        c = self.connect()
+        c.ok("bind", "et", tuple_("", b"", tuple_("")))
+        c.ok("bind", "es", set_(""))
+        c.ok("bind", "ed", {"": tuple_(b"")})
+        self.assertEqual(ext_items(c.ok("get", "et"))[:2], ["", b""])
+        self.assertEqual(ext_items(c.ok("get", "es")), [""])
+        self.assertEqual(ext_items(c.ok("get", "ed")[""]), [b""])
+        self.assertEqual(c.ok("debug_check")["ok"], True)
+
     def test_get_depth(self):
         c = self.connect()
         c.ok("bind", "deep4", [[[[1]]]])
