@@ -1,4 +1,5 @@
 #include "format.h"
+#include "unprintable.h"
 #include "wire.h"
 
 #include <inttypes.h>
@@ -79,13 +80,21 @@ static uint32_t utf8_next(const unsigned char *s, size_t n, size_t *len)
     return cp;
 }
 
-/* Code points Python's repr escapes: controls, NBSP, soft hyphen, line and
- * paragraph separators, BOM (a close, documented approximation of
- * str.isprintable). */
+/* The code points Python's repr escapes (str.isprintable() is False): a
+ * binary search of the generated range table. */
 static bool unprintable(uint32_t cp)
 {
-    return cp < 0x20 || (cp >= 0x7F && cp <= 0xA0) || cp == 0xAD || cp == 0x2028 || cp == 0x2029 ||
-           cp == 0xFEFF;
+    size_t lo = 0, hi = sizeof unprintable_ranges / sizeof unprintable_ranges[0];
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (cp < unprintable_ranges[mid][0])
+            hi = mid;
+        else if (cp > unprintable_ranges[mid][1])
+            lo = mid + 1;
+        else
+            return true;
+    }
+    return false;
 }
 
 static void put_escape(msgpack_sbuffer *out, uint32_t cp)

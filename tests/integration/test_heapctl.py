@@ -532,6 +532,20 @@ class LiteralTest(CtlTestCase):
             with self.subTest(value=v):
                 self.assertEqual(line, repr(v))
 
+    def test_str_escapes_match_python_repr(self):
+        # Every BMP code point but the surrogates, then every 7th above it:
+        # heapctl escapes exactly what this python3's repr escapes
+        # (client/unprintable.h comes from the same Unicode database).
+        cps = [c for c in range(0x10000) if not 0xD800 <= c <= 0xDFFF]
+        cps += range(0x10000, 0x110000, 7)
+        chunks = ["".join(map(chr, cps[i:i + 16384])) for i in range(0, len(cps), 16384)]
+        self.bind_all("up", chunks)
+        for v, line in zip(chunks, self.get_all("up", len(chunks))):
+            if line != repr(v):
+                bad = next(c for c in v if repr(c)[1:-1] not in line)
+                self.fail("U+%04X: heapctl and repr() differ (repr gives %s)"
+                          % (ord(bad), repr(bad)))
+
     def test_json_round_trip(self):
         # Without str NULs: test_json_str_with_nul has them.
         values = [v for v in python_values() if not has_str_nul(v)]
