@@ -271,13 +271,14 @@ format:
 format-check:
 	@$(FORMAT_FILES) | xargs -r $(CLANG_FORMAT) --dry-run --Werror
 
-# ---- fuzzing: libFuzzer (clang) over the request path and the snapshot loader;
-#      FUZZ_SECONDS each ----
+# ---- fuzzing: libFuzzer (clang) over the request path, the snapshot loader
+#      and heapctl's literal parser and printers; FUZZ_SECONDS each ----
 
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_BIN     := build/fuzz/fuzz_dispatch
 FUZZ_SNAP_BIN := build/fuzz/fuzz_snapshot
+FUZZ_LIT_BIN  := build/fuzz/fuzz_pylit
 FUZZ_FLAGS    = -std=c11 -Wall -Wextra -Werror -g -O1 -D_GNU_SOURCE -Iproto -Idaemon $(PKG_CFLAGS) \
                 $(DAEMON_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 
@@ -289,13 +290,19 @@ $(FUZZ_SNAP_BIN): tests/fuzz/fuzz_snapshot.c $(DAEMON_SRCS) $(PROTO_SRCS) | deps
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ $(PKG_LIBS) $(DAEMON_LIBS) -lm
 
+$(FUZZ_LIT_BIN): tests/fuzz/fuzz_pylit.c client/format.c $(PROTO_SRCS) | deps
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -Iclient -o $@ $^ $(PKG_LIBS) -lm
+
 # New inputs go to build/fuzz/corpus*; tests/fuzz/corpus* hold the seeds.
-fuzz: $(FUZZ_BIN) $(FUZZ_SNAP_BIN)
-	@mkdir -p build/fuzz/corpus build/fuzz/corpus-snapshot
+fuzz: $(FUZZ_BIN) $(FUZZ_SNAP_BIN) $(FUZZ_LIT_BIN)
+	@mkdir -p build/fuzz/corpus build/fuzz/corpus-snapshot build/fuzz/corpus-pylit
 	$(FUZZ_BIN) -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 \
 	    -print_final_stats=1 build/fuzz/corpus tests/fuzz/corpus
 	$(FUZZ_SNAP_BIN) -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 \
 	    -print_final_stats=1 build/fuzz/corpus-snapshot tests/fuzz/corpus-snapshot
+	$(FUZZ_LIT_BIN) -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 \
+	    -print_final_stats=1 build/fuzz/corpus-pylit tests/fuzz/corpus-pylit
 
 clean:
 	rm -rf build

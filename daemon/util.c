@@ -46,42 +46,6 @@ char *xstrndup(const char *s, size_t n)
     return p;
 }
 
-bool utf8_valid(const char *str, size_t len)
-{
-    if (len == 0)
-        return true; /* str may be NULL (msgpack-c's empty str): no pointer arithmetic on it */
-    const unsigned char *s = (const unsigned char *)str, *end = s + len;
-    while (s < end) {
-        unsigned c = *s;
-        if (c < 0x80) {
-            s++;
-            continue;
-        }
-        size_t n;
-        unsigned min, cp;
-        if ((c & 0xE0) == 0xC0) {
-            n = 2, min = 0x80, cp = c & 0x1F;
-        } else if ((c & 0xF0) == 0xE0) {
-            n = 3, min = 0x800, cp = c & 0x0F;
-        } else if ((c & 0xF8) == 0xF0) {
-            n = 4, min = 0x10000, cp = c & 0x07;
-        } else {
-            return false;
-        }
-        if ((size_t)(end - s) < n)
-            return false;
-        for (size_t i = 1; i < n; i++) {
-            if ((s[i] & 0xC0) != 0x80)
-                return false;
-            cp = cp << 6 | (s[i] & 0x3F);
-        }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            return false;
-        s += n;
-    }
-    return true;
-}
-
 uint64_t now_ns(void)
 {
     struct timespec ts;

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "utf8.h" /* utf8_valid, shared with heapctl */
+
 /* Allocation that cannot fail: on exhaustion the process logs and aborts
  * (as Redis's zmalloc does); configured limits (MemoryError) are enforced
  * before allocating, so this is only reached when the machine is out. */
@@ -21,9 +23,6 @@ _Noreturn void xoom(size_t n);
  * realloc from the brk heap would do. Sizes are in bytes. */
 void *big_grow(void *p, size_t old_bytes, size_t new_bytes);
 void big_free(void *p, size_t bytes);
-
-/* Strict UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF). */
-bool utf8_valid(const char *s, size_t len);
 
 /* Monotonic clock in nanoseconds. */
 uint64_t now_ns(void);

@@ -1,4 +1,5 @@
 #include "pylit.h"
+#include "utf8.h"
 #include "wire.h"
 
 #include <errno.h>
@@ -128,6 +129,20 @@ static int escape(struct parser *p, msgpack_sbuffer *b, bool bytes)
     return 0;
 }
 
+/* A non-ASCII character in a str, whose first byte was just read: copied
+ * whole if it is valid UTF-8 (a str the server would refuse is a syntax
+ * error here, as undecodable source is in Python). */
+static int utf8_char(struct parser *p, msgpack_sbuffer *b)
+{
+    const char *at = p->s + p->pos - 1;
+    size_t k = utf8_seq_len((const unsigned char *)at, p->len - p->pos + 1);
+    if (!k)
+        return p->pos--, fail(p, "invalid UTF-8 in a str literal");
+    msgpack_sbuffer_write(b, at, k);
+    p->pos += k - 1;
+    return 0;
+}
+
 static int parse_quoted(struct parser *p, msgpack_packer *pk, bool bytes)
 {
     char q = p->s[p->pos++];
@@ -146,6 +161,8 @@ static int parse_quoted(struct parser *p, msgpack_packer *pk, bool bytes)
             rc = escape(p, &b, bytes);
         else if (bytes && (unsigned char)c >= 0x80)
             rc = (p->pos--, fail(p, "bytes can only contain ASCII characters"));
+        else if ((unsigned char)c >= 0x80)
+            rc = utf8_char(p, &b);
         else
             msgpack_sbuffer_write(&b, &c, 1);
         if (rc)

@@ -646,6 +646,8 @@ class SyntaxErrorTest(CtlTestCase):
             ("$", 2, "expected a name"),
             ("@x", 2, "expected digits"),
             ("b'\u00e9'", 3, "ASCII"),
+            ("'ab\udcffc'", 4, "invalid UTF-8"),  # the byte 0xFF in argv
+            ("'\u00e9\udcc3'", 3, "invalid UTF-8"),  # a lead byte cut short
         ]
         for text, col, msg in cases:
             with self.subTest(text=text):

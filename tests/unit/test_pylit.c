@@ -245,6 +245,19 @@ static void bad_escapes_are_errors(void **state)
     assert_error_in("'\\U00110000'", 2, 12);
 }
 
+static void strs_must_be_valid_utf8(void **state)
+{
+    (void)state;
+    msgpack_object s = parse("'\xc3\xa9\xf0\x9f\x98\x80'"); /* é and U+1F600, raw */
+    assert_int_equal(s.type, MSGPACK_OBJECT_STR);
+    assert_int_equal(s.via.str.size, 6);
+    assert_error_at("'a\xff'", 3);            /* not a lead byte */
+    assert_error_at("'\xc3'", 2);             /* cut short by the quote */
+    assert_error_at("'\xc0\x80'", 2);         /* overlong NUL */
+    assert_error_at("'ab\xed\xa0\x80'", 4);   /* a surrogate */
+    assert_error_at("'\xf4\x90\x80\x80'", 2); /* above U+10FFFF */
+}
+
 static void bytes_with_escapes(void **state)
 {
     (void)state;
@@ -474,6 +487,7 @@ int main(void)
         cmocka_unit_test(strs_in_either_quote),
         cmocka_unit_test(str_escapes_become_utf8),
         cmocka_unit_test(bad_escapes_are_errors),
+        cmocka_unit_test(strs_must_be_valid_utf8),
         cmocka_unit_test(bytes_with_escapes),
         cmocka_unit_test(one_item_tuple_is_ext_2),
         cmocka_unit_test(parenthesized_value_is_not_a_tuple),
