@@ -1,6 +1,8 @@
 """heapctl bench (SPEC section 6): every test runs against the real heapd and
 prints its figures; --csv has redis-benchmark's columns; -t selects tests;
 usage errors exit 2 and a missing server 3; the server is left as found.
+bench/compare-redis.sh, with tiny request counts, prints its whole table
+(when redis-server and redis-tools are installed, as CI does).
 
 Environment: HEAPCTL, the heapctl binary (default build/heapctl)."""
 
@@ -10,10 +12,11 @@ import os
 import pty
 import re
 import select
+import shutil
 import subprocess
 import unittest
 
-from heapd_client import REPO, VALGRIND, Server, ServerTestCase, free_tcp_port
+from heapd_client import HEAPD, REPO, VALGRIND, Server, ServerTestCase, free_tcp_port
 
 HEAPCTL = os.environ.get("HEAPCTL") or os.path.join(REPO, "build", "heapctl")
 if not os.path.isabs(HEAPCTL):
@@ -237,3 +240,36 @@ class BenchConnectTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+REDIS_TOOLS = ("redis-server", "redis-benchmark", "redis-cli")
+PAIRS = ["SET / bind", "GET / get", "RPUSH / append", "HSET / setitem"]
+ROW = re.compile(r"^(\w+ / \w+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+([0-9.]+)\s")
+
+
+@unittest.skipUnless(all(shutil.which(t) for t in REDIS_TOOLS),
+                     "redis-server and redis-tools not installed")
+class CompareRedisTest(unittest.TestCase):
+    """A smoke run of bench/compare-redis.sh: both servers answer every
+    pair at both depths, so the recorded comparison can be run again."""
+
+    def test_table_has_every_pair_at_each_depth(self):
+        env = dict(os.environ, HEAPD=HEAPD, HEAPCTL=HEAPCTL, BENCH_CLIENTS="3",
+                   BENCH_PIPELINES="1 16", BENCH_REQUESTS_P1="600",
+                   BENCH_REQUESTS_P16="3000")
+        env.pop("HEAPCTL_AUTH", None)
+        r = subprocess.run(["sh", os.path.join(REPO, "bench", "compare-redis.sh")],
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                           timeout=TIMEOUT, env=env, cwd=REPO)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stdout, r"heapd \S+ vs Redis \S+, 3 clients, Unix sockets")
+        rows = [ROW.match(line) for line in r.stdout.splitlines()]
+        got = [(m.group(1), int(m.group(2)), int(m.group(3))) for m in rows if m]
+        want = [(p, depth, n) for depth, n in ((1, 600), (16, 3000)) for p in PAIRS]
+        self.assertEqual(got, want, r.stdout)
+        for m in rows:
+            if m:  # both servers' requests per second, and their ratio
+                self.assertGreater(int(m.group(4)), 0, m.group(0))
+                self.assertGreater(int(m.group(5)), 0, m.group(0))
+                self.assertAlmostEqual(float(m.group(6)),
+                                       int(m.group(5)) / int(m.group(4)), delta=0.01)
