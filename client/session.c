@@ -4,6 +4,7 @@
 #include "format.h"
 #include "methods.h"
 #include "mpscan.h"
+#include "utf8.h"
 #include "wire.h"
 
 #include <stdarg.h>
@@ -71,10 +72,7 @@ void session_print_event(void *ctx, const msgpack_object *method, const msgpack_
 /* The character column of a 1-based byte column of UTF-8 text. */
 static size_t char_column(const char *text, size_t col)
 {
-    size_t chars = 1;
-    for (size_t i = 0; i + 1 < col && text[i]; i++)
-        chars += ((unsigned char)text[i] & 0xC0) != 0x80;
-    return chars;
+    return 1 + utf8_count(text, col > 1 ? strnlen(text, col - 1) : 0);
 }
 
 void session_syntax_error(const session *s, const char *text, size_t col, const char *msg)

@@ -6,6 +6,7 @@
 #include "handlers.h"
 #include "hash.h"
 #include "repr.h"
+#include "utf8.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -91,12 +92,7 @@ static int str_getitem(req *r, hobj *o)
     if (rc)
         return herr_set(r->err, HE_TYPE, "%s indices must be integers", htype_name(o->type));
     hstr *s = AS_STR(o);
-    int64_t len = s->len;
-    if (o->type == T_STR) {
-        len = 0;
-        for (uint32_t k = 0; k < s->len; k++)
-            len += ((unsigned char)s->data[k] & 0xC0) != 0x80;
-    }
+    int64_t len = o->type == T_STR ? (int64_t)utf8_count(s->data, s->len) : s->len;
     if (i < 0)
         i += len;
     if (i < 0 || i >= len)

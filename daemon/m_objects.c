@@ -3,6 +3,7 @@
 #include "encode.h"
 #include "handlers.h"
 #include "hash.h"
+#include "utf8.h"
 
 #include <string.h>
 
@@ -82,20 +83,11 @@ int m_is(req *r)
     return 0;
 }
 
-/* len() of a str counts code points, as Python's does. */
-static uint64_t utf8_len(const char *s, size_t n)
-{
-    uint64_t count = 0;
-    for (size_t i = 0; i < n; i++)
-        count += ((unsigned char)s[i] & 0xC0) != 0x80;
-    return count;
-}
-
 static int obj_len(req *r, hobj *o, uint64_t *len)
 {
     switch ((htype)o->type) {
     case T_STR:
-        *len = utf8_len(AS_STR(o)->data, AS_STR(o)->len);
+        *len = utf8_count(AS_STR(o)->data, AS_STR(o)->len);
         return 0;
     case T_BYTES:
         *len = AS_STR(o)->len;

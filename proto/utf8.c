@@ -29,6 +29,14 @@ size_t utf8_seq_len(const unsigned char *s, size_t n)
     return k;
 }
 
+size_t utf8_count(const char *s, size_t n)
+{
+    size_t count = 0;
+    for (size_t i = 0; i < n; i++)
+        count += ((unsigned char)s[i] & 0xC0) != 0x80; /* every byte but continuations */
+    return count;
+}
+
 bool utf8_valid(const char *str, size_t len)
 {
     if (len == 0)

@@ -10,6 +10,9 @@
  * bytes; 0 if it does not start with one. */
 size_t utf8_seq_len(const unsigned char *s, size_t n);
 
+/* The number of code points in n bytes of valid UTF-8 (len() of a str). */
+size_t utf8_count(const char *s, size_t n);
+
 /* Whether all of s is valid. s may be NULL when len is 0 (msgpack-c hands
  * out NULL for an empty str inside an ext payload). */
 bool utf8_valid(const char *s, size_t len);
