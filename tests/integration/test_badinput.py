@@ -422,7 +422,7 @@ class LongNameTest(unittest.TestCase):
     def test_bind_name_over_64k(self):
         # Regression (was a bug, fixed): bind with a name longer than NAMETAB_MAX_NAME (65535 bytes),
         # e.g. [0, 1, "bind", ["a" * 65536, 1]], aborts heapd:
-        #   daemon/nametab.c:91: nametab_put: Assertion
+        #   daemon/heap/nametab.c:91: nametab_put: Assertion
         #   `len <= NAMETAB_MAX_NAME' failed.
         # (exit by SIGABRT; the client sees EOF). The same happens with
         # {"scope": "global"} and inside a frame. Expected: an error answer
