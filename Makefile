@@ -26,9 +26,12 @@ TEST_PKGS   := cmocka
 ifeq ($(SANITIZE),1)
 B        := build/san
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all -O1
+# every reply is checked to be exactly one msgpack object (server/reply.h)
+CHECKFLAGS := -DHEAPD_CHECK_REPLIES
 else
 B        := build
 SANFLAGS :=
+CHECKFLAGS :=
 endif
 
 # pkg-config is queried lazily, once, on first use: by then the `deps`
@@ -54,10 +57,11 @@ INC_CODEC     := $(INC_HEAP) -Idaemon/codec
 INC_PERSIST   := $(INC_CODEC) -Idaemon/persist
 INC_DAEMON    := $(INC_PERSIST) -Idaemon/server
 
-BASE_CFLAGS = -std=c11 -Wall -Wextra -Werror -O2 -g -D_GNU_SOURCE $(SANFLAGS)
+BASE_CFLAGS = -std=c11 -Wall -Wextra -Werror -O2 -g -D_GNU_SOURCE $(SANFLAGS) $(CHECKFLAGS)
 CFLAGS   = $(BASE_CFLAGS) $(INC_DAEMON) $(PKG_CFLAGS) $(DAEMON_CFLAGS)
-HEAP_CFLAGS  = $(BASE_CFLAGS) $(FENCE_UV) $(FENCE_MSGPACK) $(INC_HEAP)
-CODEC_CFLAGS = $(BASE_CFLAGS) $(FENCE_UV) $(INC_CODEC) $(PKG_CFLAGS)
+HEAP_CFLAGS    = $(BASE_CFLAGS) $(FENCE_UV) $(FENCE_MSGPACK) $(INC_HEAP)
+CODEC_CFLAGS   = $(BASE_CFLAGS) $(FENCE_UV) $(INC_CODEC) $(PKG_CFLAGS)
+PERSIST_CFLAGS = $(BASE_CFLAGS) $(INC_PERSIST) $(PKG_CFLAGS)
 DEPFLAGS = -MMD -MP
 LDFLAGS  = $(SANFLAGS)
 LDLIBS   = $(PKG_LIBS) -lm
@@ -131,6 +135,7 @@ $(B)/%.o: %.c | deps
 
 $(B)/daemon/common/%.o $(B)/daemon/heap/%.o: CFLAGS = $(HEAP_CFLAGS)
 $(B)/daemon/codec/%.o: CFLAGS = $(CODEC_CFLAGS)
+$(B)/daemon/persist/%.o: CFLAGS = $(PERSIST_CFLAGS)
 
 $(B)/client/%.o: client/%.c | deps
 	@mkdir -p $(@D)
@@ -298,7 +303,8 @@ FUZZ_BIN     := build/fuzz/fuzz_dispatch
 FUZZ_SNAP_BIN := build/fuzz/fuzz_snapshot
 FUZZ_LIT_BIN  := build/fuzz/fuzz_pylit
 FUZZ_FLAGS    = -std=c11 -Wall -Wextra -Werror -g -O1 -D_GNU_SOURCE $(INC_DAEMON) $(PKG_CFLAGS) \
-                $(DAEMON_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+                $(DAEMON_CFLAGS) -DHEAPD_CHECK_REPLIES -fsanitize=fuzzer,address,undefined \
+                -fno-sanitize-recover=undefined
 
 $(FUZZ_BIN): tests/fuzz/fuzz_dispatch.c $(DAEMON_SRCS) $(PROTO_SRCS) | deps
 	@mkdir -p $(@D)

@@ -4,11 +4,11 @@
  * which only reads. The child reports on a pipe and exits; the parent
  * learns of it by SIGCHLD (a libuv signal handle, so in the loop), reaps
  * it and answers the `save` requests waiting. */
-#include "conn.h"
-#include "handlers.h"
-#include "log.h"
 #include "persist.h"
+#include "log.h"
+#include "pack.h"
 #include "snapshot.h"
+#include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -34,8 +34,12 @@ struct mark {
 };
 
 struct persist {
-    server *srv;
-    const char *path; /* srv->cfg.persistence_path; NULL: snapshots off */
+    heap *h;
+    hns *ns;
+    persist_done_fn done; /* tells the server a save ended */
+    void *done_ctx;
+    bool stopping;    /* no more interval saves */
+    const char *path; /* persistence.path (borrowed); NULL: snapshots off */
     uv_signal_t sigchld;
     uv_timer_t timer; /* persistence.interval_s */
     bool handles;     /* sigchld and timer are initialized */
@@ -51,7 +55,7 @@ struct persist {
 
 /* --- the answer to `save`, and the figures ----------------------------------- */
 
-static void pack_info(msgpack_packer *pk, const char *path, const snap_info *in)
+void persist_pack_figures(msgpack_packer *pk, const char *path, const snap_info *in)
 {
     msgpack_pack_map(pk, 6);
     pack_kv_s(pk, "path", path);
@@ -62,31 +66,17 @@ static void pack_info(msgpack_packer *pk, const char *path, const snap_info *in)
     pack_kv_i(pk, "saved_at", in->saved_at);
 }
 
-/* Answers every `save` waiting: the save's figures, or its error. */
+/* Tells the server, which answers the `save` requests waiting. */
 static void answer_waiters(persist *p, int rc, const snap_info *info, const char *msg,
                            bool run_more)
 {
-    for (conn *c = p->srv->conns; c; c = c->next) {
-        if (!c->waiting)
-            continue;
-        msgpack_packer *pk = &c->pk;
-        msgpack_pack_array(pk, 4);
-        msgpack_pack_int(pk, 1);
-        msgpack_pack_uint32(pk, c->wait_msgid);
-        if (rc) {
-            pack_error_map(pk, HE_RUNTIME, msg);
-            msgpack_pack_nil(pk);
-        } else {
-            msgpack_pack_nil(pk);
-            pack_info(pk, p->path, info);
-        }
-        conn_resume(c, run_more);
-    }
+    if (p->done)
+        p->done(p->done_ctx, rc, p->path, info, msg, run_more);
 }
 
 static struct mark mark_now(const persist *p)
 {
-    const heap_stats *st = heap_get_stats(p->srv->h);
+    const heap_stats *st = heap_get_stats(p->h);
     return (struct mark){st->allocated, st->increfs, st->decrefs};
 }
 
@@ -148,7 +138,7 @@ static _Noreturn void child_main(persist *p, int fd, pid_t parent)
     close_fds_but(fd);
     struct child_report rep = {0};
     herr err = {0};
-    rep.rc = snapshot_write(p->srv->h, p->srv->ns, p->path, &rep.info, &err);
+    rep.rc = snapshot_write(p->h, p->ns, p->path, &rep.info, &err);
     memcpy(rep.msg, err.msg, sizeof rep.msg);
     ssize_t n = write(fd, &rep, sizeof rep);
     _exit(rep.rc || n != (ssize_t)sizeof rep ? 1 : 0);
@@ -243,7 +233,7 @@ int persist_request_save(persist *p, herr *err)
     if (p->child)
         return herr_set(err, HE_RUNTIME, "a save is already in progress (pid %d)", (int)p->child);
     int rc = start_child(p, err);
-    return rc ? rc : REQ_DEFERRED;
+    return rc;
 }
 
 /* A save every persistence.interval_s, when the heap changed since the last
@@ -253,7 +243,7 @@ static void on_interval(uv_timer_t *t)
     persist *p = t->data;
     herr err;
     struct mark now = mark_now(p);
-    if (p->child || p->srv->stopping || memcmp(&now, &p->saved, sizeof now) == 0)
+    if (p->child || p->stopping || memcmp(&now, &p->saved, sizeof now) == 0)
         return;
     if (start_child(p, &err))
         log_err("interval save: %s", err.msg);
@@ -266,7 +256,7 @@ int persist_final_save(persist *p, herr *err)
     kill_child(p);
     snap_info info = {0};
     herr local = {0};
-    int rc = snapshot_write(p->srv->h, p->srv->ns, p->path, &info, &local);
+    int rc = snapshot_write(p->h, p->ns, p->path, &info, &local);
     record(p, rc, &info, local.msg);
     if (!rc)
         p->saved = mark_now(p);
@@ -294,7 +284,7 @@ bool persist_enabled(const persist *p)
 static int load(persist *p, char *err, size_t errlen)
 {
     herr e = {0};
-    int rc = snapshot_load(p->srv->h, p->srv->ns, p->path, &p->loaded, &e);
+    int rc = snapshot_load(p->h, p->ns, p->path, &p->loaded, &e);
     if (rc == SNAP_MISSING) {
         log_info("no snapshot at %s: starting with an empty heap", p->path);
     } else if (rc) {
@@ -307,7 +297,7 @@ static int load(persist *p, char *err, size_t errlen)
                  (unsigned long long)p->loaded.duration_us / 1000);
     }
     herr room;
-    if (heap_check_room(p->srv->h, 0, 0, &room))
+    if (heap_check_room(p->h, 0, 0, &room))
         log_warn("the snapshot is over a limit: %s; new objects fail with MemoryError until "
                  "enough are freed",
                  room.msg);
@@ -316,24 +306,33 @@ static int load(persist *p, char *err, size_t errlen)
     return 0;
 }
 
-int persist_init(server *srv, char *err, size_t errlen)
+int persist_init(persist **out, const persist_setup *ps, char *err, size_t errlen)
 {
     persist *p = xcalloc(1, sizeof *p);
-    srv->persist = p;
-    p->srv = srv;
-    p->path = srv->cfg.persistence_path;
+    *out = p;
+    p->h = ps->h;
+    p->ns = ps->ns;
+    p->done = ps->done;
+    p->done_ctx = ps->ctx;
+    p->path = ps->path;
     p->last_status = "never";
     if (!p->path)
         return 0;
-    uv_signal_init(srv->loop, &p->sigchld);
-    uv_timer_init(srv->loop, &p->timer);
+    uv_signal_init(ps->loop, &p->sigchld);
+    uv_timer_init(ps->loop, &p->timer);
     p->sigchld.data = p->timer.data = p;
     p->handles = true;
     uv_signal_start(&p->sigchld, on_sigchld, SIGCHLD);
-    uint64_t every_ms = srv->cfg.persistence_interval_s * 1000;
+    uint64_t every_ms = ps->interval_s * 1000;
     if (every_ms)
         uv_timer_start(&p->timer, on_interval, every_ms, every_ms);
     return load(p, err, errlen);
+}
+
+void persist_stop(persist *p)
+{
+    if (p)
+        p->stopping = true;
 }
 
 static void close_if_open(uv_handle_t *h)

@@ -11,23 +11,48 @@
 #ifndef HEAPD_PERSIST_H
 #define HEAPD_PERSIST_H
 
-#include "server.h"
 #include "snapshot.h"
+
+#include <msgpack.h>
+#include <uv.h>
 
 typedef struct persist persist;
 
-/* Sets up srv->persist and, when persistence.path is set, loads the
- * snapshot there (a missing file starts empty). Call before listening.
- * Returns -1 with one line in err if the snapshot cannot be loaded (the
- * file is left as it is); srv->persist is set either way. */
-int persist_init(server *srv, char *err, size_t errlen);
+/* How a save ended, for whoever waits on it (the server answers the
+ * `save` requests it deferred): rc 0 with the figures in info, or an error
+ * code and msg. run_more: the waiting connections may go on with the
+ * requests that came meanwhile (false when heapd is stopping). */
+typedef void (*persist_done_fn)(void *ctx, int rc, const char *path, const snap_info *info,
+                                const char *msg, bool run_more);
+
+typedef struct persist_setup {
+    uv_loop_t *loop;
+    heap *h;
+    hns *ns;
+    const char *path;    /* persistence.path, borrowed for p's life; NULL: off */
+    uint64_t interval_s; /* persistence.interval_s; 0: no interval saves */
+    persist_done_fn done;
+    void *ctx;
+} persist_setup;
+
+/* Sets up *out and, when a path is set, loads the snapshot there (a
+ * missing file starts empty). Call before listening. Returns -1 with one
+ * line in err if the snapshot cannot be loaded (the file is left as it
+ * is); *out is set either way. */
+int persist_init(persist **out, const persist_setup *ps, char *err, size_t errlen);
+
+/* The server is stopping: no interval save starts from now on. */
+void persist_stop(persist *p);
+
+/* The answer to `save`: {path, objects, names, bytes, duration_us, saved_at}. */
+void persist_pack_figures(msgpack_packer *pk, const char *path, const snap_info *info);
 
 /* True when persistence.path is set. p may be NULL (off). */
 bool persist_enabled(const persist *p);
 
-/* `save`: forks the background save and returns REQ_DEFERRED (the answer
- * follows when it ends), or an error: snapshots off, a save already under
- * way, fork failed. */
+/* `save`: forks the background save and returns 0 (the done callback
+ * reports its end), or an error: snapshots off, a save already under way,
+ * fork failed. */
 int persist_request_save(persist *p, herr *err);
 
 /* The final save (SIGTERM, shutdown): ends a background save still under

@@ -1,6 +1,7 @@
+#include "args.h"
 #include "cont.h"
 #include "literal.h"
-#include "request.h"
+#include "methods.h"
 #include "util.h"
 #include "wire.h"
 
@@ -125,4 +126,9 @@ int arg_scope_opts(req *r, uint32_t i, bool *global)
         *global = g;
     }
     return 0;
+}
+
+const char *req_method(const req *r)
+{
+    return method_table[r->method].name;
 }

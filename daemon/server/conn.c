@@ -1,9 +1,12 @@
 /* Connections: reading and framing, pipelined dispatch, batched writes,
  * slow readers, and closing (which ends the session). */
 #include "conn.h"
-#include "handlers.h"
+#include "dispatch.h"
 #include "log.h"
 #include "mpscan.h"
+#include "pack.h"
+#include "reply.h"
+#include "util.h"
 #include "wire.h"
 
 #include <stdlib.h>
@@ -52,14 +55,6 @@ uint64_t conn_id(const conn *c)
 {
     return c->id;
 }
-msgpack_packer *conn_packer(conn *c)
-{
-    return &c->pk;
-}
-msgpack_sbuffer *conn_outbuf(conn *c)
-{
-    return &c->out;
-}
 void conn_set_gc_subscribed(conn *c, bool on)
 {
     c->gc_subscribed = on;
@@ -76,7 +71,7 @@ static void on_closed(uv_handle_t *h)
     if (c->next)
         c->next->prev = c->prev;
     srv->nconns--;
-    server_drop_watches(srv, c);
+    events_drop_conn(&srv->ev, c);
     ns_session_end(srv->ns, c->s); /* frames popped, handles dropped */
     msgpack_sbuffer_destroy(&c->out);
     free(c->in);
@@ -157,11 +152,7 @@ void conn_flush(conn *c)
  * and the connection is closed once it is written. */
 void conn_fatal(conn *c, int code, const char *msg)
 {
-    msgpack_pack_array(&c->pk, 3);
-    msgpack_pack_int(&c->pk, MSG_NOTIFY);
-    pack_cstr(&c->pk, "error");
-    msgpack_pack_array(&c->pk, 1);
-    pack_error_map(&c->pk, code, msg);
+    reply_error_notify(&c->pk, code, msg);
     conn_close_after_writes(c);
 }
 
@@ -193,6 +184,22 @@ static void run_message(conn *c, const char *p, size_t len)
     server_after_request(srv);
 }
 
+static const char *scan_error(enum mpscan_result r)
+{
+#define STR_(x) #x
+#define STR(x)  STR_(x)
+    switch (r) {
+    case MPSCAN_TOO_BIG:
+        return "message larger than limits.max_message_bytes";
+    case MPSCAN_TOO_DEEP:
+        return "message nested deeper than " STR(WIRE_MSGPACK_MAX_DEPTH) " levels";
+    default:
+        return "bytes that are not msgpack";
+    }
+#undef STR
+#undef STR_
+}
+
 /* Frames and runs every whole message in the input buffer. msgpack-c sizes
  * arrays from their declared length, so each message is scanned first
  * (mpscan): declared lengths past the message limit never cost memory. */
@@ -209,10 +216,7 @@ static void process_input(conn *c)
         if (r != MPSCAN_OK) {
             c->srv->st.protocol_errors++;
             log_debug("client %llu: protocol error (%d)", (unsigned long long)c->id, (int)r);
-            conn_fatal(c, HE_PROTOCOL,
-                       r == MPSCAN_TOO_BIG    ? "message larger than limits.max_message_bytes"
-                       : r == MPSCAN_TOO_DEEP ? "message nested deeper than 32 levels"
-                                              : "bytes that are not msgpack");
+            conn_fatal(c, HE_PROTOCOL, scan_error(r));
             break;
         }
         run_message(c, c->in + pos, used);

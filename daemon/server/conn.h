@@ -1,4 +1,5 @@
-/* One client connection (server-internal). */
+/* One client connection: reading and framing, pipelined dispatch, batched
+ * writes, the output limit, and closing (which ends the session). */
 #ifndef HEAPD_CONN_H
 #define HEAPD_CONN_H
 
@@ -42,8 +43,13 @@ void conn_defer(conn *c, uint32_t msgid);
  * and, if run_more, runs the requests that came meanwhile and reads on. */
 void conn_resume(conn *c, bool run_more);
 
-/* Server hooks the connection code calls (server.c). */
-void server_after_request(server *srv);
-void server_after_close(server *srv);
+/* The connection's session, auth state and identity, for handlers. */
+hsession *conn_session(conn *c);
+bool conn_authed(const conn *c);
+void conn_set_authed(conn *c);
+uint64_t conn_id(const conn *c);
+void conn_set_gc_subscribed(conn *c, bool on);
+/* A map per connection: id, peer, age, requests, session depth, handles. */
+void conn_pack_info(msgpack_packer *pk, const conn *c);
 
 #endif

@@ -1,12 +1,14 @@
 /* One message from a client: envelope checks, method lookup, auth, arity
  * (checked once here, as redis's commandCheckArity), the handler, and the
  * response, with the handler's partial output rolled back on error. */
+#include "dispatch.h"
 #include "conn.h"
 #include "handlers.h"
 #include "log.h"
-#include "server.h"
+#include "reply.h"
 #include "util.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -15,30 +17,6 @@ static const method_fn handlers[METHOD__COUNT] = {
 #include "methods.def"
 #undef METHOD
 };
-
-const char *req_method(const req *r)
-{
-    return method_table[r->method].name;
-}
-
-void pack_error_map(msgpack_packer *pk, int code, const char *msg)
-{
-    const char *type = herr_name(code) ? herr_name(code) : "RuntimeError";
-    msgpack_pack_map(pk, 2);
-    pack_cstr(pk, "type");
-    pack_cstr(pk, type);
-    pack_cstr(pk, "message");
-    pack_cstr(pk, msg);
-}
-
-static void respond_error(msgpack_packer *pk, uint32_t msgid, int code, const char *msg)
-{
-    msgpack_pack_array(pk, 4);
-    msgpack_pack_int(pk, 1);
-    msgpack_pack_uint32(pk, msgid);
-    pack_error_map(pk, code, msg);
-    msgpack_pack_nil(pk);
-}
 
 static int check_arity(const method_info *m, uint32_t n, herr *err)
 {
@@ -93,7 +71,7 @@ static int admit(server *srv, conn *c, const struct envelope *e, herr *err)
                         (int)(e->method->via.str.size > 60 ? 60 : e->method->via.str.size),
                         e->method->via.str.ptr);
     const method_info *m = &method_table[id];
-    if (srv->token && !conn_authed(c) && !(m->flags & MF_NOAUTH))
+    if (srv->lis.token && !conn_authed(c) && !(m->flags & MF_NOAUTH))
         return herr_set(err, HE_AUTH, "authentication required");
     int rc = check_arity(m, e->params->via.array.size, err);
     return rc ? rc : id;
@@ -138,8 +116,8 @@ void dispatch_message(server *srv, conn *c, const msgpack_object *msg)
 {
     herr err = {0};
     struct envelope e;
-    msgpack_sbuffer *out = conn_outbuf(c), scratch;
-    msgpack_packer *pk = conn_packer(c), spk;
+    msgpack_sbuffer *out = &c->out, scratch;
+    msgpack_packer *pk = &c->pk, spk;
     int rc = read_envelope(msg, &e, &err), id = -1;
     if (!rc)
         rc = id = admit(srv, c, &e, &err);
@@ -151,10 +129,7 @@ void dispatch_message(server *srv, conn *c, const msgpack_object *msg)
     size_t mark = out->size;
     uint64_t t0 = now_ns();
     if (rc >= 0) {
-        msgpack_pack_array(pk, 4);
-        msgpack_pack_int(pk, 1);
-        msgpack_pack_uint32(pk, e.msgid);
-        msgpack_pack_nil(pk);
+        reply_ok_begin(pk, e.msgid);
         rc = run_handler(srv, c, id, e.params, pk, &err);
         if (rc == REQ_DEFERRED) {
             out->size = mark; /* the answer follows when the work is done */
@@ -170,9 +145,10 @@ void dispatch_message(server *srv, conn *c, const msgpack_object *msg)
         log_limit_hit(srv, &err);
     if (rc < 0) {
         out->size = mark; /* drop the handler's partial output */
-        respond_error(pk, e.msgid, rc, err.msg);
+        reply_error(pk, e.msgid, rc, err.msg);
         srv->st.protocol_errors += rc == HE_PROTOCOL;
     }
+    assert(reply_is_one_object(out->data + mark, out->size - mark));
     if (e.notify)
         msgpack_sbuffer_destroy(&scratch);
 }

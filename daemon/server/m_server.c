@@ -1,9 +1,11 @@
 /* Server: stats, config_get, config_set, clients, save, debug_check,
  * shutdown; events: watch, unwatch, subscribe, unsubscribe. */
 #include "check.h"
+#include "conn.h"
 #include "handlers.h"
 #include "persist.h"
 #include "server.h"
+#include "stats.h"
 
 #include <cJSON.h>
 #include <math.h>
@@ -15,7 +17,7 @@ int m_stats(req *r)
     int rc = r->nargs ? arg_str(r, 0, &section, &len) : 0;
     if (rc)
         return rc;
-    if (server_pack_stats(r->srv, r->out, section, len))
+    if (stats_pack(r->srv, r->out, section, len))
         return herr_set(r->err, HE_VALUE, "unknown stats section '%.*s'",
                         (int)(len > 40 ? 40 : len), section);
     return 0;
@@ -127,7 +129,8 @@ int m_clients(req *r)
 /* Answered when the snapshot is durable (persist.h): REQ_DEFERRED. */
 int m_save(req *r)
 {
-    return persist_request_save(r->srv->persist, r->err);
+    int rc = persist_request_save(r->srv->persist, r->err);
+    return rc ? rc : REQ_DEFERRED; /* answered by the server's save callback */
 }
 
 int m_debug_check(req *r)
@@ -172,7 +175,7 @@ int m_watch(req *r)
     hobj *o;
     int rc = arg_target(r, 0, &o);
     if (!rc)
-        rc = server_watch(r->srv, r->conn, o);
+        rc = events_watch(&r->srv->ev, r->conn, o);
     if (!rc)
         msgpack_pack_nil(r->out);
     return rc;
@@ -182,7 +185,7 @@ int m_unwatch(req *r)
 {
     hobj *o;
     int rc = arg_target(r, 0, &o);
-    if (!rc && server_unwatch(r->srv, r->conn, o))
+    if (!rc && events_unwatch(&r->srv->ev, r->conn, o))
         rc = herr_set(r->err, HE_VALUE, "this session does not watch that object");
     if (!rc)
         msgpack_pack_nil(r->out);

@@ -1,4 +1,5 @@
 /* Session: hello, ping, auth, api_info. */
+#include "conn.h"
 #include "handlers.h"
 #include "server.h"
 #include "version.h"
@@ -35,15 +36,6 @@ int m_ping(req *r)
     return rc;
 }
 
-/* Compares without an early exit, so timing does not reveal the token. */
-static bool token_equal(const char *a, size_t alen, const char *b, size_t blen)
-{
-    unsigned char diff = alen != blen;
-    for (size_t i = 0; i < alen && i < blen; i++)
-        diff |= (unsigned char)(a[i] ^ b[i]);
-    return diff == 0;
-}
-
 int m_auth(req *r)
 {
     const char *tok;
@@ -51,9 +43,9 @@ int m_auth(req *r)
     int rc = arg_str(r, 0, &tok, &len);
     if (rc)
         return rc;
-    if (!r->srv->token)
+    if (!r->srv->lis.token)
         return herr_set(r->err, HE_AUTH, "no auth token is configured");
-    if (!token_equal(tok, len, r->srv->token, r->srv->token_len))
+    if (!listeners_token_matches(&r->srv->lis, tok, len))
         return herr_set(r->err, HE_AUTH, "invalid token");
     conn_set_authed(r->conn);
     msgpack_pack_true(r->out);

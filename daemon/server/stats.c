@@ -1,8 +1,9 @@
-#include "handlers.h"
+#include "stats.h"
 #include "log.h"
+#include "pack.h"
 #include "persist.h"
 #include "server.h"
-#include "stats.h"
+#include "util.h"
 #include "version.h"
 
 #include <string.h>
@@ -159,7 +160,7 @@ static const struct {
     {"commands", sec_commands}, {"persistence", sec_persistence}, {"limits", sec_limits},
 };
 
-int server_pack_stats(server *srv, msgpack_packer *pk, const char *section, size_t len)
+int stats_pack(server *srv, msgpack_packer *pk, const char *section, size_t len)
 {
     if (!section) {
         msgpack_pack_map(pk, ARRAY_LEN(sections));

@@ -1,0 +1,136 @@
+#include "events.h"
+#include "conn.h"
+#include "encode.h"
+#include "pack.h"
+#include "server.h"
+#include "util.h"
+#include "wire.h"
+
+static void queue_event(events *ev, struct event e)
+{
+    if (ev->nqueued == ev->queue_cap)
+        ev->queue = xrealloc(ev->queue,
+                             (ev->queue_cap = ev->queue_cap ? ev->queue_cap * 2 : 16) * sizeof e);
+    ev->queue[ev->nqueued++] = e;
+}
+
+/* The free hook: a watched object's "freed" goes to each watcher, once. */
+static void on_free(void *ctx, hobj *o, enum free_cause cause)
+{
+    events *ev = &((server *)ctx)->ev;
+    if (!ev->nwatches)
+        return;
+    hid id = hobj_id(o);
+    for (size_t i = 0; i < ev->nwatches;) {
+        if (ev->watches[i].id != id) {
+            i++;
+            continue;
+        }
+        queue_event(ev, (struct event){
+                            .id = id, .type = o->type, .cause = cause, .c = ev->watches[i].c});
+        ev->watches[i] = ev->watches[--ev->nwatches];
+    }
+}
+
+static void on_cycle(void *ctx, const gc_cycle_info *info)
+{
+    server *srv = ctx;
+    for (conn *c = srv->conns; c; c = c->next)
+        if (c->gc_subscribed)
+            queue_event(&srv->ev, (struct event){.gc = true, .c = c, .info = *info});
+}
+
+void events_attach(server *srv)
+{
+    heap_set_free_hook(srv->h, on_free, srv);
+    gc_set_cycle_hook(srv->h, on_cycle, srv);
+}
+
+void events_free(events *ev)
+{
+    free(ev->queue);
+    free(ev->watches);
+    *ev = (events){0};
+}
+
+static void pack_gc_info(msgpack_packer *pk, const gc_cycle_info *info)
+{
+    msgpack_pack_map(pk, 4);
+    pack_kv_u(pk, "collected", info->collected);
+    pack_kv_u(pk, "pause_us", info->pause_us);
+    pack_kv_u(pk, "duration_us", info->duration_us);
+    pack_kv_u(pk, "traced", info->traced);
+}
+
+static void pack_event(msgpack_packer *pk, const struct event *e)
+{
+    msgpack_pack_array(pk, 3);
+    msgpack_pack_int(pk, MSG_NOTIFY);
+    pack_cstr(pk, e->gc ? "gc" : "freed");
+    if (e->gc) {
+        msgpack_pack_array(pk, 1);
+        pack_gc_info(pk, &e->info);
+        return;
+    }
+    msgpack_pack_array(pk, 3);
+    enc_ref_id(pk, e->id);
+    pack_cstr(pk, htype_name(e->type));
+    pack_cstr(pk, e->cause == FREE_GC ? "gc" : "refcount");
+}
+
+bool events_pending(const events *ev)
+{
+    return ev->nqueued != 0;
+}
+
+void events_send(server *srv)
+{
+    events *ev = &srv->ev;
+    for (size_t i = 0; i < ev->nqueued; i++) {
+        conn *c = ev->queue[i].c;
+        if (c->closing || c->draining)
+            continue;
+        pack_event(&c->pk, &ev->queue[i]);
+        srv->st.events_sent++;
+        conn_flush(c);
+    }
+    ev->nqueued = 0;
+}
+
+int events_watch(events *ev, conn *c, hobj *o)
+{
+    hid id = hobj_id(o);
+    for (size_t i = 0; i < ev->nwatches; i++)
+        if (ev->watches[i].id == id && ev->watches[i].c == c)
+            return 0; /* already watched: one event, not two */
+    if (ev->nwatches == ev->watches_cap)
+        ev->watches = xrealloc(ev->watches,
+                               (ev->watches_cap = ev->watches_cap * 2 + 16) * sizeof *ev->watches);
+    ev->watches[ev->nwatches++] = (struct watch){id, c};
+    return 0;
+}
+
+int events_unwatch(events *ev, conn *c, hobj *o)
+{
+    hid id = hobj_id(o);
+    for (size_t i = 0; i < ev->nwatches; i++)
+        if (ev->watches[i].id == id && ev->watches[i].c == c) {
+            ev->watches[i] = ev->watches[--ev->nwatches];
+            return 0;
+        }
+    return -1;
+}
+
+void events_drop_conn(events *ev, conn *c)
+{
+    for (size_t i = 0; i < ev->nwatches;)
+        if (ev->watches[i].c == c)
+            ev->watches[i] = ev->watches[--ev->nwatches];
+        else
+            i++;
+    size_t kept = 0; /* c is about to be freed: its queued events go too */
+    for (size_t i = 0; i < ev->nqueued; i++)
+        if (ev->queue[i].c != c)
+            ev->queue[kept++] = ev->queue[i];
+    ev->nqueued = kept;
+}

@@ -1,0 +1,56 @@
+/* Events (SPEC §5): "freed" for the sessions that watch an object, "gc"
+ * for the sessions subscribed to the collector's channel. The heap's hooks
+ * queue them while a request or a slice runs; they are sent between
+ * requests, so an event never lands inside a response. The state lives in
+ * struct server (server.h), not in this file. */
+#ifndef HEAPD_EVENTS_H
+#define HEAPD_EVENTS_H
+
+#include "gc.h"
+#include "heap.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct server;
+struct conn;
+
+/* One watch: a session waiting for an object's "freed" event. */
+struct watch {
+    hid id;
+    struct conn *c;
+};
+
+/* One queued event, for one connection. */
+struct event {
+    bool gc; /* a "gc" event, else "freed" */
+    hid id;
+    uint8_t type, cause;
+    struct conn *c;
+    gc_cycle_info info;
+};
+
+typedef struct events {
+    struct event *queue; /* waiting to be sent, in order */
+    size_t nqueued, queue_cap;
+    struct watch *watches; /* unsorted */
+    size_t nwatches, watches_cap;
+} events;
+
+/* Registers the heap's free and cycle hooks for srv (at start). */
+void events_attach(struct server *srv);
+/* Frees the queue and the watches. */
+void events_free(events *ev);
+
+/* watch/unwatch: at most one watch per (connection, object); unwatch
+ * returns -1 when c did not watch o. */
+int events_watch(events *ev, struct conn *c, hobj *o);
+int events_unwatch(events *ev, struct conn *c, hobj *o);
+/* Forgets c's watches and its queued events (c is closing). */
+void events_drop_conn(events *ev, struct conn *c);
+
+bool events_pending(const events *ev);
+/* Packs every queued event into its connection's output and flushes it. */
+void events_send(struct server *srv);
+
+#endif
