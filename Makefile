@@ -112,7 +112,7 @@ endif
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all deps run tests test valgrind bench-build bench format format-check clean fuzz \
+.PHONY: all deps run tests test check-fences valgrind bench-build bench format format-check clean fuzz \
         man install uninstall
 .DEFAULT_GOAL := all
 
@@ -176,8 +176,21 @@ bench-build: $(BENCH_BINS)
 run: $(HEAPD)
 	$(HEAPD) $(ARGS)
 
+# The include rule (docs/architecture.md), itself tested: each line below
+# must fail to compile, or a part could reach what it must not.
+FENCE_PROBES := "$(HEAP_CFLAGS)|uv.h" "$(HEAP_CFLAGS)|msgpack.h" "$(HEAP_CFLAGS)|encode.h" \
+                "$(HEAP_CFLAGS)|server.h" "$(CODEC_CFLAGS)|uv.h" "$(CODEC_CFLAGS)|server.h" \
+                "$(PERSIST_CFLAGS)|server.h" "$(PERSIST_CFLAGS)|conn.h"
+check-fences: | deps
+	@for p in $(FENCE_PROBES); do \
+	    flags=$${p%|*}; hdr=$${p##*|}; \
+	    if printf '#include <%s>\n' "$$hdr" | $(CC) $$flags -x c -fsyntax-only - 2>/dev/null; then \
+	        echo "check-fences: <$$hdr> compiles with $$flags" >&2; exit 1; fi; \
+	done; echo "check-fences: heap without uv.h, msgpack.h or the other parts; codec without" \
+	    "uv.h or the server; persist without the server"
+
 # Runs each test in turn, shows its output, and ends with "N passed, N failed".
-test: all tests bench-build man
+test: all tests bench-build man check-fences
 	@pass=0; fail=0; failed=""; \
 	for t in $(TEST_BINS); do \
 	    echo "=== $$t"; \

@@ -136,7 +136,7 @@ int main(int argc, char **argv)
     heap *h = heap_new(&cfg);
     gc_config gcfg = GC_DEFAULT_CONFIG;
     gcfg.slice_us = slice_us;
-    gc_configure(h, &gcfg);
+    gc_use_config(h, &gcfg);
     hns *ns = ns_new(h, 1000);
     hsession *s = ns_session_new(ns);
     printf("live_containers %" PRIu64 "\n", n);

@@ -30,9 +30,9 @@ void enc_ref_id(msgpack_packer *pk, hid id)
     msgpack_pack_ext_body(pk, b, sizeof b);
 }
 
-static void enc_scalar(msgpack_packer *pk, hobj *o)
+void enc_scalar(msgpack_packer *pk, const hobj *o)
 {
-    hstr *s = AS_STR(o);
+    const hstr *s = AS_STR(o);
     switch ((htype)o->type) {
     case T_NONE:
         msgpack_pack_nil(pk);
@@ -47,7 +47,7 @@ static void enc_scalar(msgpack_packer *pk, hobj *o)
         msgpack_pack_int64(pk, AS_INT(o)->v);
         return;
     case T_FLOAT:
-        msgpack_pack_double(pk, AS_FLOAT(o)->v);
+        msgpack_pack_double(pk, AS_FLOAT(o)->v); /* 64 bits: NaN payloads and -0.0 kept */
         return;
     case T_STR:
         msgpack_pack_str(pk, s->len);

@@ -36,6 +36,10 @@
  * above; depth 0 packs a container o as a reference. h is unused today. */
 void enc_value(msgpack_packer *pk, heap *h, hobj *o, uint32_t depth);
 
+/* Packs an atomic object (None, bool, int, float, str, bytes) as its
+ * msgpack value: responses and snapshots share this one encoder. */
+void enc_scalar(msgpack_packer *pk, const hobj *o);
+
 /* Packs a reference (ext 1) to o (borrowed). */
 void enc_ref(msgpack_packer *pk, hobj *o);
 /* Packs a reference (ext 1) to an id, for an object that may be gone (events). */

@@ -16,13 +16,13 @@ const char *gc_phase_name(gc_phase p)
     return p == GC_MARK ? "mark" : p == GC_SWEEP ? "sweep" : "idle";
 }
 
-void gc_configure(heap *h, const gc_config *cfg)
+void gc_use_config(heap *h, gc_config *cfg)
 {
-    h->gc.cfg = *cfg;
+    h->gc.cfg = cfg;
 }
 const gc_config *gc_get_config(const heap *h)
 {
-    return &h->gc.cfg;
+    return h->gc.cfg;
 }
 
 void gc_set_cycle_hook(heap *h, gc_cycle_hook fn, void *ctx)
@@ -33,19 +33,19 @@ void gc_set_cycle_hook(heap *h, gc_cycle_hook fn, void *ctx)
 
 void gc_enable(heap *h)
 {
-    h->gc.cfg.enabled = true;
+    h->gc.cfg->enabled = true;
 }
 void gc_disable(heap *h)
 {
-    h->gc.cfg.enabled = false;
+    h->gc.cfg->enabled = false;
 }
 bool gc_isenabled(const heap *h)
 {
-    return h->gc.cfg.enabled;
+    return h->gc.cfg->enabled;
 }
 void gc_set_threshold(heap *h, uint64_t threshold)
 {
-    h->gc.cfg.threshold = threshold;
+    h->gc.cfg->threshold = threshold;
 }
 gc_phase gc_get_phase(const heap *h)
 {
@@ -89,8 +89,8 @@ static void shade_if_white(hobj *o, void *arg)
 /* The allocations after which the next cycle starts (gc_due's rule). */
 static double trigger_allocs(const heap *h)
 {
-    double by_heap = h->gc.cfg.heap_fraction * (double)heap_live_total(h);
-    double t = (double)h->gc.cfg.threshold;
+    double by_heap = h->gc.cfg->heap_fraction * (double)heap_live_total(h);
+    double t = (double)h->gc.cfg->threshold;
     return by_heap > t ? by_heap : t;
 }
 
@@ -383,17 +383,17 @@ uint64_t gc_collect(heap *h)
 bool gc_due(const heap *h, uint64_t now_ms)
 {
     const struct gc_state *g = &h->gc;
-    if (!g->cfg.enabled)
+    if (!g->cfg->enabled)
         return false;
     if (g->phase != GC_IDLE)
         return true;
     int64_t count = gc_count(h);
-    double by_heap = g->cfg.heap_fraction * (double)heap_live_total(h);
-    if (count > 0 && (double)count > by_heap && (uint64_t)count > g->cfg.threshold)
+    double by_heap = g->cfg->heap_fraction * (double)heap_live_total(h);
+    if (count > 0 && (double)count > by_heap && (uint64_t)count > g->cfg->threshold)
         return true;
     bool allocated = h->hot.st.allocated != g->alloc_mark;
     /* now_ms may predate the end of a cycle run since it was read */
-    return allocated && now_ms >= g->last_end_ms && now_ms - g->last_end_ms >= g->cfg.interval_ms;
+    return allocated && now_ms >= g->last_end_ms && now_ms - g->last_end_ms >= g->cfg->interval_ms;
 }
 
 static int cmp_u32(const void *a, const void *b)
@@ -416,9 +416,9 @@ void gc_get_stats(const heap *h, gc_stats *out)
 {
     const struct gc_state *g = &h->gc;
     *out = (gc_stats){
-        .enabled = g->cfg.enabled,
+        .enabled = g->cfg->enabled,
         .phase = g->phase,
-        .threshold = g->cfg.threshold,
+        .threshold = g->cfg->threshold,
         .count = gc_count(h),
         .cycles = g->cycles,
         .collected = g->collected,

@@ -87,7 +87,12 @@ typedef struct gc_stats {
     uint64_t last_traced;         /* references it followed */
 } gc_stats;
 
-void gc_configure(heap *h, const gc_config *cfg);
+/* The settings have one home: from now on the collector reads them, and
+ * gc_enable, gc_disable and gc_set_threshold change them, in *cfg (heapd
+ * passes its configuration's gc section, so config_get, config_set, SIGHUP
+ * and the gc methods all see one copy). cfg must outlive h's use of it.
+ * Until called, a heap uses its own copy of GC_DEFAULT_CONFIG. */
+void gc_use_config(heap *h, gc_config *cfg);
 const gc_config *gc_get_config(const heap *h);
 void gc_set_cycle_hook(heap *h, gc_cycle_hook fn, void *ctx);
 

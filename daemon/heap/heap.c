@@ -150,7 +150,8 @@ heap *heap_new(const heap_config *cfg)
         h->cfg.max_depth = HEAP_DEFAULT_MAX_DEPTH;
     hash_seed_init();
     h->hot.doomed_colour = 0xFF;
-    h->gc.cfg = (gc_config)GC_DEFAULT_CONFIG;
+    h->gc.own_cfg = (gc_config)GC_DEFAULT_CONFIG;
+    h->gc.cfg = &h->gc.own_cfg;
     for (int t = 0; t < T__COUNT; t++)
         slab_init(&h->slabs[t], (htype)t, (uint32_t)objsizes[t]);
     itab_init(&h->interned);

@@ -16,7 +16,8 @@
 
 /* The collector's state (gc.c); see gc.h for the invariants. */
 struct gc_state {
-    gc_config cfg;
+    gc_config *cfg;    /* the settings, read in place: own_cfg or the server's */
+    gc_config own_cfg; /* until gc_use_config points cfg elsewhere */
     gc_phase phase;
     hobj **gray; /* the gray stack */
     size_t gray_len, gray_cap;

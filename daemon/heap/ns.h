@@ -30,8 +30,9 @@ uint32_t ns_session_count(const hns *ns);
 /* Names are non-empty valid UTF-8 (ValueError otherwise); looking up any
  * such name is fine (NameError if unbound). */
 int ns_check_name(const char *name, size_t len, herr *err);
-/* A name to bind must also fit a name table: at most 65535 bytes. */
-int ns_check_new_name(const char *name, size_t len, herr *err);
+/* A name to bind (one that passed ns_check_name, at the edge) must also
+ * fit a name table: at most 65535 bytes. */
+int ns_check_bindable(size_t len, herr *err);
 
 /* An upper bound of the bytes binding a new name of len bytes would add
  * (for the memory limit check before a bind). */

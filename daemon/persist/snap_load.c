@@ -439,7 +439,7 @@ static int bind_name(struct loader *ld, const msgpack_object *nv, const msgpack_
         return BAD(ld, "a name is not a str");
     const char *name = nv->via.str.ptr;
     size_t len = nv->via.str.size;
-    if (ns_check_new_name(name, len, &nerr))
+    if (ns_check_name(name, len, &nerr) || ns_check_bindable(len, &nerr))
         return BAD(ld, "a bad name: %s", nerr.msg);
     int rc = resolve(ld, idv, &o);
     if (rc)

@@ -2,6 +2,7 @@
  * changes it: no counts, colours or counters move, so a forked child can
  * run this on its copy-on-write image (touching a page would copy it). */
 #include "crc32c.h"
+#include "encode.h"
 #include "hash.h"
 #include "htab.h"
 #include "snap_fmt.h"
@@ -237,36 +238,6 @@ static void write_gens(struct writer *w, htype t)
     }
 }
 
-static void pack_scalar(struct writer *w, const hobj *o)
-{
-    msgpack_packer *pk = &w->pk;
-    switch ((htype)o->type) {
-    case T_NONE:
-        msgpack_pack_nil(pk);
-        break;
-    case T_BOOL:
-        if (AS_INT(o)->v)
-            msgpack_pack_true(pk);
-        else
-            msgpack_pack_false(pk);
-        break;
-    case T_INT:
-        msgpack_pack_int64(pk, AS_INT(o)->v);
-        break;
-    case T_FLOAT:
-        msgpack_pack_double(pk, AS_FLOAT(o)->v); /* 64 bits: NaN payloads and -0.0 kept */
-        break;
-    case T_STR:
-        msgpack_pack_str(pk, AS_STR(o)->len);
-        msgpack_pack_str_body(pk, AS_STR(o)->data, AS_STR(o)->len);
-        break;
-    default: /* T_BYTES */
-        msgpack_pack_bin(pk, AS_STR(o)->len);
-        msgpack_pack_bin_body(pk, AS_STR(o)->data, AS_STR(o)->len);
-        break;
-    }
-}
-
 /* Calls fn on every marked object of types first..last, in slot order. */
 static void foreach_marked(struct writer *w, htype first, htype last,
                            void (*fn)(struct writer *, hobj *, void *), void *arg)
@@ -285,7 +256,7 @@ static void scalar_entry(struct writer *w, hobj *o, void *arg)
 {
     run_entry(arg);
     pack_id(w, o);
-    pack_scalar(w, o);
+    enc_scalar(&w->pk, o);
 }
 
 static void shell_entry(struct writer *w, hobj *o, void *arg)

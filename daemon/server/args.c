@@ -36,10 +36,15 @@ int arg_str(req *r, uint32_t i, const char **s, size_t *len)
     return 0;
 }
 
+/* The one UTF-8 check a name gets on its way to the namespaces. */
 int arg_name(req *r, uint32_t i, const char **name, size_t *len)
 {
-    int rc = arg_str(r, i, name, len);
-    return rc ? rc : ns_check_name(*name, *len, r->err);
+    const msgpack_object *a = arg(r, i);
+    if (a->type != MSGPACK_OBJECT_STR)
+        return bad_type(r, i, "a str");
+    *name = a->via.str.ptr;
+    *len = a->via.str.size;
+    return ns_check_name(*name, *len, r->err);
 }
 
 int arg_int(req *r, uint32_t i, int64_t *out)

@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gc.h"
+
 #include <cJSON.h>
 
 /* Room for any message this module writes (longer ones are cut). */
@@ -29,11 +31,7 @@ typedef struct heapd_config {
     char *listen_tcp;          /* "HOST:PORT" or NULL */
     char *auth_token_file;     /* or NULL */
     int intern;                /* intern_policy (heap.h) */
-    bool gc_enabled;
-    uint64_t gc_threshold;
-    double gc_heap_fraction;
-    uint64_t gc_interval_ms;
-    uint64_t gc_slice_us;
+    gc_config gc;              /* the collector reads these in place (gc_use_config) */
     uint64_t max_clients, max_message_bytes, max_depth, max_frames, max_objects, max_memory_bytes,
         max_output_bytes;
     char *persistence_path; /* or NULL: no snapshots */

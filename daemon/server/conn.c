@@ -9,6 +9,7 @@
 #include "util.h"
 #include "wire.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -126,6 +127,7 @@ void conn_flush(conn *c)
 {
     if (c->closing || c->draining || c->out.size == 0)
         return;
+    assert(reply_is_whole_objects(c->out.data, c->out.size));
     struct write_req *w = xmalloc(sizeof *w);
     w->c = c;
     w->len = c->out.size;

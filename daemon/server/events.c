@@ -26,8 +26,8 @@ static void on_free(void *ctx, hobj *o, enum free_cause cause)
             i++;
             continue;
         }
-        queue_event(ev, (struct event){
-                            .id = id, .type = o->type, .cause = cause, .c = ev->watches[i].c});
+        queue_event(
+            ev, (struct event){.id = id, .type = o->type, .cause = cause, .c = ev->watches[i].c});
         ev->watches[i] = ev->watches[--ev->nwatches];
     }
 }

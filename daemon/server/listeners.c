@@ -138,8 +138,8 @@ static int listen_tcp(server *srv, char *err, size_t errlen)
  * needed). Sets *adopted when systemd passed any. */
 static int adopt_listeners(server *srv, bool *adopted, char *err, size_t errlen)
 {
-    if (notify_adopt_listeners(srv->loop, on_connection, srv, &srv->lis.passed, &srv->lis.npassed, err,
-                               errlen))
+    if (notify_adopt_listeners(srv->loop, on_connection, srv, &srv->lis.passed, &srv->lis.npassed,
+                               err, errlen))
         return -1;
     *adopted = srv->lis.npassed > 0;
     for (unsigned i = 0; i < srv->lis.npassed; i++) {
@@ -189,7 +189,6 @@ static int read_token(server *srv, char *err, size_t errlen)
     srv->lis.token_len = n;
     return 0;
 }
-
 
 int listeners_open(server *srv, char *err, size_t errlen)
 {

@@ -11,11 +11,11 @@ int m_gc_collect(req *r)
     return 0;
 }
 
-/* The gc methods change the same settings config_get reports. */
+/* The gc methods change the settings in their one home, which config_get
+ * reports (gc_use_config). */
 int m_gc_enable(req *r)
 {
     gc_enable(r->h);
-    r->srv->cfg.gc_enabled = true;
     msgpack_pack_nil(r->out);
     return 0;
 }
@@ -23,7 +23,6 @@ int m_gc_enable(req *r)
 int m_gc_disable(req *r)
 {
     gc_disable(r->h);
-    r->srv->cfg.gc_enabled = false;
     msgpack_pack_nil(r->out);
     return 0;
 }
@@ -49,7 +48,6 @@ int m_gc_set_threshold(req *r)
     if (rc)
         return rc;
     gc_set_threshold(r->h, (uint64_t)n);
-    r->srv->cfg.gc_threshold = (uint64_t)n;
     msgpack_pack_nil(r->out);
     return 0;
 }

@@ -14,7 +14,7 @@ int m_bind(req *r)
     hobj *val;
     int rc = arg_name(r, 0, &name, &len);
     if (!rc)
-        rc = ns_check_new_name(name, len, r->err);
+        rc = ns_check_bindable(len, r->err);
     if (!rc)
         rc = arg_scope_opts(r, 2, &global);
     if (!rc)

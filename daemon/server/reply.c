@@ -43,6 +43,27 @@ void reply_error_notify(msgpack_packer *pk, int code, const char *msg)
     reply_pack_error_map(pk, code, msg);
 }
 
+bool reply_is_whole_objects(const char *p, size_t len)
+{
+#ifndef HEAPD_CHECK_REPLIES
+    (void)p;
+    (void)len;
+    return true;
+#else
+    while (len) {
+        size_t used = 0;
+        enum mpscan_result r = mpscan(p, len, len, MPSCAN_DEPTH_CAP, &used);
+        if (r == MPSCAN_TOO_DEEP)
+            return true; /* beyond what the scan follows */
+        if (r != MPSCAN_OK)
+            return false;
+        p += used;
+        len -= used;
+    }
+    return true;
+#endif
+}
+
 bool reply_is_one_object(const char *p, size_t len)
 {
 #ifdef HEAPD_CHECK_REPLIES

@@ -27,5 +27,7 @@ void reply_pack_error_map(msgpack_packer *pk, int code, const char *msg);
  * whose hand-counted length is wrong fails the test suite. Always true in
  * other builds. */
 bool reply_is_one_object(const char *p, size_t len);
+/* The same for a connection's whole output: a run of whole objects. */
+bool reply_is_whole_objects(const char *p, size_t len);
 
 #endif

@@ -18,7 +18,7 @@
 
 static uint64_t slice_ns(const server *srv)
 {
-    return srv->cfg.gc_slice_us * 1000;
+    return gc_get_config(srv->h)->slice_us * 1000;
 }
 
 /* After each request: release what it freed, within what is left of one
@@ -56,9 +56,9 @@ static void on_after_io(uv_check_t *h)
     server *srv = h->data;
     if (gc_due(srv->h, uv_now(srv->loop))) {
         if (srv->served)
-            gc_step_paced(srv->h, srv->cfg.gc_slice_us);
+            gc_step_paced(srv->h, gc_get_config(srv->h)->slice_us);
         else
-            gc_step(srv->h, srv->cfg.gc_slice_us);
+            gc_step(srv->h, gc_get_config(srv->h)->slice_us);
     }
     if (heap_get_stats(srv->h)->pending)
         heap_drain(srv->h, slice_ns(srv));
@@ -88,9 +88,6 @@ void server_apply_runtime(server *srv)
     heap_set_limits(srv->h, c->max_objects, c->max_memory_bytes);
     heap_set_max_depth(srv->h, (uint32_t)c->max_depth);
     ns_set_max_frames(srv->ns, (uint32_t)c->max_frames);
-    gc_config g = {c->gc_enabled, c->gc_threshold, c->gc_heap_fraction, c->gc_interval_ms,
-                   c->gc_slice_us};
-    gc_configure(srv->h, &g);
     log_set_level(c->log_level);
 }
 
@@ -147,6 +144,7 @@ server *server_new(uv_loop_t *loop, heapd_config *cfg, char *err, size_t errlen)
     heap_config hc = {.intern = (intern_policy)cfg->intern};
     srv->h = heap_new(&hc);
     srv->ns = ns_new(srv->h, (uint32_t)cfg->max_frames);
+    gc_use_config(srv->h, &srv->cfg.gc);
     server_apply_runtime(srv);
     events_attach(srv);
     srv->drain_left_ns = slice_ns(srv);
@@ -159,13 +157,9 @@ server *server_new(uv_loop_t *loop, heapd_config *cfg, char *err, size_t errlen)
         uv_signal_start(&srv->sigs[i], on_signal, signums[i]);
     }
     /* the snapshot loads before anyone connects */
-    persist_setup ps = {loop,
-                        srv->h,
-                        srv->ns,
-                        srv->cfg.persistence_path,
-                        srv->cfg.persistence_interval_s,
-                        on_save_done,
-                        srv};
+    persist_setup ps = {
+        loop,         srv->h, srv->ns, srv->cfg.persistence_path, srv->cfg.persistence_interval_s,
+        on_save_done, srv};
     int rc = persist_init(&srv->persist, &ps, err, errlen);
     if (!rc)
         rc = listeners_open(srv, err, errlen);
@@ -180,7 +174,7 @@ server *server_new(uv_loop_t *loop, heapd_config *cfg, char *err, size_t errlen)
         return NULL;
     }
     uv_check_start(&srv->after_io, on_after_io);
-    uint64_t tick = srv->cfg.gc_interval_ms < 100 ? srv->cfg.gc_interval_ms : 100;
+    uint64_t interval = gc_get_config(srv->h)->interval_ms, tick = interval < 100 ? interval : 100;
     uv_timer_start(&srv->gc_timer, on_gc_timer, tick, tick);
     return srv;
 }

@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "errors.h"
+#include "gc.h"
 #include "heap.h"
 
 #include <stdio.h>
@@ -98,6 +99,31 @@ static void write_file(const char *path, const char *text)
     assert_int_equal(fclose(f), 0);
 }
 
+/* The collector's built-in defaults (a heap without a server) and the
+ * configuration table's defaults are one set of numbers. */
+static void collector_defaults_are_the_config_tables(void **state)
+{
+    (void)state;
+    heapd_config c;
+    config_defaults(&c);
+    heap_config hc = {.intern = INTERN_PYTHON};
+    heap *h = heap_new(&hc);
+    const gc_config *g = gc_get_config(h);
+    assert_int_equal(g->enabled, c.gc.enabled);
+    assert_int_equal(g->threshold, c.gc.threshold);
+    assert_true(g->heap_fraction == c.gc.heap_fraction);
+    assert_int_equal(g->interval_ms, c.gc.interval_ms);
+    assert_int_equal(g->slice_us, c.gc.slice_us);
+    /* and once the server hands its config over, the collector reads it */
+    c.gc.slice_us = 321;
+    gc_use_config(h, &c.gc);
+    gc_disable(h);
+    assert_false(c.gc.enabled);
+    assert_int_equal(gc_get_config(h)->slice_us, 321);
+    heap_free(h);
+    config_free(&c);
+}
+
 static void defaults_are_the_spec(void **state)
 {
     (void)state;
@@ -108,11 +134,11 @@ static void defaults_are_the_spec(void **state)
     assert_null(c.listen_tcp);
     assert_null(c.auth_token_file);
     assert_int_equal(c.intern, INTERN_PYTHON);
-    assert_true(c.gc_enabled);
-    assert_int_equal(c.gc_threshold, 700);
-    assert_true(c.gc_heap_fraction == 0.25);
-    assert_int_equal(c.gc_interval_ms, 1000);
-    assert_int_equal(c.gc_slice_us, 1000);
+    assert_true(c.gc.enabled);
+    assert_int_equal(c.gc.threshold, 700);
+    assert_true(c.gc.heap_fraction == 0.25);
+    assert_int_equal(c.gc.interval_ms, 1000);
+    assert_int_equal(c.gc.slice_us, 1000);
     assert_int_equal(c.max_clients, 10000);
     assert_int_equal(c.max_message_bytes, 67108864);
     assert_int_equal(c.max_depth, 64);
@@ -192,11 +218,11 @@ static void every_setting_is_applied(void **state)
     assert_string_equal(c.listen_tcp, "[::1]:7000");
     assert_string_equal(c.auth_token_file, "/etc/heapd/token");
     assert_int_equal(c.intern, INTERN_ALL);
-    assert_false(c.gc_enabled);
-    assert_int_equal(c.gc_threshold, 5);
-    assert_true(c.gc_heap_fraction == 1.5);
-    assert_int_equal(c.gc_interval_ms, 20);
-    assert_int_equal(c.gc_slice_us, 300);
+    assert_false(c.gc.enabled);
+    assert_int_equal(c.gc.threshold, 5);
+    assert_true(c.gc.heap_fraction == 1.5);
+    assert_int_equal(c.gc.interval_ms, 20);
+    assert_int_equal(c.gc.slice_us, 300);
     assert_int_equal(c.max_clients, 7);
     assert_int_equal(c.max_message_bytes, 2048);
     assert_int_equal(c.max_depth, 9);
@@ -426,7 +452,7 @@ static void unreadable_files_are_named(void **state)
     write_file(path, big);
     free(big);
     assert_int_equal(config_load_file(&c, path, err, sizeof err), 0);
-    assert_int_equal(c.gc_threshold, 42);
+    assert_int_equal(c.gc.threshold, 42);
     assert_string_equal(c.source, path);
     unlink(path);
     config_free(&c);
@@ -493,7 +519,7 @@ static void set_changes_runtime_keys_only(void **state)
     char err[CONFIG_ERR_MAX] = "";
     cJSON *n = cJSON_CreateNumber(1234);
     assert_int_equal(config_set_value(&c, "gc.threshold", n, err, sizeof err), 0);
-    assert_int_equal(c.gc_threshold, 1234);
+    assert_int_equal(c.gc.threshold, 1234);
     cJSON *s = cJSON_CreateString("/tmp/other");
     assert_int_equal(config_set_value(&c, "listen.unix", s, err, sizeof err), HE_VALUE);
     assert_string_equal(err, "config: listen.unix cannot change at run time");
@@ -509,7 +535,7 @@ static void set_changes_runtime_keys_only(void **state)
     assert_int_equal(config_set_value(&c, "limits.max_depth", big, err, sizeof err), HE_VALUE);
     assert_string_equal(err, "config: limits.max_depth: 20000 is out of range (1..10000)");
     assert_int_equal(c.max_depth, 64);
-    assert_int_equal(c.gc_threshold, 1234);
+    assert_int_equal(c.gc.threshold, 1234);
     cJSON *lvl = cJSON_CreateString("warning");
     assert_int_equal(config_set_value(&c, "log.level", lvl, err, sizeof err), 0);
     assert_int_equal(c.log_level, 4);
@@ -592,11 +618,11 @@ static void reload_changes_runtime_keys_only(void **state)
     char err[CONFIG_ERR_MAX] = "";
     assert_int_equal(config_reload_runtime(&c, path, err, sizeof err), 0);
     /* run-time settings come from the file */
-    assert_false(c.gc_enabled);
-    assert_int_equal(c.gc_threshold, 5);
-    assert_true(c.gc_heap_fraction == 1.5);
-    assert_int_equal(c.gc_interval_ms, 20);
-    assert_int_equal(c.gc_slice_us, 300);
+    assert_false(c.gc.enabled);
+    assert_int_equal(c.gc.threshold, 5);
+    assert_true(c.gc.heap_fraction == 1.5);
+    assert_int_equal(c.gc.interval_ms, 20);
+    assert_int_equal(c.gc.slice_us, 300);
     assert_int_equal(c.max_clients, 7);
     assert_int_equal(c.max_depth, 9);
     assert_int_equal(c.max_output_bytes, 8192);
@@ -630,6 +656,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(defaults_are_the_spec),
+        cmocka_unit_test(collector_defaults_are_the_config_tables),
         cmocka_unit_test(example_file_is_the_defaults),
         cmocka_unit_test(to_json_prints_like_the_example),
         cmocka_unit_test(empty_object_gives_defaults),

@@ -411,8 +411,8 @@ static void trigger_threshold_fraction_interval(void **state)
                      .heap_fraction = 0.25,
                      .interval_ms = 1000000,
                      .slice_us = 1000};
-    gc_configure(w->h, &cfg);
-    gc_collect(w->h); /* count starts from here */
+    gc_use_config(w->h, &cfg); /* cfg outlives w: freed below */
+    gc_collect(w->h);          /* count starts from here */
     uint64_t now = now_ns() / 1000000;
     assert_false(gc_due(w->h, now));
     tw_bind(w, "l", "[]");

@@ -328,8 +328,8 @@ static void names_must_be_nonempty_valid_utf8(void **state)
     static char long_name[65537];
     memset(long_name, 'n', sizeof long_name - 1);
     assert_int_equal(ns_check_name(long_name, 65536, &err), 0);
-    assert_int_equal(ns_check_new_name(long_name, 65536, &err), HE_VALUE);
-    assert_int_equal(ns_check_new_name(long_name, 65535, &err), 0);
+    assert_int_equal(ns_check_bindable(65536, &err), HE_VALUE);
+    assert_int_equal(ns_check_bindable(65535, &err), 0);
 }
 
 static void ns_free_releases_everything(void **state)
