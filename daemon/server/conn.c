@@ -127,7 +127,7 @@ void conn_flush(conn *c)
 {
     if (c->closing || c->draining || c->out.size == 0)
         return;
-    assert(reply_is_whole_objects(c->out.data, c->out.size));
+    REPLY_CHECK(reply_is_whole_objects(c->out.data, c->out.size));
     struct write_req *w = xmalloc(sizeof *w);
     w->c = c;
     w->len = c->out.size;

@@ -150,7 +150,7 @@ void dispatch_message(server *srv, conn *c, const msgpack_object *msg)
     }
     /* nothing to check when deferred, or when the handler already flushed
      * (shutdown): conn_flush checks what it sends */
-    assert(out->size <= mark || reply_is_one_object(out->data + mark, out->size - mark));
+    REPLY_CHECK(out->size <= mark || reply_is_one_object(out->data + mark, out->size - mark));
     if (e.notify)
         msgpack_sbuffer_destroy(&scratch);
 }

@@ -3,9 +3,7 @@
 #include "pack.h"
 #include "wire.h"
 
-#ifdef HEAPD_CHECK_REPLIES
 #include "mpscan.h"
-#endif
 
 void reply_pack_error_map(msgpack_packer *pk, int code, const char *msg)
 {
@@ -45,11 +43,6 @@ void reply_error_notify(msgpack_packer *pk, int code, const char *msg)
 
 bool reply_is_whole_objects(const char *p, size_t len)
 {
-#ifndef HEAPD_CHECK_REPLIES
-    (void)p;
-    (void)len;
-    return true;
-#else
     while (len) {
         size_t used = 0;
         enum mpscan_result r = mpscan(p, len, len, MPSCAN_DEPTH_CAP, &used);
@@ -61,19 +54,12 @@ bool reply_is_whole_objects(const char *p, size_t len)
         len -= used;
     }
     return true;
-#endif
 }
 
 bool reply_is_one_object(const char *p, size_t len)
 {
-#ifdef HEAPD_CHECK_REPLIES
     size_t used = 0;
     enum mpscan_result r = mpscan(p, len, len, MPSCAN_DEPTH_CAP, &used);
     /* a reply nested past what the scan follows cannot be checked here */
     return r == MPSCAN_TOO_DEEP || (r == MPSCAN_OK && used == len);
-#else
-    (void)p;
-    (void)len;
-    return true;
-#endif
 }

@@ -22,12 +22,20 @@ void reply_error_notify(msgpack_packer *pk, int code, const char *msg);
 /* The error map {"type": "<ErrorType>", "message": msg}. */
 void reply_pack_error_map(msgpack_packer *pk, int code, const char *msg);
 
-/* HEAPD_CHECK_REPLIES builds (SANITIZE=1, the fuzzers): true when the
- * bytes [p, p+len) are exactly one whole msgpack object, so a map or array
- * whose hand-counted length is wrong fails the test suite. Always true in
- * other builds. */
+/* True when the bytes [p, p+len) are exactly one whole msgpack object (a
+ * map or array whose hand-counted length is wrong makes them not), or a run
+ * of whole objects. Objects nested past what mpscan follows pass. */
 bool reply_is_one_object(const char *p, size_t len);
-/* The same for a connection's whole output: a run of whole objects. */
 bool reply_is_whole_objects(const char *p, size_t len);
+
+/* Builds with HEAPD_CHECK_REPLIES (make test SANITIZE=1, the fuzzers) check
+ * every reply and every flushed output with these, so a wrong count fails
+ * the test suite; other builds pay nothing. */
+#ifdef HEAPD_CHECK_REPLIES
+#include <assert.h>
+#define REPLY_CHECK(ok) assert(ok)
+#else
+#define REPLY_CHECK(ok) ((void)0)
+#endif
 
 #endif
