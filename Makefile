@@ -204,6 +204,13 @@ test: all tests bench-build man check-fences
 	    else rc=$$?; echo "--- FAIL tests/integration/run.sh (exit $$rc)"; fail=$$((fail + 1)); \
 	        failed="$$failed tests/integration/run.sh"; fi; \
 	fi; \
+	if [ -x tests/node/run.sh ]; then \
+	    echo "=== tests/node/run.sh"; \
+	    if $(TEST_ENV) HEAPD=$(HEAPD) tests/node/run.sh; \
+	    then pass=$$((pass + 1)); \
+	    else rc=$$?; echo "--- FAIL tests/node/run.sh (exit $$rc)"; fail=$$((fail + 1)); \
+	        failed="$$failed tests/node/run.sh"; fi; \
+	fi; \
 	[ -z "$$failed" ] || echo "failed:$$failed"; \
 	echo "$$pass passed, $$fail failed"; \
 	[ "$$fail" -eq 0 ]
