@@ -8,6 +8,8 @@ static const command local_commands[] = {
     {"help", help_command, "help [COMMAND]", "list the commands, or show one"},
     {"stats", stats_command, "stats [SECTION] [--json] [--watch SECONDS]",
      "server statistics for people; --watch refreshes a live line"},
+    {"scan", scan_command, "scan [global|local] [CURSOR] [--match GLOB] [--count N]",
+     "every name of a scope, a page at a time (one step with CURSOR)"},
 };
 enum { LOCAL_COUNT = sizeof local_commands / sizeof local_commands[0] };
 
@@ -24,12 +26,19 @@ const command *command_find(const char *name)
     return NULL;
 }
 
+/* A local command that shares a method's name (scan) is listed once. */
 const char *command_name(int i)
 {
     if (i < METHOD__COUNT)
         return method_table[i].name;
-    i -= METHOD__COUNT;
-    return i < LOCAL_COUNT ? local_commands[i].name : NULL;
+    int want = i - METHOD__COUNT;
+    for (int k = 0; k < LOCAL_COUNT; k++) {
+        if (method_find(local_commands[k].name, strlen(local_commands[k].name)) >= 0)
+            continue;
+        if (want-- == 0)
+            return local_commands[k].name;
+    }
+    return NULL;
 }
 
 static void help_line(const char *name, const char *params, const char *help)

@@ -1,6 +1,7 @@
 /* heapctl's own commands, run in the client rather than sent as one
- * method: `help` and `stats` (which formats the answer for people and can
- * --watch). Every other command is a method of proto/methods.def. */
+ * method: `help`, `stats` (which formats the answer for people and can
+ * --watch) and `scan` (which walks every page). Every other command is a method of
+ * proto/methods.def. */
 #ifndef HEAPCTL_COMMANDS_H
 #define HEAPCTL_COMMANDS_H
 
@@ -22,6 +23,9 @@ const char *command_name(int i);
 
 /* `heapctl help [COMMAND]` (also used by the REPL). */
 int help_command(session *s, int argc, char **argv);
+
+/* `heapctl scan [global|local] [CURSOR] [--match GLOB] [--count N]`. */
+int scan_command(session *s, int argc, char **argv);
 
 /* `heapctl stats [SECTION] [--json] [--watch SECONDS]`. */
 int stats_command(session *s, int argc, char **argv);

@@ -274,8 +274,9 @@ static void check_gc(struct checker *c)
         if (!o->dead)
             c->expect_gray[o->type][slab_slot_of(o)] = 1;
     }
+    /* the roots the incremental scan has passed (all, outside a scan) */
     struct colour_walk roots = {c, NULL, false};
-    heap_visit_roots(h, check_edge, &roots);
+    heap_visit_scanned_roots(h, check_edge, &roots);
     heap_foreach(h, T__COUNT, check_colour, c);
     hobj *p = h->hot.gc_partial;
     if (p && (p->dead || p->colour != HC_GRAY))

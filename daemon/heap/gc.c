@@ -137,7 +137,16 @@ static void start_cycle(heap *h)
     h->hot.gc_marking = true;
     h->hot.alloc_colour = HC_BLACK; /* born during MARK: survives the cycle */
     h->hot.gc_partial = NULL;
-    heap_visit_roots(h, shade_if_white, h);
+    g->roots_done = false;
+    heap_roots_scan_begin(h); /* the roots are scanned in slices too */
+}
+
+/* Shades what the next roots reference: at most about max units. */
+static uint64_t scan_roots(heap *h, uint64_t max)
+{
+    uint64_t work = 0;
+    h->gc.roots_done = heap_roots_scan_step(h, shade_if_white, h, max, &work);
+    return work + 1;
 }
 
 /* The children of a container in [pos, pos + max): visits them and returns
@@ -197,7 +206,7 @@ static uint64_t propagate(heap *h, uint64_t max)
 
 static bool mark_done(const heap *h)
 {
-    return h->gc.gray_len == 0 && !h->hot.gc_partial;
+    return h->gc.roots_done && h->gc.gray_len == 0 && !h->hot.gc_partial;
 }
 
 /* MARK -> SWEEP: every container still white is garbage. */
@@ -226,6 +235,14 @@ static void doom(heap *h, hobj *o)
     h->cause = FREE_GC;
     heap_queue_contents(h, o);
     h->cause = saved;
+}
+
+void gc_note_collected(heap *h)
+{
+    if (h->gc.phase != GC_IDLE)
+        h->gc.cur.collected++;
+    else
+        h->gc.collected++; /* the tail of a cycle that has ended */
 }
 
 /* Sweeps up to max slots; returns the work done. */
@@ -287,6 +304,8 @@ static uint64_t advance(heap *h, uint64_t max)
             flip(h);
             return 1;
         }
+        if (h->gc.gray_len == 0 && !h->hot.gc_partial)
+            return scan_roots(h, max);
         return propagate(h, max);
     case GC_SWEEP:
         if (g->sweep_type >= T__COUNT) {

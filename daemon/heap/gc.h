@@ -130,6 +130,11 @@ gc_phase gc_step_work(heap *h, uint64_t max_work);
  * drains the deferred queue. Returns the unreachable containers found. */
 uint64_t gc_collect(heap *h);
 
+/* A garbage container died by the cascade of a container the collector
+ * cleared (heap_dispose calls this): it counts as collected, as those the
+ * sweep clears itself do, in this cycle or (after it ended) in the total. */
+void gc_note_collected(heap *h);
+
 /* Frees the collector's own memory (called by heap_free). */
 void gc_release(heap *h);
 

@@ -195,16 +195,33 @@ void heap_set_max_depth(heap *h, uint32_t d)
     h->cfg.max_depth = d;
 }
 
-void heap_set_roots(heap *h, hroots_fn fn, void *ctx)
+void heap_set_roots(heap *h, const hroots_ops *ops, void *ctx)
 {
-    h->roots = fn;
+    h->roots = ops;
     h->roots_ctx = ctx;
 }
 
 void heap_visit_roots(heap *h, hvisit_fn visit, void *arg)
 {
     if (h->roots)
-        h->roots(h->roots_ctx, visit, arg);
+        h->roots->visit(h->roots_ctx, visit, arg);
+}
+
+void heap_roots_scan_begin(heap *h)
+{
+    if (h->roots)
+        h->roots->scan_begin(h->roots_ctx);
+}
+
+bool heap_roots_scan_step(heap *h, hvisit_fn visit, void *arg, uint64_t max, uint64_t *work)
+{
+    return !h->roots || h->roots->scan_step(h->roots_ctx, visit, arg, max, work);
+}
+
+void heap_visit_scanned_roots(heap *h, hvisit_fn visit, void *arg)
+{
+    if (h->roots)
+        h->roots->visit_scanned(h->roots_ctx, visit, arg);
 }
 
 void heap_set_free_hook(heap *h, hfree_hook fn, void *ctx)
@@ -520,6 +537,8 @@ void heap_dispose(heap *h, hobj *o)
         st->cascade = 0; /* a new cascade starts here */
     if (h->free_hook)
         h->free_hook(h->free_hook_ctx, o, h->cause);
+    if (h->cause == FREE_GC && htype_is_container(o->type) && !o->doomed)
+        gc_note_collected(h); /* garbage freed by the cascade, not by the sweep */
     if (h->cfg.intern == INTERN_ALL && !htype_is_container(o->type) && o->type != T_NONE &&
         o->type != T_BOOL)
         itab_remove(&h->interned, o);
@@ -535,9 +554,18 @@ void heap_dispose(heap *h, hobj *o)
         st->longest_cascade = st->cascade;
 }
 
+void heap_queue_holder(heap *h, const hholder_ops *ops, void *holder, uint64_t refs)
+{
+    dq_push(h, (struct dq_item){.ops = ops, .holder = holder, .n = 1}, refs);
+}
+
 static void dq_pop(heap *h)
 {
     struct dq_item *it = &h->dq[--h->dq_len];
+    if (it->ops) {
+        it->ops->destroy(it->holder, h);
+        return;
+    }
     free(it->refs ? (void *)it->refs : (void *)it->tb);
     heap_account(h, -(long)it->bytes);
 }
@@ -550,7 +578,10 @@ static void dq_step(heap *h)
     struct dq_item *it = &h->dq[h->dq_len - 1];
     hobj *a = NULL, *b = NULL;
     enum free_cause saved = h->cause;
-    if (it->refs) {
+    if (it->ops) {
+        a = it->ops->take(it->holder);
+        it->pos = a ? 0 : 1; /* a holder is done when it has nothing left */
+    } else if (it->refs) {
         a = it->refs[it->pos++];
     } else {
         while (it->pos < it->n && !it->tb->entries[it->pos].key)
@@ -600,6 +631,10 @@ void heap_visit_pending(heap *h, hvisit_fn visit, void *arg)
 {
     for (size_t i = 0; i < h->dq_len; i++) {
         struct dq_item *it = &h->dq[i];
+        if (it->ops) {
+            it->ops->visit(it->holder, visit, arg);
+            continue;
+        }
         for (uint32_t p = it->pos; p < it->n; p++) {
             if (it->refs) {
                 visit(it->refs[p], arg);

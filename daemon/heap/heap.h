@@ -53,13 +53,40 @@ typedef struct heap_stats {
 enum free_cause { FREE_REFCOUNT, FREE_GC };
 
 typedef void (*hvisit_fn)(hobj *o, void *arg);
-/* Calls visit(o, arg) once for every root reference (one per binding or
- * handle, so the same object may be visited several times). */
-typedef void (*hroots_fn)(void *ctx, hvisit_fn visit, void *arg);
+typedef struct heap heap;
+
+/* The root set, provided by the namespaces (ns.c), so that neither the heap
+ * nor the collector knows sessions. Each visit is one call per reference
+ * (per binding or handle: the same object may be visited several times). */
+typedef struct hroots_ops {
+    /* every root reference */
+    void (*visit)(void *ctx, hvisit_fn visit, void *arg);
+    /* starts an incremental scan (the collector, as a cycle starts) */
+    void (*scan_begin)(void *ctx);
+    /* visits roots until about max units of work are done (added to
+     * *work); true when the scan is complete. The scan may be resumed after
+     * any change to the roots: what it misses was added after it began. */
+    bool (*scan_step)(void *ctx, hvisit_fn visit, void *arg, uint64_t max, uint64_t *work);
+    /* the roots the scan under way has passed, or every root when none is
+     * under way (for the checker) */
+    void (*visit_scanned)(void *ctx, hvisit_fn visit, void *arg);
+} hroots_ops;
+
+/* A holder of references that is not a container and not a root: a closed
+ * frame's names, a finished session's handles. It goes to the deferred
+ * queue and is released in slices, like a dying container's items; until
+ * then its references still count. */
+typedef struct hholder_ops {
+    /* removes one reference from the holder and returns its object (the
+     * queue drops it), or NULL when none is left */
+    hobj *(*take)(void *holder);
+    /* every reference the holder still has */
+    void (*visit)(void *holder, hvisit_fn visit, void *arg);
+    /* frees the empty holder */
+    void (*destroy)(void *holder, heap *h);
+} hholder_ops;
 /* Called just before an object is finalized, while its id still works. */
 typedef void (*hfree_hook)(void *ctx, hobj *o, enum free_cause cause);
-
-typedef struct heap heap;
 
 /* A heap with its immortal objects made; never NULL. */
 heap *heap_new(const heap_config *cfg);
@@ -72,8 +99,12 @@ uint64_t heap_live(const heap *h, htype t);
 uint64_t heap_live_total(const heap *h);
 void heap_set_limits(heap *h, uint64_t max_objects, uint64_t max_bytes);
 void heap_set_max_depth(heap *h, uint32_t max_depth);
-void heap_set_roots(heap *h, hroots_fn fn, void *ctx);
+/* ops (static, or NULL: no roots) and ctx stay the heap's until replaced. */
+void heap_set_roots(heap *h, const hroots_ops *ops, void *ctx);
 void heap_visit_roots(heap *h, hvisit_fn visit, void *arg);
+void heap_roots_scan_begin(heap *h);
+bool heap_roots_scan_step(heap *h, hvisit_fn visit, void *arg, uint64_t max, uint64_t *work);
+void heap_visit_scanned_roots(heap *h, hvisit_fn visit, void *arg);
 void heap_set_free_hook(heap *h, hfree_hook fn, void *ctx);
 /* Sets the cause reported to the free hook (the collector sets FREE_GC
  * while it clears garbage). */
@@ -139,6 +170,10 @@ void heap_clear_container(heap *h, hobj *o);
  * every few hundred objects). Returns true when the queue is empty. */
 bool heap_drain(heap *h, uint64_t budget_ns);
 void heap_drain_all(heap *h);
+
+/* Queues a holder of `refs` references (see hholder_ops), stealing them:
+ * heap_drain releases them in slices; ops->destroy frees it when empty. */
+void heap_queue_holder(heap *h, const hholder_ops *ops, void *holder, uint64_t refs);
 
 /* Calls visit on every reference held by the deferred queue. */
 void heap_visit_pending(heap *h, hvisit_fn visit, void *arg);

@@ -19,7 +19,8 @@ struct gc_state {
     gc_config *cfg;    /* the settings, read in place: own_cfg or the server's */
     gc_config own_cfg; /* until gc_use_config points cfg elsewhere */
     gc_phase phase;
-    hobj **gray; /* the gray stack */
+    bool roots_done; /* MARK: the roots have all been scanned */
+    hobj **gray;     /* the gray stack */
     size_t gray_len, gray_cap;
     htype sweep_type;               /* the sweep cursor: slab ... */
     uint32_t sweep_slot;            /* ... and slot */
@@ -47,6 +48,8 @@ struct gc_state {
 struct dq_item {
     hobj **refs;
     htab_block *tb;
+    const hholder_ops *ops; /* a holder (heap_queue_holder), else refs or tb */
+    void *holder;
     uint32_t n, pos;
     size_t bytes;
     bool gc; /* left by a container the collector cleared: frees report "gc" */
@@ -64,7 +67,7 @@ struct heap {
     bool draining;
     uint64_t ext_bytes; /* charged by heap_account_ext: not objects */
     enum free_cause cause;
-    hroots_fn roots;
+    const hroots_ops *roots;
     void *roots_ctx;
     hfree_hook free_hook;
     void *free_hook_ctx;

@@ -1,4 +1,5 @@
 #include "nametab.h"
+#include "cursor.h"
 #include "hash.h"
 #include "util.h"
 
@@ -143,6 +144,22 @@ void nametab_drain(nametab *t, nametab_fn fn, void *arg)
     }
 }
 
+hobj *nametab_take_next(nametab *t, size_t *pos)
+{
+    for (; t->slots && *pos <= t->mask; ++*pos) {
+        struct nentry *e = t->slots[*pos];
+        if (!e)
+            continue;
+        hobj *val = e->val;
+        t->slots[*pos] = NULL;
+        t->count--;
+        t->bytes -= ENTRY_BYTES(e->len);
+        free(e);
+        return val;
+    }
+    return NULL;
+}
+
 void nametab_foreach(const nametab *t, nametab_fn fn, void *arg)
 {
     for (size_t i = 0; t->slots && i <= t->mask; i++)
@@ -160,4 +177,28 @@ size_t nametab_put_cost(const nametab *t, size_t len)
     bool grows = !t->slots || (t->count + 1) * 4 > (t->mask + 1) * 3;
     size_t oldcap = t->slots ? t->mask + 1 : 0;
     return ENTRY_BYTES(len) + (grows ? (oldcap ? oldcap : 8) * sizeof *t->slots : 0);
+}
+
+size_t nametab_scan(const nametab *t, size_t cursor, nametab_fn fn, void *arg, uint64_t *work)
+{
+    if (!t->count)
+        return 0;
+    size_t b = cursor & t->mask;
+    for (size_t i = b; t->slots[i]; i = (i + 1) & t->mask) {
+        struct nentry *e = t->slots[i];
+        if (home(t, e->hash) == b)
+            fn(e->name, e->len, e->val, arg);
+        ++*work;
+    }
+    ++*work;
+    return cursor_next(cursor, t->mask);
+}
+
+void nametab_foreach_scanned(const nametab *t, size_t cursor, nametab_fn fn, void *arg)
+{
+    for (size_t i = 0; t->slots && i <= t->mask; i++) {
+        struct nentry *e = t->slots[i];
+        if (e && cursor_passed(home(t, e->hash), cursor, t->mask))
+            fn(e->name, e->len, e->val, arg);
+    }
 }

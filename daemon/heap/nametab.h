@@ -32,7 +32,18 @@ hobj *nametab_put(nametab *t, const char *name, size_t len, hobj *val);
 hobj *nametab_del(nametab *t, const char *name, size_t len);
 /* Removes every entry, handing each value to fn (which must drop it). */
 void nametab_drain(nametab *t, nametab_fn fn, void *arg);
+/* For a table being torn down (no lookups any more): removes the first
+ * entry at or after slot *pos and returns its value (now the caller's),
+ * advancing *pos; NULL when none is left. */
+hobj *nametab_take_next(nametab *t, size_t *pos);
 void nametab_foreach(const nametab *t, nametab_fn fn, void *arg);
+/* One step of an iteration that survives growth and deletions (cursor.h):
+ * calls fn on the entries whose home bucket is cursor's, adds the slots it
+ * looked at to *work, and returns the next cursor, 0 when done. Start with
+ * 0. fn must not change the table. */
+size_t nametab_scan(const nametab *t, size_t cursor, nametab_fn fn, void *arg, uint64_t *work);
+/* Calls fn on the entries a scan now at cursor (not 0) has passed. */
+void nametab_foreach_scanned(const nametab *t, size_t cursor, nametab_fn fn, void *arg);
 static inline size_t nametab_count(const nametab *t)
 {
     return t->count;

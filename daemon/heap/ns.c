@@ -1,36 +1,11 @@
 #include "ns.h"
 #include "hash.h"
 #include "nametab.h"
+#include "ns_priv.h"
 #include "util.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-/* One session's handles: object -> how many the session holds. */
-struct handle {
-    hobj *o;
-    uint32_t n;
-};
-
-struct hsession {
-    hsession *prev, *next;
-    uint64_t id;
-    nametab *frames; /* frames[0] is the outermost */
-    uint32_t depth, frames_cap;
-    struct handle *handles; /* open addressing, backward-shift deletion */
-    size_t hmask, hcount;
-};
-
-struct hns {
-    heap *h;
-    nametab global;
-    hsession *sessions;
-    uint32_t nsessions;
-    uint32_t max_frames;
-    uint64_t next_session_id;
-};
-
-static void ns_visit_roots(void *ctx, hvisit_fn visit, void *arg);
 
 /* Memory of name tables and handles is charged to the heap (stats, limit):
  * callers note a table's size before a change and settle after it. */
@@ -46,7 +21,7 @@ hns *ns_new(heap *h, uint32_t max_frames)
     ns->max_frames = max_frames;
     ns->next_session_id = 1;
     nametab_init(&ns->global);
-    heap_set_roots(h, ns_visit_roots, ns);
+    heap_set_roots(h, &ns_roots_ops, ns);
     return ns;
 }
 
@@ -90,6 +65,135 @@ uint32_t ns_depth(const hsession *s)
     return s->depth;
 }
 
+/* --- closing: names and handles that go out of scope together ---------------
+ *
+ * A frame that closes (pop_scope, or its session ending) and a finished
+ * session's handles leave the roots at once, but their references are
+ * released by the heap's deferred queue in slices (heap_queue_holder), so
+ * closing a frame of a million names stalls no one. Until released they
+ * still count, as a dying container's items do. Small ones are released at
+ * once, so counts are exact right after the request that closed them. */
+#define NS_CLOSE_AT_ONCE 1024
+
+struct closed_names {
+    heap *h;
+    nametab t;
+    size_t pos;
+};
+
+static hobj *names_take(void *p)
+{
+    struct closed_names *c = p;
+    size_t before = nametab_bytes(&c->t);
+    hobj *o = nametab_take_next(&c->t, &c->pos);
+    heap_account_ext(c->h, (long)nametab_bytes(&c->t) - (long)before);
+    return o;
+}
+
+struct visit_walk {
+    hvisit_fn visit;
+    void *arg;
+};
+
+static void visit_value(const char *name, size_t len, hobj *val, void *arg)
+{
+    (void)name, (void)len;
+    struct visit_walk *w = arg;
+    w->visit(val, w->arg);
+}
+
+static void names_visit(void *p, hvisit_fn visit, void *arg)
+{
+    struct closed_names *c = p;
+    struct visit_walk w = {visit, arg};
+    nametab_foreach(&c->t, visit_value, &w);
+}
+
+static void names_destroy(void *p, heap *h)
+{
+    struct closed_names *c = p;
+    heap_account_ext(h, -(long)nametab_bytes(&c->t));
+    nametab_destroy(&c->t);
+    free(c);
+}
+
+static const hholder_ops closed_names_ops = {names_take, names_visit, names_destroy};
+
+/* Takes over the frame's table (leaving *f empty) and releases its names. */
+static void close_frame(hns *ns, nametab *f)
+{
+    size_t n = nametab_count(f);
+    if (n <= NS_CLOSE_AT_ONCE) {
+        settle(ns, nametab_bytes(f), 0);
+        nametab_drain(f, drop_value, ns->h);
+        nametab_destroy(f);
+        return;
+    }
+    struct closed_names *c = xcalloc(1, sizeof *c);
+    c->h = ns->h;
+    c->t = *f;
+    nametab_init(f);
+    heap_queue_holder(ns->h, &closed_names_ops, c, n);
+}
+
+struct closed_handles {
+    heap *h;
+    struct handle *tab;
+    size_t cap, pos;
+};
+
+static hobj *handles_take(void *p)
+{
+    struct closed_handles *c = p;
+    for (; c->pos < c->cap; c->pos++) {
+        struct handle *e = &c->tab[c->pos];
+        if (e->o && e->n) {
+            e->n--;
+            return e->o;
+        }
+    }
+    return NULL;
+}
+
+static void handles_visit(void *p, hvisit_fn visit, void *arg)
+{
+    struct closed_handles *c = p;
+    for (size_t i = c->pos; i < c->cap; i++)
+        for (uint32_t k = 0; c->tab[i].o && k < c->tab[i].n; k++)
+            visit(c->tab[i].o, arg);
+}
+
+static void handles_destroy(void *p, heap *h)
+{
+    struct closed_handles *c = p;
+    heap_account_ext(h, -(long)(c->cap * sizeof *c->tab));
+    free(c->tab);
+    free(c);
+}
+
+static const hholder_ops closed_handles_ops = {handles_take, handles_visit, handles_destroy};
+
+static void close_handles(hns *ns, hsession *s)
+{
+    size_t cap = s->handles ? s->hmask + 1 : 0;
+    if (s->hcount <= NS_CLOSE_AT_ONCE) {
+        for (size_t i = 0; i < cap; i++)
+            for (uint32_t k = 0; k < s->handles[i].n; k++)
+                heap_decref(ns->h, s->handles[i].o);
+        settle(ns, cap * sizeof *s->handles, 0);
+        free(s->handles);
+    } else {
+        uint64_t refs = 0;
+        for (size_t i = 0; i < cap; i++)
+            refs += s->handles[i].n;
+        struct closed_handles *c = xcalloc(1, sizeof *c);
+        *c = (struct closed_handles){ns->h, s->handles, cap, 0};
+        heap_queue_holder(ns->h, &closed_handles_ops, c, refs);
+    }
+    s->handles = NULL;
+    s->hmask = s->hcount = 0;
+}
+
 hsession *ns_session_new(hns *ns)
 {
     hsession *s = xcalloc(1, sizeof *s);
@@ -104,15 +208,12 @@ hsession *ns_session_new(hns *ns)
 
 void ns_session_end(hns *ns, hsession *s)
 {
+    ns_roots_forget_session(ns, s);
     while (s->depth)
         ns_pop_scope(ns, s, NULL);
     settle(ns, s->frames_cap * sizeof *s->frames, 0);
     free(s->frames);
-    for (size_t i = 0; s->handles && i <= s->hmask; i++)
-        for (uint32_t k = 0; k < s->handles[i].n; k++)
-            heap_decref(ns->h, s->handles[i].o);
-    settle(ns, s->handles ? (s->hmask + 1) * sizeof *s->handles : 0, 0);
-    free(s->handles);
+    close_handles(ns, s);
     if (s->prev)
         s->prev->next = s->next;
     else
@@ -215,9 +316,7 @@ int ns_pop_scope(hns *ns, hsession *s, herr *err)
         return herr_set(err, HE_RUNTIME, "no scope to pop");
     nametab *f = &s->frames[--s->depth];
     int n = (int)nametab_count(f);
-    settle(ns, nametab_bytes(f), 0);
-    nametab_drain(f, drop_value, ns->h);
-    nametab_destroy(f);
+    close_frame(ns, f);
     return n;
 }
 
@@ -226,6 +325,19 @@ void ns_foreach_name(hns *ns, hsession *s, bool local, ns_name_fn fn, void *arg)
     if (local && (!s || !s->depth))
         return;
     nametab_foreach(local ? &s->frames[s->depth - 1] : &ns->global, fn, arg);
+}
+
+uint64_t ns_scan(hns *ns, hsession *s, bool local, uint64_t cursor, uint64_t count, ns_name_fn fn,
+                 void *arg)
+{
+    if (local && (!s || !s->depth))
+        return 0;
+    const nametab *t = local ? &s->frames[s->depth - 1] : &ns->global;
+    uint64_t work = 0, buckets = 0;
+    do
+        cursor = nametab_scan(t, cursor, fn, arg, &work);
+    while (cursor && work < count && ++buckets < 10 * count);
+    return cursor;
 }
 
 size_t ns_count_names(hns *ns, hsession *s, bool local)
@@ -237,7 +349,7 @@ size_t ns_count_names(hns *ns, hsession *s, bool local)
 
 /* --- handles ------------------------------------------------------------ */
 
-static size_t handle_home(const hsession *s, const hobj *o)
+size_t ns_handle_home(const hsession *s, const hobj *o)
 {
     return hash_ptr(o) & s->hmask;
 }
@@ -245,7 +357,7 @@ static size_t handle_home(const hsession *s, const hobj *o)
 /* The slot holding o, or the empty slot where it would go. */
 static size_t handle_slot(const hsession *s, const hobj *o)
 {
-    size_t i = handle_home(s, o);
+    size_t i = ns_handle_home(s, o);
     while (s->handles[i].o && s->handles[i].o != o)
         i = (i + 1) & s->hmask;
     return i;
@@ -285,7 +397,7 @@ uint32_t ns_handle_count(const hsession *s, const hobj *o)
 static void handle_remove_slot(hsession *s, size_t i)
 {
     for (size_t j = (i + 1) & s->hmask; s->handles[j].o; j = (j + 1) & s->hmask) {
-        size_t h = handle_home(s, s->handles[j].o);
+        size_t h = ns_handle_home(s, s->handles[j].o);
         if (((j - h) & s->hmask) >= ((j - i) & s->hmask)) {
             s->handles[i] = s->handles[j];
             i = j;
@@ -304,32 +416,4 @@ int ns_handle_release(hns *ns, hsession *s, hobj *o, herr *err)
         handle_remove_slot(s, i);
     heap_decref(ns->h, o);
     return 0;
-}
-
-/* --- roots -------------------------------------------------------------- */
-
-struct root_walk {
-    hvisit_fn visit;
-    void *arg;
-};
-
-static void visit_binding(const char *name, size_t len, hobj *val, void *arg)
-{
-    (void)name, (void)len;
-    struct root_walk *w = arg;
-    w->visit(val, w->arg);
-}
-
-static void ns_visit_roots(void *ctx, hvisit_fn visit, void *arg)
-{
-    hns *ns = ctx;
-    struct root_walk w = {visit, arg};
-    nametab_foreach(&ns->global, visit_binding, &w);
-    for (hsession *s = ns->sessions; s; s = s->next) {
-        for (uint32_t d = 0; d < s->depth; d++)
-            nametab_foreach(&s->frames[d], visit_binding, &w);
-        for (size_t i = 0; s->handles && i <= s->hmask; i++)
-            for (uint32_t k = 0; k < s->handles[i].n; k++)
-                visit(s->handles[i].o, arg);
-    }
 }

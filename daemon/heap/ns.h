@@ -62,6 +62,14 @@ typedef void (*ns_name_fn)(const char *name, size_t len, hobj *val, void *arg);
  * namespace, in table order (callers sort). */
 void ns_foreach_name(hns *ns, hsession *s, bool local, ns_name_fn fn, void *arg);
 size_t ns_count_names(hns *ns, hsession *s, bool local);
+/* One step of an iteration over the names of the innermost frame (local)
+ * or the global namespace, like Redis's SCAN: calls fn on the names of
+ * some buckets, from cursor (start with 0), until about `count` entries
+ * were looked at; returns the cursor to continue from, 0 when done. Every
+ * name bound for the whole iteration is seen at least once, whatever is
+ * bound or unbound meanwhile (cursor.h). */
+uint64_t ns_scan(hns *ns, hsession *s, bool local, uint64_t cursor, uint64_t count, ns_name_fn fn,
+                 void *arg);
 
 /* Adds a handle to o held by the session (stealing the reference). */
 void ns_handle_add(hns *ns, hsession *s, hobj *o);

@@ -1,6 +1,7 @@
 /* Names and scopes: bind, unbind, lookup, names, push_scope, pop_scope. */
 #include "encode.h"
 #include "handlers.h"
+#include "glob.h"
 #include "literal.h"
 
 #include <stdlib.h>
@@ -91,7 +92,8 @@ static int parse_scope(req *r, bool *local)
         return rc;
     bool g = len == 6 && memcmp(scope, "global", 6) == 0;
     if (!g && !(len == 5 && memcmp(scope, "local", 5) == 0))
-        return herr_set(r->err, HE_VALUE, "names() scope must be \"local\" or \"global\"");
+        return herr_set(r->err, HE_VALUE, "%s() scope must be \"local\" or \"global\"",
+                        req_method(r));
     *local = !g;
     return 0;
 }
@@ -113,6 +115,101 @@ int m_names(req *r)
         msgpack_pack_str_body(r->out, l.v[i].p, l.v[i].len);
     }
     free(l.v);
+    return 0;
+}
+
+/* --- scan: names a page at a time ----------------------------------------- */
+
+#define SCAN_COUNT_DEFAULT 100
+#define SCAN_COUNT_MAX     100000 /* bounds one step's work */
+
+struct scan_opts {
+    const char *match; /* NULL: every name */
+    size_t match_len;
+    uint64_t count;
+};
+
+static bool key_is(const msgpack_object *k, const char *s)
+{
+    return k->type == MSGPACK_OBJECT_STR && k->via.str.size == strlen(s) &&
+           memcmp(k->via.str.ptr, s, k->via.str.size) == 0;
+}
+
+static int scan_option(req *r, const msgpack_object *k, const msgpack_object *v,
+                       struct scan_opts *o)
+{
+    if (key_is(k, "match")) {
+        if (v->type != MSGPACK_OBJECT_STR)
+            return herr_set(r->err, HE_TYPE, "scan() match must be a str");
+        o->match = v->via.str.ptr;
+        o->match_len = v->via.str.size;
+        return 0;
+    }
+    if (!key_is(k, "count"))
+        return herr_set(r->err, HE_VALUE, "scan(): unknown option (\"match\", \"count\")");
+    if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER || v->via.u64 < 1 || v->via.u64 > SCAN_COUNT_MAX)
+        return herr_set(r->err, HE_VALUE, "scan() count must be an int from 1 to %d",
+                        SCAN_COUNT_MAX);
+    o->count = v->via.u64;
+    return 0;
+}
+
+static int scan_opts_parse(req *r, uint32_t i, struct scan_opts *o)
+{
+    *o = (struct scan_opts){.count = SCAN_COUNT_DEFAULT};
+    if (i >= r->nargs || r->args[i].type == MSGPACK_OBJECT_NIL)
+        return 0;
+    if (r->args[i].type != MSGPACK_OBJECT_MAP)
+        return herr_set(r->err, HE_TYPE, "scan() argument %u must be an opts map", i + 1);
+    const msgpack_object_map *m = &r->args[i].via.map;
+    int rc = 0;
+    for (uint32_t k = 0; !rc && k < m->size; k++)
+        rc = scan_option(r, &m->ptr[k].key, &m->ptr[k].val, o);
+    return rc;
+}
+
+struct scan_page {
+    const struct scan_opts *o;
+    struct name_list l;
+    size_t cap;
+};
+
+static void scan_collect(const char *name, size_t len, hobj *val, void *arg)
+{
+    (void)val;
+    struct scan_page *p = arg;
+    if (p->o->match && !glob_match(p->o->match, p->o->match_len, name, len))
+        return;
+    if (p->l.n == p->cap)
+        p->l.v = xrealloc(p->l.v, (p->cap = p->cap * 2 + 16) * sizeof *p->l.v);
+    p->l.v[p->l.n++] = (struct name){name, len};
+}
+
+/* scan(scope, cursor, [opts]) -> [next_cursor, [names]] (Redis's SCAN). */
+int m_scan(req *r)
+{
+    bool local;
+    int64_t cursor;
+    struct scan_opts o;
+    int rc = parse_scope(r, &local);
+    if (!rc)
+        rc = arg_int(r, 1, &cursor);
+    if (!rc && cursor < 0)
+        rc = herr_set(r->err, HE_VALUE, "scan() cursor must not be negative");
+    if (!rc)
+        rc = scan_opts_parse(r, 2, &o);
+    if (rc)
+        return rc;
+    struct scan_page p = {.o = &o};
+    uint64_t next = ns_scan(r->ns, r->s, local, (uint64_t)cursor, o.count, scan_collect, &p);
+    msgpack_pack_array(r->out, 2);
+    msgpack_pack_uint64(r->out, next);
+    msgpack_pack_array(r->out, p.l.n);
+    for (size_t i = 0; i < p.l.n; i++) {
+        msgpack_pack_str(r->out, p.l.v[i].len);
+        msgpack_pack_str_body(r->out, p.l.v[i].p, p.l.v[i].len);
+    }
+    free(p.l.v);
     return 0;
 }
 

@@ -910,12 +910,12 @@ class StatsHelpTest(CtlTestCase):
         self.assertEqual((r.returncode, r.err), (0, ""))
         listed = [line.split()[0] for line in r.out.splitlines() if line.startswith("  ")]
         methods = [m["name"] for m in self.connect().ok("api_info")["methods"]]
-        self.assertEqual(sorted(listed), sorted(methods + ["bench", "help", "stats"]))
+        self.assertEqual(sorted(listed), sorted(methods + ["bench", "help", "scan", "stats"]))
 
     def test_help_one_command(self):
         c = self.connect()
         for m in c.ok("api_info")["methods"]:
-            if m["name"] == "stats":  # heapctl's own stats (below) shows instead
+            if m["name"] in ("stats", "scan"):  # heapctl's own (below) show instead
                 continue
             with self.subTest(method=m["name"]):
                 usage = m["name"] + (" " + m["params"] if m["params"] else "")
@@ -924,6 +924,7 @@ class StatsHelpTest(CtlTestCase):
         out = self.ok("help", "bind")
         self.assertTrue(out.startswith("bind name value [opts]\n    bind name to value"), out)
         self.assertTrue(self.ok("help", "stats").startswith("stats [SECTION]"))
+        self.assertTrue(self.ok("help", "scan").startswith("scan [global|local] [CURSOR]"))
         self.assertTrue(self.ok("help", "bench").startswith("bench "))
         err = self.fails(EXIT_USAGE, "help", "nosuch")
         self.assertIn("unknown command 'nosuch'", err)
@@ -941,6 +942,29 @@ class StatsHelpTest(CtlTestCase):
 
 
 # ---- auth ----
+
+class ScanCommandTest(CtlTestCase):
+    """heapctl scan walks every page of SCAN; with a cursor, one step."""
+
+    def test_scan_lists_every_name_once_per_line(self):
+        c = self.connect()
+        c.pipeline([("bind", "sc%d" % i, i) for i in range(700)])
+        out = self.ok("scan", "--count", "50")
+        names = [n for n in out.splitlines() if n.startswith("sc")]
+        self.assertEqual(sorted(names), sorted("sc%d" % i for i in range(700)))
+        out = self.ok("scan", "global", "--match", "sc1?")
+        self.assertEqual(sorted(out.splitlines()), ["sc%d" % i for i in range(10, 20)])
+        out = self.ok("--json", "scan", "--match", "sc69?")
+        self.assertEqual(sorted(out.splitlines()), ['"sc%d"' % i for i in range(690, 700)])
+
+    def test_one_step_with_a_cursor(self):
+        line = self.one("scan", "global", "0", "--count", "3")
+        self.assertRegex(line, r"^\[\d+, \[.*\]\]$")
+
+    def test_usage_errors(self):
+        self.assertIn("usage: scan", self.fails(EXIT_USAGE, "scan", "--count", "x"))
+        self.assertIn("ValueError", self.fails(EXIT_SERVER_ERROR, "scan", "nowhere"))
+
 
 class AuthTest(CtlTestCase):
     TOKEN = "heapctl-test-token"

@@ -647,6 +647,98 @@ static void randomized_mutation_between_slices(void **state)
     tw_free(w);
 }
 
+/* --- the incremental root scan ---------------------------------------------- */
+
+static void bind_list(tworld *w, hsession *s, unsigned i, bool global)
+{
+    char name[24];
+    int n = snprintf(name, sizeof name, "r%u", i);
+    ns_bind(w->ns, s, name, (size_t)n, tw_build(w, "[[]]"), global);
+}
+
+/* With many roots a cycle's first steps scan only some of them: the root
+ * scan is spread over slices, as everything else is. */
+static void root_scan_is_incremental(void **state)
+{
+    (void)state;
+    tworld *w = tw_new(INTERN_PYTHON);
+    unsigned n = (unsigned)tw_scaled(20000, 2000);
+    for (unsigned i = 0; i < n; i++)
+        bind_list(w, w->s, i, true);
+    gc_collect(w->h);
+    gc_step_work(w->h, 1); /* starts the cycle */
+    for (int i = 0; i < 10; i++)
+        gc_step_work(w->h, 100);
+    assert_int_equal(gc_get_phase(w->h), GC_MARK);
+    unsigned white = 0;
+    for (unsigned i = 0; i < n; i++) {
+        char name[24];
+        int len = snprintf(name, sizeof name, "r%u", i);
+        white += ns_lookup(w->ns, NULL, name, (size_t)len)->colour == heap_hot_(w->h)->gc_white;
+    }
+    assert_true(white > n / 2); /* most roots not reached yet ... */
+    assert_check_ok(w->h);      /* ... and the checker knows which were */
+    while (gc_get_phase(w->h) != GC_IDLE)
+        gc_step_work(w->h, 1000);
+    assert_int_equal(gc_collect(w->h), 0);
+    tw_free(w);
+}
+
+/* Roots bound, unbound (backward shifts), grown past their table's size,
+ * frames opened and closed and sessions ended while the root scan is under
+ * way: after every step the checker holds and nothing reachable is freed. */
+static void root_scan_survives_root_changes(void **state)
+{
+    (void)state;
+    unsigned seed = 20261129;
+    tworld *w = tw_new(INTERN_PYTHON);
+    hsession *other = ns_session_new(w->ns);
+    unsigned names = 3000, steps = (unsigned)tw_scaled(3000, 300);
+    for (unsigned i = 0; i < names; i += 2)
+        bind_list(w, i % 4 ? w->s : other, i, true);
+    for (unsigned i = 0; i < steps; i++) {
+        unsigned r = (unsigned)rand_r(&seed) % 100, k = (unsigned)rand_r(&seed) % names;
+        hsession *s = rand_r(&seed) % 2 ? w->s : other;
+        char name[24];
+        int len = snprintf(name, sizeof name, "r%u", k);
+        if (r < 40) {
+            bind_list(w, s, k, r < 25);
+        } else if (r < 70) {
+            ns_unbind(w->ns, s, name, (size_t)len, r < 60, NULL);
+        } else if (r < 80) {
+            if (ns_depth(s) < 4)
+                ns_push_scope(w->ns, s, NULL);
+        } else if (r < 88) {
+            if (ns_depth(s))
+                ns_pop_scope(w->ns, s, NULL);
+        } else if (r < 97) {
+            hobj *o = ns_lookup(w->ns, s, name, (size_t)len);
+            if (o)
+                ns_handle_add(w->ns, s, heap_incref(w->h, o));
+        } else {
+            bool cur = s == w->s;
+            ns_session_end(w->ns, s);
+            hsession *fresh = ns_session_new(w->ns);
+            if (cur)
+                w->s = fresh;
+            else
+                other = fresh;
+        }
+        if (rand_r(&seed) % 3 == 0)
+            heap_drain(w->h, 1);
+        gc_step_work(w->h, 1 + (uint64_t)(rand_r(&seed) % 64));
+        assert_check_ok(w->h);
+        count_reachable(w);
+    }
+    finish_cycle(w);
+    gc_step_work(w->h, 1);
+    finish_cycle(w);
+    heap_drain_all(w->h);
+    assert_int_equal(count_reachable(w), live_mortal(w));
+    assert_check_ok(w->h);
+    tw_free(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -665,6 +757,8 @@ int main(void)
         cmocka_unit_test(trigger_threshold_fraction_interval),
         cmocka_unit_test(slices_finish_while_allocating),
         cmocka_unit_test(randomized_mutation_between_slices),
+        cmocka_unit_test(root_scan_is_incremental),
+        cmocka_unit_test(root_scan_survives_root_changes),
     };
     return cmocka_run_group_tests_name("gc", tests, NULL, NULL);
 }

@@ -363,6 +363,96 @@ static void ns_free_releases_everything(void **state)
     heap_free(h);
 }
 
+/* --- closing big scopes and sessions in slices --------------------------- */
+
+/* Drains in small slices, checking every count in between. Returns the
+ * number of slices it took. */
+static unsigned drain_in_slices(tworld *w)
+{
+    unsigned slices = 0;
+    while (!heap_drain(w->h, 1)) {
+        slices++;
+        assert_check_ok(w->h);
+    }
+    assert_check_ok(w->h);
+    return slices;
+}
+
+/* pop_scope of a frame of many names: the names are gone at once, their
+ * references are released over many slices, and every count is exact (as
+ * the checker computes them: a closing frame still holds its references)
+ * in between. */
+static void a_big_frame_closes_in_slices(void **state)
+{
+    (void)state;
+    tworld *w = tw_new(INTERN_PYTHON);
+    tw_bind(w, "shared", "[]");
+    hobj *shared = tw_get(w, "shared");
+    assert_int_equal(ns_push_scope(w->ns, w->s, NULL), 1);
+    unsigned n = (unsigned)tw_scaled(20000, 2000);
+    for (unsigned i = 0; i < n; i++) {
+        char name[16];
+        int len = snprintf(name, sizeof name, "l%u", i);
+        hobj *v = i % 2 ? heap_incref(w->h, shared) : tw_build(w, "[[1]]");
+        ns_bind(w->ns, w->s, name, (size_t)len, v, false);
+    }
+    assert_int_equal(shared->refcnt, 1 + n / 2);
+    uint64_t live = heap_live_total(w->h);
+    assert_int_equal(ns_pop_scope(w->ns, w->s, NULL), (int)n);
+    assert_null(ns_lookup(w->ns, w->s, "l1", 2)); /* out of scope at once */
+    assert_int_equal(ns_depth(w->s), 0);
+    assert_true(heap_get_stats(w->h)->pending >= n / 2);
+    assert_int_equal(heap_live_total(w->h), live); /* nothing released yet */
+    assert_true(drain_in_slices(w) > 2);
+    assert_int_equal(shared->refcnt, 1);
+    assert_int_equal(heap_live_total(w->h), live - 2 * (n - n / 2));
+    tw_check(w);
+    tw_free(w);
+}
+
+/* A session that ends holding many handles and frames: the same. */
+static void a_big_session_ends_in_slices(void **state)
+{
+    (void)state;
+    tworld *w = tw_new(INTERN_PYTHON);
+    hsession *s = ns_session_new(w->ns);
+    tw_bind(w, "keep", "[]");
+    hobj *keep = tw_get(w, "keep");
+    unsigned n = (unsigned)tw_scaled(20000, 2000);
+    for (unsigned i = 0; i < n; i++)
+        ns_handle_add(w->ns, s, i % 2 ? heap_incref(w->h, keep) : tw_build(w, "(1, [])"));
+    ns_push_scope(w->ns, s, NULL);
+    for (unsigned i = 0; i < n; i++) {
+        char name[16];
+        int len = snprintf(name, sizeof name, "x%u", i);
+        ns_bind(w->ns, s, name, (size_t)len, heap_incref(w->h, keep), false);
+    }
+    assert_int_equal(keep->refcnt, 1 + n / 2 + n);
+    ns_session_end(w->ns, s);
+    assert_int_equal(ns_session_count(w->ns), 1);
+    assert_true(heap_get_stats(w->h)->pending >= n);
+    assert_true(drain_in_slices(w) > 2);
+    assert_int_equal(keep->refcnt, 1);
+    tw_check(w);
+    tw_free(w);
+}
+
+/* Small frames still release at once: counts are exact right away. */
+static void a_small_frame_releases_at_once(void **state)
+{
+    (void)state;
+    tworld *w = tw_new(INTERN_PYTHON);
+    tw_bind(w, "g", "[]");
+    hobj *g = tw_get(w, "g");
+    ns_push_scope(w->ns, w->s, NULL);
+    ns_bind(w->ns, w->s, "a", 1, heap_incref(w->h, g), false);
+    assert_int_equal(g->refcnt, 2);
+    assert_int_equal(ns_pop_scope(w->ns, w->s, NULL), 1);
+    assert_int_equal(g->refcnt, 1);
+    assert_int_equal(heap_get_stats(w->h)->pending, 0);
+    tw_free(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -380,6 +470,9 @@ int main(void)
         cmocka_unit_test(sessions_share_global_but_not_frames),
         cmocka_unit_test(names_must_be_nonempty_valid_utf8),
         cmocka_unit_test(ns_free_releases_everything),
+        cmocka_unit_test(a_big_frame_closes_in_slices),
+        cmocka_unit_test(a_big_session_ends_in_slices),
+        cmocka_unit_test(a_small_frame_releases_at_once),
     };
     return cmocka_run_group_tests_name("ns", tests, NULL, NULL);
 }

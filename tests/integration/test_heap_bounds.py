@@ -1,0 +1,150 @@
+"""SPEC section 9, the parts that live in the heap: `scan` (names a page at
+a time, surviving binds and unbinds meanwhile), frames and sessions that
+close in slices, and the collector's root scan over many names. Each test
+asserts answers and counts, never timings (bench/stall.py measures those)."""
+
+import unittest
+
+from heapd_client import ServerTestCase, name, wait_for
+
+
+def scan_all(c, scope="global", **opts):
+    """Every name a full scan returns, and the number of steps it took."""
+    cursor, seen, steps = 0, [], 0
+    while True:
+        cursor, names = c.ok("scan", scope, cursor, opts)
+        seen += names
+        steps += 1
+        if cursor == 0:
+            return seen, steps
+
+
+def bind_many(c, n, prefix="n", value=None):
+    for start in range(0, n, 2000):
+        c.pipeline([("bind", "%s%d" % (prefix, i), i if value is None else value)
+                    for i in range(start, min(n, start + 2000))])
+
+
+class ScanTest(ServerTestCase):
+
+    def test_scan_returns_every_name_in_pages(self):
+        c = self.connect()
+        bind_many(c, 5000, "s")
+        seen, steps = scan_all(c, count=100)
+        names = {n for n in seen if n.startswith("s")}
+        self.assertEqual(names, {"s%d" % i for i in range(5000)})
+        self.assertGreater(steps, 10)  # pages, not one answer
+        self.assertEqual(len(seen), len(set(seen)))  # no growth: no repeats
+
+    def test_names_bound_throughout_survive_binds_and_unbinds_meanwhile(self):
+        c = self.connect()
+        bind_many(c, 3000, "keep")
+        bind_many(c, 3000, "drop")
+        cursor, seen, i = 0, set(), 0
+        while True:
+            cursor, names = c.ok("scan", "global", cursor, {"count": 200})
+            seen.update(names)
+            # the table grows past its size (twice) and loses entries
+            # mid-iteration, slower than the scan moves on
+            c.pipeline([("bind", "grow%d_%d" % (i, k), k) for k in range(100)])
+            c.pipeline([("unbind", "drop%d" % k, {"scope": "global"})
+                        for k in range(i * 30, min(3000, i * 30 + 30))])
+            i += 1
+            if cursor == 0:
+                break
+        self.assertTrue({"keep%d" % k for k in range(3000)} <= seen)
+        self.assertGreater(i * 100, 12000)  # it grew past 16 k slots meanwhile
+        self.assertHealthy(c)
+
+    def test_match_and_count_options(self):
+        c = self.connect()
+        c.ok("bind", "user:1", 1)
+        c.ok("bind", "user:2", 2)
+        c.ok("bind", "usér:3", 3)
+        c.ok("bind", "other", 4)
+        seen, _ = scan_all(c, match="us?r:*")
+        self.assertEqual(sorted(seen), ["user:1", "user:2", "usér:3"])
+        seen, _ = scan_all(c, match="user:[2-9]")
+        self.assertEqual(seen, ["user:2"])
+        self.assertError(c.err("scan", "global", 0, {"count": 0}), "ValueError")
+        self.assertError(c.err("scan", "global", 0, {"bogus": 1}), "ValueError")
+        self.assertError(c.err("scan", "global", -1), "ValueError")
+        self.assertError(c.err("scan", "everywhere", 0), "ValueError")
+        self.assertError(c.err("scan", "global", 0, {"match": 5}), "TypeError")
+
+    def test_local_scope(self):
+        c = self.connect()
+        self.assertEqual(c.ok("scan", "local", 0), [0, []])  # no frame open
+        c.ok("push_scope")
+        c.pipeline([("bind", "loc%d" % i, i) for i in range(300)])
+        seen, _ = scan_all(c, "local")
+        self.assertEqual(sorted(seen), sorted("loc%d" % i for i in range(300)))
+        c.ok("pop_scope")
+
+
+class ClosingInSlicesTest(ServerTestCase):
+    """A frame or a session with many names closes at once for lookups; its
+    references are released in slices, and the checker holds between."""
+
+    def test_pop_scope_of_a_big_frame(self):
+        c = self.connect()
+        c.ok("push_scope")
+        n = 20000
+        for start in range(0, n, 2000):
+            c.pipeline([("bind", "f%d" % i, [i]) for i in range(start, start + 2000)])
+        c.pipeline([("bind", "s%d" % i, ["x"]) for i in range(10)])
+        live = c.ok("stats", "objects")["live"]
+        self.assertEqual(c.ok("pop_scope"), n + 10)
+        self.assertError(c.err("lookup", "f1"), "NameError")
+        self.assertEqual(c.ok("names", "local"), [])
+        self.assertHealthy(c)  # counts exact while (or after) it releases
+        wait_for(lambda: c.ok("stats", "refcount")["pending"] == 0)
+        # each [i] and ["x"] goes; ints past 256 go with theirs
+        self.assertLessEqual(c.ok("stats", "objects")["live"], live - (n + 10))
+        self.assertHealthy(c)
+
+    def test_a_session_ending_with_many_handles(self):
+        c = self.connect()
+        c.ok("bind", "keep", [])
+        other = self.connect()
+        for start in range(0, 20000, 2000):
+            other.pipeline([("new", {"k": i}) for i in range(start, start + 2000)])
+        live = c.ok("stats", "objects")["live"]
+        other.close()
+        wait_for(lambda: c.ok("stats", "clients")["connected"] == 1)
+        self.assertHealthy(c)
+        wait_for(lambda: c.ok("stats", "refcount")["pending"] == 0)
+        # each dict {"k": i}: the dict and, past 256, its int
+        self.assertLessEqual(c.ok("stats", "objects")["live"], live - 20000)
+        self.assertHealthy(c)
+
+
+class RootScanTest(ServerTestCase):
+    """Collector cycles over many names run in slices and keep everything
+    reachable, whatever clients bind meanwhile."""
+
+    CONFIG = {"gc": {"threshold": 100, "heap_fraction": 0}}
+
+    def test_cycles_over_many_names_keep_what_names_reach(self):
+        c = self.connect()
+        for start in range(0, 30000, 2000):
+            c.pipeline([("bind", "r%d" % i, [[i]]) for i in range(start, start + 2000)])
+        before = c.ok("gc_stats")["cycles"]
+        for k in range(200):  # garbage cycles while names move
+            c.ok("bind", "tmp", [[]])
+            c.ok("append", "tmp", name("tmp"))
+            c.ok("unbind", "tmp")
+            c.ok("unbind", "r%d" % (k * 7))
+            c.ok("bind", "r%d" % (k * 7), [[k]])
+        self.assertTrue(wait_for(lambda: c.ok("gc_stats")["cycles"] > before + 1))
+        wait_for(lambda: c.ok("gc_stats")["phase"] == "idle")
+        self.assertGreater(c.ok("gc_stats")["collected"], 0)
+        self.assertHealthy(c)
+        for i in range(0, 30000, 997):
+            v = c.ok("get", "r%d" % i)
+            self.assertIsInstance(v, list)
+        self.assertHealthy(c)
+
+
+if __name__ == "__main__":
+    unittest.main()
