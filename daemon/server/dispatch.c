@@ -29,32 +29,57 @@ static int check_arity(const method_info *m, uint32_t n, herr *err)
                     m->min_args, m->max_args, n);
 }
 
+/* How a message that cannot run is answered (SPEC §2). A response that
+ * answers no request is never sent: a peer that answers whatever it
+ * receives could otherwise start an exchange that never ends. */
+enum bad_answer {
+    BAD_NOTIFY,   /* no readable msgid, or a message a client may not send:
+                     an "error" notification */
+    BAD_RESPONSE, /* a request with a readable msgid: a ProtocolError response */
+    BAD_SILENT,   /* a client notification: no response, not even on error */
+};
+
 /* The envelope: [0, msgid, method, params] or [2, method, params]. */
 struct envelope {
     bool notify;
+    enum bad_answer bad; /* how a failure is answered, once known */
     uint32_t msgid;
     const msgpack_object *method, *params;
 };
 
-static int read_envelope(const msgpack_object *msg, struct envelope *e, herr *err)
+/* The kind and the msgid, which decide how any later failure is answered. */
+static int read_kind(const msgpack_object *msg, struct envelope *e, herr *err)
 {
     memset(e, 0, sizeof *e);
+    e->bad = BAD_NOTIFY;
     if (msg->type != MSGPACK_OBJECT_ARRAY || msg->via.array.size < 3)
         return herr_set(err, HE_PROTOCOL, "a message must be an array [type, ...]");
     const msgpack_object *a = msg->via.array.ptr;
     if (a[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER || a[0].via.u64 > 2 || a[0].via.u64 == 1)
         return herr_set(err, HE_PROTOCOL, "message type must be 0 (request) or 2 (notification)");
     e->notify = a[0].via.u64 == 2;
-    size_t want = e->notify ? 3 : 4;
-    if (!e->notify && a[1].type == MSGPACK_OBJECT_POSITIVE_INTEGER && a[1].via.u64 <= UINT32_MAX)
-        e->msgid = (uint32_t)a[1].via.u64;
-    else if (!e->notify)
+    if (e->notify) {
+        e->bad = BAD_SILENT;
+        return 0;
+    }
+    if (a[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER || a[1].via.u64 > UINT32_MAX)
         return herr_set(err, HE_PROTOCOL, "msgid must be a uint32");
+    e->msgid = (uint32_t)a[1].via.u64;
+    e->bad = BAD_RESPONSE;
+    return 0;
+}
+
+static int read_envelope(const msgpack_object *msg, struct envelope *e, herr *err)
+{
+    int rc = read_kind(msg, e, err);
+    if (rc)
+        return rc;
+    size_t want = e->notify ? 3 : 4;
     if (msg->via.array.size != want)
         return herr_set(err, HE_PROTOCOL, "a %s has %zu elements",
                         e->notify ? "notification" : "request", want);
-    e->method = &a[want - 2];
-    e->params = &a[want - 1];
+    e->method = &msg->via.array.ptr[want - 2];
+    e->params = &msg->via.array.ptr[want - 1];
     if (e->method->type != MSGPACK_OBJECT_STR)
         return herr_set(err, HE_PROTOCOL, "method must be a str");
     if (e->params->type != MSGPACK_OBJECT_ARRAY)
@@ -112,15 +137,27 @@ static void log_limit_hit(server *srv, const herr *err)
     suppressed = 0;
 }
 
+/* A message that cannot run at all, answered as e->bad says. */
+static void refuse(server *srv, conn *c, const struct envelope *e, const herr *err)
+{
+    srv->st.protocol_errors++;
+    if (e->bad == BAD_NOTIFY)
+        reply_error_notify(&c->pk, err->code, err->msg);
+    else if (e->bad == BAD_RESPONSE)
+        reply_error(&c->pk, e->msgid, err->code, err->msg);
+}
+
 void dispatch_message(server *srv, conn *c, const msgpack_object *msg)
 {
     herr err = {0};
     struct envelope e;
     msgpack_sbuffer *out = &c->out, scratch;
     msgpack_packer *pk = &c->pk, spk;
-    int rc = read_envelope(msg, &e, &err), id = -1;
-    if (!rc)
-        rc = id = admit(srv, c, &e, &err);
+    if (read_envelope(msg, &e, &err)) {
+        refuse(srv, c, &e, &err);
+        return;
+    }
+    int rc = admit(srv, c, &e, &err), id = rc;
     if (e.notify) { /* run without a response: the result goes nowhere */
         msgpack_sbuffer_init(&scratch);
         msgpack_packer_init(&spk, &scratch, msgpack_sbuffer_write);
