@@ -25,6 +25,7 @@ struct conn {
     mpscan_state scan;   /* progress through the partial message at in[0] */
     msgpack_sbuffer out; /* responses and events not yet handed to libuv */
     msgpack_packer pk;
+    uint32_t watch_head; /* this session's watches (watches.h) */
     uint64_t connected_ns, requests;
 };
 
