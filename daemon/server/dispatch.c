@@ -3,6 +3,7 @@
  * response, with the handler's partial output rolled back on error. */
 #include "dispatch.h"
 #include "conn.h"
+#include "encbuf.h"
 #include "handlers.h"
 #include "log.h"
 #include "reply.h"
@@ -147,47 +148,50 @@ static void refuse(server *srv, conn *c, const struct envelope *e, const herr *e
         reply_error(&c->pk, e->msgid, err->code, err->msg);
 }
 
+/* Runs an admitted request, its answer written through eb. An answer over
+ * its budget fails like any other error: the dispatcher drops it. */
+static int run_request(server *srv, conn *c, const struct envelope *e, int id, encbuf *eb,
+                       herr *err)
+{
+    uint64_t t0 = now_ns();
+    reply_ok_begin(&eb->pk, e->msgid);
+    int rc = run_handler(srv, c, id, e->params, &eb->pk, err);
+    if (rc == 0 && eb->over)
+        rc = herr_set(err, HE_MEMORY, ENCBUF_OVER_MESSAGE);
+    srv->mst[id].calls++;
+    srv->mst[id].nsec += now_ns() - t0; /* ns: most calls take under 1 us */
+    srv->mst[id].errors += rc < 0;
+    return rc;
+}
+
 void dispatch_message(server *srv, conn *c, const msgpack_object *msg)
 {
     herr err = {0};
     struct envelope e;
-    msgpack_sbuffer *out = &c->out, scratch;
-    msgpack_packer *pk = &c->pk, spk;
     if (read_envelope(msg, &e, &err)) {
         refuse(srv, c, &e, &err);
         return;
     }
     int rc = admit(srv, c, &e, &err), id = rc;
-    if (e.notify) { /* run without a response: the result goes nowhere */
-        msgpack_sbuffer_init(&scratch);
-        msgpack_packer_init(&spk, &scratch, msgpack_sbuffer_write);
-        out = &scratch, pk = &spk;
-    }
-    size_t mark = out->size;
-    uint64_t t0 = now_ns();
-    if (rc >= 0) {
-        reply_ok_begin(pk, e.msgid);
-        rc = run_handler(srv, c, id, e.params, pk, &err);
-        if (rc == REQ_DEFERRED) {
-            out->size = mark; /* the answer follows when the work is done */
-            if (!e.notify)
-                conn_defer(c, e.msgid);
-            rc = 0;
-        }
-        srv->mst[id].calls++;
-        srv->mst[id].nsec += now_ns() - t0; /* ns: most calls take under 1 us */
-        srv->mst[id].errors += rc != 0;
+    size_t mark = c->out.size;
+    encbuf eb; /* a notification's result is counted against the budget, then dropped */
+    encbuf_init(&eb, e.notify ? NULL : &c->out, srv->cfg.max_output_bytes, NULL);
+    if (rc >= 0)
+        rc = run_request(srv, c, &e, id, &eb, &err);
+    if (rc == REQ_DEFERRED && !e.notify) {
+        c->out.size = mark; /* the answer follows when the work is done */
+        conn_defer(c, e.msgid);
     }
     if (rc == HE_MEMORY)
         log_limit_hit(srv, &err);
-    if (rc < 0) {
-        out->size = mark; /* drop the handler's partial output */
-        reply_error(pk, e.msgid, rc, err.msg);
-        srv->st.protocol_errors += rc == HE_PROTOCOL;
+    if (rc < 0 && !e.notify) {
+        c->out.size = mark; /* drop the handler's partial output */
+        reply_error(&c->pk, e.msgid, rc, err.msg);
     }
+    srv->st.protocol_errors += rc == HE_PROTOCOL;
+    encbuf_destroy(&eb);
     /* nothing to check when deferred, or when the handler already flushed
      * (shutdown): conn_flush checks what it sends */
-    REPLY_CHECK(out->size <= mark || reply_is_one_object(out->data + mark, out->size - mark));
-    if (e.notify)
-        msgpack_sbuffer_destroy(&scratch);
+    REPLY_CHECK(e.notify || c->out.size <= mark ||
+                reply_is_one_object(c->out.data + mark, c->out.size - mark));
 }
