@@ -19,6 +19,7 @@ struct conn {
     uint64_t id;
     bool authed, closing, draining, gc_subscribed, is_tcp;
     bool waiting;        /* a request's answer is deferred (conn_defer) */
+    bool paused;         /* unsent output over the limit: not reading (conn.c) */
     uint32_t wait_msgid; /* ... and this is its msgid */
     char *in;            /* bytes read that are not yet a whole message */
     size_t in_len, in_cap;
