@@ -61,6 +61,35 @@ void conn_set_gc_subscribed(conn *c, bool on)
     c->gc_subscribed = on;
 }
 
+bool conn_ref_handles(const conn *c)
+{
+    return c->ref_handles;
+}
+void conn_set_ref_handles(conn *c, bool on)
+{
+    c->ref_handles = on;
+}
+
+void conn_handle_add(conn *c, hobj *o)
+{
+    ns_handle_add(c->srv->ns, c->s, o);
+    c->handles++;
+}
+
+int conn_handle_release(conn *c, hobj *o, uint32_t count, herr *err)
+{
+    uint32_t held = ns_handle_count(c->s, o);
+    if (held == 0)
+        return herr_set(err, HE_VALUE, "this session holds no handle to that object");
+    if (held < count)
+        return herr_set(err, HE_VALUE, "this session holds %u handle%s to that object, not %u",
+                        held, held == 1 ? "" : "s", count);
+    for (uint32_t i = 0; i < count; i++)
+        ns_handle_release(c->srv->ns, c->s, o, err); /* held: cannot fail */
+    c->handles -= count;
+    return 0;
+}
+
 static void on_closed(uv_handle_t *h)
 {
     conn *c = h->data;
@@ -320,7 +349,7 @@ void conn_start(conn *c)
 
 void conn_pack_info(msgpack_packer *pk, const conn *c)
 {
-    msgpack_pack_map(pk, 6);
+    msgpack_pack_map(pk, 7);
     pack_cstr(pk, "id");
     msgpack_pack_uint64(pk, c->id);
     pack_cstr(pk, "age_s");
@@ -333,4 +362,5 @@ void conn_pack_info(msgpack_packer *pk, const conn *c)
     pack_bool(pk, c->authed);
     pack_cstr(pk, "transport");
     pack_cstr(pk, c->is_tcp ? "tcp" : "unix");
+    pack_kv_u(pk, "handles", c->handles);
 }

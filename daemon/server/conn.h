@@ -20,6 +20,8 @@ struct conn {
     bool authed, closing, draining, gc_subscribed, is_tcp;
     bool waiting;        /* a request's answer is deferred (conn_defer) */
     bool paused;         /* unsent output over the limit: not reading (conn.c) */
+    bool ref_handles;    /* ref-handle mode (hello): every ref answered is a handle */
+    uint64_t handles;    /* handles the session holds, all objects together */
     uint32_t wait_msgid; /* ... and this is its msgid */
     char *in;            /* bytes read that are not yet a whole message */
     size_t in_len, in_cap;
@@ -51,7 +53,16 @@ bool conn_authed(const conn *c);
 void conn_set_authed(conn *c);
 uint64_t conn_id(const conn *c);
 void conn_set_gc_subscribed(conn *c, bool on);
-/* A map per connection: id, peer, age, requests, session depth, handles. */
+bool conn_ref_handles(const conn *c);
+void conn_set_ref_handles(conn *c, bool on);
+
+/* Gives the session a handle on o, stealing the caller's reference. */
+void conn_handle_add(conn *c, hobj *o);
+/* Drops count handles the session holds on o: ValueError, and nothing
+ * dropped, when it holds fewer. */
+int conn_handle_release(conn *c, hobj *o, uint32_t count, herr *err);
+/* A map per connection: id, age, requests, session depth, auth, transport,
+ * handles. */
 void conn_pack_info(msgpack_packer *pk, const conn *c);
 
 #endif

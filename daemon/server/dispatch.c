@@ -148,6 +148,21 @@ static void refuse(server *srv, conn *c, const struct envelope *e, const herr *e
         reply_error(&c->pk, e->msgid, err->code, err->msg);
 }
 
+/* Ref-handle mode: every reference in a successful answer becomes one
+ * handle of the session. Their counts were taken as they were packed, so
+ * each object is still alive whatever the handler did after (pop); a
+ * failed request adds none (encbuf_destroy gives the counts back).
+ * Handles cost memory (charged to limits.max_memory_bytes) but are not
+ * refused at that limit, as new(ref) is not: an answer is bounded by
+ * limits.max_output_bytes, and requests that only free must work. */
+static void hand_over_refs(conn *c, encbuf *eb)
+{
+    size_t n;
+    hobj **refs = encbuf_take_refs(eb, &n);
+    for (size_t i = 0; i < n; i++)
+        conn_handle_add(c, refs[i]);
+}
+
 /* Runs an admitted request, its answer written through eb. An answer over
  * its budget fails like any other error: the dispatcher drops it. */
 static int run_request(server *srv, conn *c, const struct envelope *e, int id, encbuf *eb,
@@ -158,6 +173,10 @@ static int run_request(server *srv, conn *c, const struct envelope *e, int id, e
     int rc = run_handler(srv, c, id, e->params, &eb->pk, err);
     if (rc == 0 && eb->over)
         rc = herr_set(err, HE_MEMORY, ENCBUF_OVER_MESSAGE);
+    if (rc == 0 && eb->refs_full)
+        rc = herr_set(err, HE_MEMORY, "reference count limit reached");
+    if (rc == 0)
+        hand_over_refs(c, eb);
     srv->mst[id].calls++;
     srv->mst[id].nsec += now_ns() - t0; /* ns: most calls take under 1 us */
     srv->mst[id].errors += rc < 0;
@@ -174,8 +193,13 @@ void dispatch_message(server *srv, conn *c, const msgpack_object *msg)
     }
     int rc = admit(srv, c, &e, &err), id = rc;
     size_t mark = c->out.size;
-    encbuf eb; /* a notification's result is counted against the budget, then dropped */
-    encbuf_init(&eb, e.notify ? NULL : &c->out, srv->cfg.max_output_bytes, NULL);
+    /* A notification's result is counted against the budget, then dropped,
+     * and adds no handles. A session that has not authenticated (when a
+     * token is configured) holds nothing, so it gets no handles either. */
+    bool may_hold = c->ref_handles && !e.notify && (conn_authed(c) || !srv->lis.token);
+    encbuf eb;
+    encbuf_init(&eb, e.notify ? NULL : &c->out, srv->cfg.max_output_bytes,
+                may_hold ? srv->h : NULL);
     if (rc >= 0)
         rc = run_request(srv, c, &e, id, &eb, &err);
     if (rc == REQ_DEFERRED && !e.notify) {
