@@ -755,7 +755,7 @@ static void bind_shared_lists(tworld *w, int levels)
         for (int i = 0; i < 100; i++)
             n += (size_t)snprintf(lit + n, sizeof lit - n, "%s$L%d", i ? "," : "", k - 1);
         snprintf(lit + n, sizeof lit - n, "]");
-        char name[8];
+        char name[16];
         snprintf(name, sizeof name, "L%d", k);
         tw_bind(w, name, lit);
     }
