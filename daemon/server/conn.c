@@ -184,7 +184,7 @@ void conn_flush(conn *c)
         return;
     }
     /* Answers cannot take a connection past twice the limit: it stops
-     * running requests once over it (conn_after_request), and one answer
+     * running requests once over it (conn_over_output_limit), and one answer
      * is at most the limit. Events keep coming while it does not read, so
      * a client whose output still grows past that is disconnected. */
     size_t queued = uv_stream_get_write_queue_size(&c->u.stream);
