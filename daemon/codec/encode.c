@@ -1,4 +1,5 @@
 #include "encode.h"
+#include "encbuf.h"
 #include "htab.h"
 #include "util.h"
 #include "wire.h"
@@ -9,16 +10,25 @@
  * being packed (path[0] is the top), for the depth and cycle tests. */
 struct enc {
     heap *h;
-    uint32_t depth; /* clamped to ENC_MAX_DEPTH, so path never overflows */
-    uint32_t level; /* containers on the path */
+    const encbuf *budget; /* the answer's root buffer, or NULL: no budget */
+    uint32_t depth;       /* clamped to ENC_MAX_DEPTH, so path never overflows */
+    uint32_t level;       /* containers on the path */
     hobj *path[ENC_MAX_DEPTH];
 };
+
+/* Whether the answer has already failed: then nothing more is walked, so
+ * a failed answer costs at most its budget in work. */
+static bool enc_stopped(const struct enc *e)
+{
+    return e->budget && (e->budget->over || e->budget->refs_full);
+}
 
 static void enc_obj(struct enc *e, msgpack_packer *pk, hobj *o, uint32_t nest);
 
 void enc_ref(msgpack_packer *pk, hobj *o)
 {
     enc_ref_id(pk, hobj_id(o));
+    encbuf_note_ref(pk, o);
 }
 
 void enc_ref_id(msgpack_packer *pk, hid id)
@@ -65,7 +75,7 @@ void enc_scalar(msgpack_packer *pk, const hobj *o)
 static void enc_items(struct enc *e, msgpack_packer *pk, hobj **items, uint32_t n, uint32_t nest)
 {
     msgpack_pack_array(pk, n);
-    for (uint32_t i = 0; i < n; i++)
+    for (uint32_t i = 0; i < n && !enc_stopped(e); i++)
         enc_obj(e, pk, items[i], nest);
 }
 
@@ -78,7 +88,7 @@ static void enc_table(struct enc *e, msgpack_packer *pk, hdict *d, uint32_t nest
         msgpack_pack_map(pk, d->used);
     else
         msgpack_pack_array(pk, d->used);
-    for (uint32_t i = 0; d->tb && i < d->fill; i++) {
+    for (uint32_t i = 0; d->tb && i < d->fill && !enc_stopped(e); i++) {
         hentry *en = htab_entry(d, i);
         if (!en->key)
             continue;
@@ -100,17 +110,26 @@ static int sbuf_write(void *data, const char *buf, size_t len)
 }
 
 /* A tuple or set: its array goes into a buffer of its own (where msgpack
- * nesting starts again at 1), then into pk as the ext body. */
+ * nesting starts again at 1), then into pk as the ext body. Under a budget
+ * the buffer is a child of pk's, so its bytes count while it is open. */
 static void enc_ext(struct enc *e, msgpack_packer *pk, hobj *o)
 {
     msgpack_sbuffer sb;
-    msgpack_packer sub;
+    msgpack_packer plain, *sub = &plain;
+    encbuf child, *parent = encbuf_of(pk);
     msgpack_sbuffer_init(&sb);
-    msgpack_packer_init(&sub, &sb, sbuf_write);
+    if (parent) {
+        encbuf_child_init(&child, &sb, parent);
+        sub = &child.pk;
+    } else {
+        msgpack_packer_init(&plain, &sb, sbuf_write);
+    }
     if (o->type == T_TUPLE)
-        enc_items(e, &sub, AS_TUPLE(o)->items, AS_TUPLE(o)->len, 1);
+        enc_items(e, sub, AS_TUPLE(o)->items, AS_TUPLE(o)->len, 1);
     else
-        enc_table(e, &sub, AS_DICT(o), 1);
+        enc_table(e, sub, AS_DICT(o), 1);
+    if (parent)
+        encbuf_child_close(&child);
     msgpack_pack_ext(pk, sb.size, o->type == T_TUPLE ? EXT_TUPLE : EXT_SET);
     msgpack_pack_ext_body(pk, sb.data, sb.size);
     msgpack_sbuffer_destroy(&sb);
@@ -153,8 +172,27 @@ static void enc_obj(struct enc *e, msgpack_packer *pk, hobj *o, uint32_t nest)
 
 void enc_value(msgpack_packer *pk, heap *h, hobj *o, uint32_t depth)
 {
-    struct enc e = {.h = h, .depth = depth < ENC_MAX_DEPTH ? depth : ENC_MAX_DEPTH};
+    const encbuf *eb = encbuf_of(pk);
+    struct enc e = {.h = h,
+                    .budget = eb ? eb->root : NULL,
+                    .depth = depth < ENC_MAX_DEPTH ? depth : ENC_MAX_DEPTH};
     enc_obj(&e, pk, o, 0);
+}
+
+int enc_value_fits(msgpack_packer *pk, heap *h, hobj *o, uint32_t depth, herr *err)
+{
+    const encbuf *eb = encbuf_of(pk);
+    if (!eb || !eb->root->limit)
+        return 0;
+    const encbuf *root = eb->root;
+    encbuf probe; /* counts only, within what is left of pk's budget */
+    encbuf_init(&probe, NULL, root->limit - root->used, NULL);
+    probe.over = root->over || root->used == root->limit;
+    if (!probe.over)
+        enc_value(&probe.pk, h, o, depth);
+    bool over = probe.over;
+    encbuf_destroy(&probe);
+    return over ? herr_set(err, HE_MEMORY, ENCBUF_OVER_MESSAGE) : 0;
 }
 
 void enc_item(msgpack_packer *pk, heap *h, hobj *o)

@@ -21,7 +21,15 @@
  *    levels is packed as a reference, which leaves two levels for what
  *    encloses the value (the response envelope, and one result array).
  *
- * Nothing here changes the heap: no counts, no colours, no counters. */
+ * Bounded output: when pk is an answer's packer (encbuf.h), its budget
+ * holds while encoding. The walk stops as soon as the budget is spent, so
+ * an answer that cannot fit fails after about limits.max_output_bytes of
+ * work and memory, whatever the value's shared structure would expand to
+ * (L0 = [1]*100; Lk = [L(k-1)]*100). Such a packer also notes each object
+ * packed as a reference (enc_ref), for ref-handle mode.
+ *
+ * Nothing here changes the heap (no colours, no counters), except the
+ * counts an answer's packer takes on the references it notes. */
 #ifndef HEAPD_ENCODE_H
 #define HEAPD_ENCODE_H
 
@@ -36,13 +44,21 @@
  * above; depth 0 packs a container o as a reference. h is unused today. */
 void enc_value(msgpack_packer *pk, heap *h, hobj *o, uint32_t depth);
 
+/* 0 when o's value, as enc_value would pack it, fits in what is left of
+ * pk's budget (always, for a plain packer); else MemoryError in err. For a
+ * request that must check before it changes anything (pop): it costs at
+ * most the budget in work, and packs nothing. */
+int enc_value_fits(msgpack_packer *pk, heap *h, hobj *o, uint32_t depth, herr *err);
+
 /* Packs an atomic object (None, bool, int, float, str, bytes) as its
  * msgpack value: responses and snapshots share this one encoder. */
 void enc_scalar(msgpack_packer *pk, const hobj *o);
 
-/* Packs a reference (ext 1) to o (borrowed). */
+/* Packs a reference (ext 1) to o (borrowed), noted by an answer's packer
+ * that notes references (ref-handle mode: the client gets a handle). */
 void enc_ref(msgpack_packer *pk, hobj *o);
-/* Packs a reference (ext 1) to an id, for an object that may be gone (events). */
+/* Packs a reference (ext 1) to an id and notes nothing: for an object that
+ * may be gone (events), or one whose handle the request made itself (new). */
 void enc_ref_id(msgpack_packer *pk, hid id);
 
 /* getitem's rule: None, bool, int, float, str and bytes as values; tuple,

@@ -26,7 +26,7 @@ enum pkind {
 
 struct pnode {
     uint8_t kind;
-    uint32_t n; /* items (tuple, list, set) or pairs (dict) */
+    uint32_t n; /* items (tuple, list, set) or pairs (dict); P_REF: 1 from ext 1 */
     union {
         int64_t i;
         double f;
@@ -167,7 +167,10 @@ static int plan_ext(struct plan *p, const msgpack_object_ext *ext, uint32_t dept
             return rc;
         if (!(o = heap_lookup(p->h, id)))
             return herr_set(p->err, HE_REFERENCE, "no object with id %llu", (unsigned long long)id);
-        return plan_ref(p, o, key);
+        if ((rc = plan_ref(p, o, key)))
+            return rc;
+        p->nodes[p->len - 1].n = 1; /* an ext 1, for lit_check_refs */
+        return 0;
     case EXT_NAME:
         if (!utf8_valid(ext->ptr, ext->size))
             return herr_set(p->err, HE_VALUE, "name is not valid UTF-8");
@@ -342,6 +345,23 @@ static int plan_and_build(heap *h, const msgpack_object *v, lit_resolve_fn resol
 int lit_check(heap *h, const msgpack_object *v, lit_resolve_fn resolve, void *ctx, herr *err)
 {
     return plan_and_build(h, v, resolve, ctx, NULL, err);
+}
+
+int lit_check_refs(heap *h, const msgpack_object *v, lit_resolve_fn resolve, void *ctx,
+                   lit_ref_fn on_ref, void *arg, herr *err)
+{
+    herr local_err;
+    struct plan p = {.h = h,
+                     .resolve = resolve,
+                     .rctx = ctx,
+                     .err = err ? err : &local_err,
+                     .max_depth = heap_cfg(h)->max_depth};
+    int rc = plan_only(&p, v);
+    for (size_t i = 0; !rc && i < p.len; i++)
+        if (p.nodes[i].kind == P_REF && p.nodes[i].n == 1)
+            on_ref(arg, p.nodes[i].u.ref);
+    plan_free(&p);
+    return rc;
 }
 
 int lit_build(heap *h, const msgpack_object *v, lit_resolve_fn resolve, void *ctx, hobj **out,

@@ -24,6 +24,13 @@ int lit_build(heap *h, const msgpack_object *v, lit_resolve_fn resolve, void *ct
  * anything: 0, or the error lit_build would give. */
 int lit_check(heap *h, const msgpack_object *v, lit_resolve_fn resolve, void *ctx, herr *err);
 
+/* lit_check, then on_ref(arg, o) for each ext 1 in v, in order, ext
+ * payloads included (ext 4 names are not references on the wire): for an
+ * answer that echoes v as it came (ping). Nothing is called on error. */
+typedef void (*lit_ref_fn)(void *arg, hobj *o);
+int lit_check_refs(heap *h, const msgpack_object *v, lit_resolve_fn resolve, void *ctx,
+                   lit_ref_fn on_ref, void *arg, herr *err);
+
 /* Decodes an ext 1 payload: the id, or ProtocolError if malformed. */
 int lit_ref_id(const msgpack_object_ext *ext, hid *id, herr *err);
 

@@ -1,5 +1,6 @@
 #include "args.h"
 #include "cont.h"
+#include "encbuf.h"
 #include "literal.h"
 #include "methods.h"
 #include "util.h"
@@ -67,6 +68,19 @@ int arg_value(req *r, uint32_t i, hobj **out)
 int arg_check_value(req *r, uint32_t i)
 {
     return lit_check(r->h, arg(r, i), resolve_name, r, r->err);
+}
+
+static void note_ref(void *pk, hobj *o)
+{
+    encbuf_note_ref(pk, o);
+}
+
+int arg_echo_value(req *r, uint32_t i)
+{
+    int rc = lit_check_refs(r->h, arg(r, i), resolve_name, r, note_ref, r->out, r->err);
+    if (!rc)
+        msgpack_pack_object(r->out, *arg(r, i));
+    return rc;
 }
 
 int arg_target(req *r, uint32_t i, hobj **out)

@@ -15,6 +15,9 @@ int arg_target(req *r, uint32_t i, hobj **out);
 int arg_value(req *r, uint32_t i, hobj **out);
 /* Checks argument i as arg_value would, building nothing. */
 int arg_check_value(req *r, uint32_t i);
+/* Checks argument i as arg_check_value does and packs it as it came, each
+ * ext 1 in it noted as a reference of the answer (ref-handle mode). */
+int arg_echo_value(req *r, uint32_t i);
 /* A name argument (str): non-empty valid UTF-8. */
 int arg_name(req *r, uint32_t i, const char **name, size_t *len);
 int arg_int(req *r, uint32_t i, int64_t *out);

@@ -61,6 +61,35 @@ void conn_set_gc_subscribed(conn *c, bool on)
     c->gc_subscribed = on;
 }
 
+bool conn_ref_handles(const conn *c)
+{
+    return c->ref_handles;
+}
+void conn_set_ref_handles(conn *c, bool on)
+{
+    c->ref_handles = on;
+}
+
+void conn_handle_add(conn *c, hobj *o)
+{
+    ns_handle_add(c->srv->ns, c->s, o);
+    c->handles++;
+}
+
+int conn_handle_release(conn *c, hobj *o, uint32_t count, herr *err)
+{
+    uint32_t held = ns_handle_count(c->s, o);
+    if (held == 0)
+        return herr_set(err, HE_VALUE, "this session holds no handle to that object");
+    if (held < count)
+        return herr_set(err, HE_VALUE, "this session holds %u handle%s to that object, not %u",
+                        held, held == 1 ? "" : "s", count);
+    for (uint32_t i = 0; i < count; i++)
+        ns_handle_release(c->srv->ns, c->s, o, err); /* held: cannot fail */
+    c->handles -= count;
+    return 0;
+}
+
 static void on_closed(uv_handle_t *h)
 {
     conn *c = h->data;
@@ -101,6 +130,10 @@ void conn_close_after_writes(conn *c)
 {
     if (c->closing || c->draining)
         return;
+    if (c->paused) { /* it is not reading: waiting for its writes could take forever */
+        conn_close(c);
+        return;
+    }
     conn_flush(c);
     c->draining = true; /* nothing is written after the shutdown below */
     uv_read_stop(&c->u.stream);
@@ -112,13 +145,24 @@ void conn_close_after_writes(conn *c)
     }
 }
 
+static void conn_unpause(conn *c);
+
+/* Output not yet written: the buffer being packed plus libuv's queue. */
+static size_t unsent(const conn *c)
+{
+    return c->out.size + uv_stream_get_write_queue_size(&c->u.stream);
+}
+
 static void on_written(uv_write_t *req, int status)
 {
     struct write_req *w = (struct write_req *)req;
+    conn *c = w->c;
     free(w->data);
-    if (status < 0 && !w->c->closing)
-        conn_close(w->c);
     free(w);
+    if (status < 0 && !c->closing)
+        conn_close(c);
+    else if (c->paused && !c->closing && unsent(c) <= c->srv->cfg.max_output_bytes)
+        conn_unpause(c); /* drained below the limit: read and run again */
 }
 
 /* Hands everything packed so far to libuv as one write: a whole pipelined
@@ -139,15 +183,35 @@ void conn_flush(conn *c)
         conn_close(c);
         return;
     }
-    /* A client that does not read its responses cannot make heapd hold
-     * unbounded output: past the limit it is disconnected. */
+    /* Answers cannot take a connection past twice the limit: it stops
+     * running requests once over it (conn_over_output_limit), and one answer
+     * is at most the limit. Events keep coming while it does not read, so
+     * a client whose output still grows past that is disconnected. */
     size_t queued = uv_stream_get_write_queue_size(&c->u.stream);
-    if (queued > c->srv->cfg.max_output_bytes) {
+    if (queued / 2 > c->srv->cfg.max_output_bytes) {
         c->srv->st.clients_slow++;
-        log_notice("client %llu disconnected: %zu bytes unread (limits.max_output_bytes)",
+        log_notice("client %llu disconnected: %zu bytes unread (2 x limits.max_output_bytes)",
                    (unsigned long long)c->id, queued);
         conn_close(c);
     }
+}
+
+/* After each request (SPEC §9): once a client's unsent output is over
+ * limits.max_output_bytes, it is handed to libuv, and if it is still over,
+ * the connection stops reading and running requests until its writes drain
+ * below the limit (on_written). So its unsent output never exceeds the
+ * limit by more than one answer. True when the connection stopped. */
+static bool conn_over_output_limit(conn *c)
+{
+    size_t limit = c->srv->cfg.max_output_bytes;
+    if (unsent(c) <= limit)
+        return false;
+    conn_flush(c);
+    if (c->closing || unsent(c) <= limit)
+        return c->closing;
+    c->paused = true;
+    uv_read_stop(&c->u.stream);
+    return true;
 }
 
 /* A connection-level error: one notification [2, "error", [{type, message}]]
@@ -208,7 +272,7 @@ static const char *scan_error(enum mpscan_result r)
 static void process_input(conn *c)
 {
     size_t pos = 0, limit = c->srv->cfg.max_message_bytes;
-    while (!c->closing && !c->draining && !c->waiting && pos < c->in_len) {
+    while (!c->closing && !c->draining && !c->waiting && !c->paused && pos < c->in_len) {
         size_t used = 0;
         enum mpscan_result r = mpscan_resume(&c->scan, c->in + pos, c->in_len - pos, limit,
                                              WIRE_MSGPACK_MAX_DEPTH, &used);
@@ -223,6 +287,8 @@ static void process_input(conn *c)
         }
         run_message(c, c->in + pos, used);
         pos += used;
+        if (conn_over_output_limit(c))
+            break; /* the rest of the input waits in c->in */
     }
     memmove(c->in, c->in + pos, c->in_len - pos);
     c->in_len -= pos;
@@ -248,6 +314,21 @@ void conn_defer(conn *c, uint32_t msgid)
     uv_read_stop(&c->u.stream);
 }
 
+/* Runs the requests already read and, unless one stopped it again, reads on. */
+static void run_and_read(conn *c)
+{
+    process_input(c); /* may defer or pause again */
+    if (!c->waiting && !c->paused && !c->closing && !c->draining)
+        uv_read_start(&c->u.stream, on_alloc, conn_on_read);
+}
+
+static void conn_unpause(conn *c)
+{
+    c->paused = false;
+    if (!c->draining)
+        run_and_read(c);
+}
+
 void conn_resume(conn *c, bool run_more)
 {
     c->waiting = false;
@@ -257,9 +338,7 @@ void conn_resume(conn *c, bool run_more)
         conn_flush(c);
         return;
     }
-    process_input(c); /* may defer again */
-    if (!c->waiting && !c->closing && !c->draining)
-        uv_read_start(&c->u.stream, on_alloc, conn_on_read);
+    run_and_read(c);
 }
 
 void conn_start(conn *c)
@@ -270,7 +349,7 @@ void conn_start(conn *c)
 
 void conn_pack_info(msgpack_packer *pk, const conn *c)
 {
-    msgpack_pack_map(pk, 6);
+    msgpack_pack_map(pk, 7);
     pack_cstr(pk, "id");
     msgpack_pack_uint64(pk, c->id);
     pack_cstr(pk, "age_s");
@@ -283,4 +362,5 @@ void conn_pack_info(msgpack_packer *pk, const conn *c)
     pack_bool(pk, c->authed);
     pack_cstr(pk, "transport");
     pack_cstr(pk, c->is_tcp ? "tcp" : "unix");
+    pack_kv_u(pk, "handles", c->handles);
 }

@@ -19,12 +19,16 @@ struct conn {
     uint64_t id;
     bool authed, closing, draining, gc_subscribed, is_tcp;
     bool waiting;        /* a request's answer is deferred (conn_defer) */
+    bool paused;         /* unsent output over the limit: not reading (conn.c) */
+    bool ref_handles;    /* ref-handle mode (hello): every ref answered is a handle */
+    uint64_t handles;    /* handles the session holds, all objects together */
     uint32_t wait_msgid; /* ... and this is its msgid */
     char *in;            /* bytes read that are not yet a whole message */
     size_t in_len, in_cap;
     mpscan_state scan;   /* progress through the partial message at in[0] */
     msgpack_sbuffer out; /* responses and events not yet handed to libuv */
     msgpack_packer pk;
+    uint32_t watch_head; /* this session's watches (watches.h) */
     uint64_t connected_ns, requests;
 };
 
@@ -49,7 +53,16 @@ bool conn_authed(const conn *c);
 void conn_set_authed(conn *c);
 uint64_t conn_id(const conn *c);
 void conn_set_gc_subscribed(conn *c, bool on);
-/* A map per connection: id, peer, age, requests, session depth, handles. */
+bool conn_ref_handles(const conn *c);
+void conn_set_ref_handles(conn *c, bool on);
+
+/* Gives the session a handle on o, stealing the caller's reference. */
+void conn_handle_add(conn *c, hobj *o);
+/* Drops count handles the session holds on o: ValueError, and nothing
+ * dropped, when it holds fewer. */
+int conn_handle_release(conn *c, hobj *o, uint32_t count, herr *err);
+/* A map per connection: id, age, requests, session depth, auth, transport,
+ * handles. */
 void conn_pack_info(msgpack_packer *pk, const conn *c);
 
 #endif

@@ -14,22 +14,27 @@ static void queue_event(events *ev, struct event e)
     ev->queue[ev->nqueued++] = e;
 }
 
-/* The free hook: a watched object's "freed" goes to each watcher, once. */
+struct fired {
+    events *ev;
+    hobj *o;
+    enum free_cause cause;
+};
+
+static void queue_freed(void *owner, void *arg)
+{
+    struct fired *f = arg;
+    queue_event(f->ev, (struct event){
+                           .id = hobj_id(f->o), .type = f->o->type, .cause = f->cause, .c = owner});
+}
+
+/* The free hook, called for every object the heap frees: one probe of the
+ * watch index when the object is unwatched, whatever the number of watches.
+ * A watched object's "freed" goes to each watcher, once. */
 static void on_free(void *ctx, hobj *o, enum free_cause cause)
 {
     events *ev = &((server *)ctx)->ev;
-    if (!ev->nwatches)
-        return;
-    hid id = hobj_id(o);
-    for (size_t i = 0; i < ev->nwatches;) {
-        if (ev->watches[i].id != id) {
-            i++;
-            continue;
-        }
-        queue_event(
-            ev, (struct event){.id = id, .type = o->type, .cause = cause, .c = ev->watches[i].c});
-        ev->watches[i] = ev->watches[--ev->nwatches];
-    }
+    struct fired f = {ev, o, cause};
+    watches_fire(&ev->watches, hobj_id(o), queue_freed, &f);
 }
 
 static void on_cycle(void *ctx, const gc_cycle_info *info)
@@ -49,7 +54,7 @@ void events_attach(server *srv)
 void events_free(events *ev)
 {
     free(ev->queue);
-    free(ev->watches);
+    watches_free(&ev->watches);
     *ev = (events){0};
 }
 
@@ -92,42 +97,26 @@ void events_send(server *srv)
             continue;
         pack_event(&c->pk, &ev->queue[i]);
         srv->st.events_sent++;
-        conn_flush(c);
+        if (i + 1 == ev->nqueued || ev->queue[i + 1].c != c)
+            conn_flush(c); /* a run of one connection's events: one write */
     }
     ev->nqueued = 0;
 }
 
 int events_watch(events *ev, conn *c, hobj *o)
 {
-    hid id = hobj_id(o);
-    for (size_t i = 0; i < ev->nwatches; i++)
-        if (ev->watches[i].id == id && ev->watches[i].c == c)
-            return 0; /* already watched: one event, not two */
-    if (ev->nwatches == ev->watches_cap)
-        ev->watches = xrealloc(ev->watches,
-                               (ev->watches_cap = ev->watches_cap * 2 + 16) * sizeof *ev->watches);
-    ev->watches[ev->nwatches++] = (struct watch){id, c};
+    watches_add(&ev->watches, hobj_id(o), c, &c->watch_head);
     return 0;
 }
 
 int events_unwatch(events *ev, conn *c, hobj *o)
 {
-    hid id = hobj_id(o);
-    for (size_t i = 0; i < ev->nwatches; i++)
-        if (ev->watches[i].id == id && ev->watches[i].c == c) {
-            ev->watches[i] = ev->watches[--ev->nwatches];
-            return 0;
-        }
-    return -1;
+    return watches_remove(&ev->watches, hobj_id(o), c) ? 0 : -1;
 }
 
 void events_drop_conn(events *ev, conn *c)
 {
-    for (size_t i = 0; i < ev->nwatches;)
-        if (ev->watches[i].c == c)
-            ev->watches[i] = ev->watches[--ev->nwatches];
-        else
-            i++;
+    watches_drop_owner(&ev->watches, &c->watch_head);
     size_t kept = 0; /* c is about to be freed: its queued events go too */
     for (size_t i = 0; i < ev->nqueued; i++)
         if (ev->queue[i].c != c)

@@ -8,18 +8,13 @@
 
 #include "gc.h"
 #include "heap.h"
+#include "watches.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 
 struct server;
 struct conn;
-
-/* One watch: a session waiting for an object's "freed" event. */
-struct watch {
-    hid id;
-    struct conn *c;
-};
 
 /* One queued event, for one connection. */
 struct event {
@@ -33,8 +28,7 @@ struct event {
 typedef struct events {
     struct event *queue; /* waiting to be sent, in order */
     size_t nqueued, queue_cap;
-    struct watch *watches; /* unsorted */
-    size_t nwatches, watches_cap;
+    watches watches; /* who waits for which object's "freed" */
 } events;
 
 /* Registers the heap's free and cycle hooks for srv (at start). */
@@ -43,7 +37,7 @@ void events_attach(struct server *srv);
 void events_free(events *ev);
 
 /* watch/unwatch: at most one watch per (connection, object); unwatch
- * returns -1 when c did not watch o. */
+ * returns -1 when c did not watch o. Neither keeps o alive. */
 int events_watch(events *ev, struct conn *c, hobj *o);
 int events_unwatch(events *ev, struct conn *c, hobj *o);
 /* Forgets c's watches and its queued events (c is closing). */

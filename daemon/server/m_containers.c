@@ -314,6 +314,8 @@ static int list_pop(req *r, hobj *l)
         i = AS_LIST(l)->len - 1;
     else if ((rc = list_index(r, l, 1, &i, msgpack_type_word(&r->args[1]))))
         return rc == HE_INDEX ? herr_set(r->err, rc, "pop index out of range") : rc;
+    if ((rc = enc_value_fits(r->out, r->h, AS_LIST(l)->items[i], POP_DEPTH, r->err)))
+        return rc; /* an answer too large fails before anything is popped */
     give_back(r, cont_list_take(r->h, l, i));
     return 0;
 }
@@ -327,11 +329,13 @@ static int dict_pop(req *r, hobj *d)
     int rc = table_key(r, 1, &key, &hash);
     if (rc)
         return rc;
-    rc = cont_dict_pop(r->h, d, key, hash, &val, r->err);
-    if (rc)
-        key_error(r, key);
-    else
+    val = cont_dict_get(d, key, hash);
+    if (!val)
+        rc = key_error(r, key);
+    else if (!(rc = enc_value_fits(r->out, r->h, val, POP_DEPTH, r->err))) {
+        cont_dict_pop(r->h, d, key, hash, &val, r->err); /* found above */
         give_back(r, val);
+    }
     heap_decref(r->h, key);
     return rc;
 }
@@ -345,6 +349,9 @@ static int set_pop(req *r, hobj *s)
         hobj *k = htab_entry(d, i)->key;
         if (!k)
             continue;
+        int rc = enc_value_fits(r->out, r->h, k, POP_DEPTH, r->err);
+        if (rc)
+            return rc;
         heap_incref(r->h, k);
         cont_set_discard(r->h, s, k, htab_entry(d, i)->hash);
         give_back(r, k);

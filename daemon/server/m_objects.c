@@ -1,4 +1,5 @@
 /* Objects: new, release, get, type, refcount, is, len, contains, getsizeof. */
+#include "conn.h"
 #include "cont.h"
 #include "encode.h"
 #include "handlers.h"
@@ -15,17 +16,23 @@ int m_new(req *r)
     int rc = arg_value(r, 0, &o);
     if (rc)
         return rc;
-    ns_handle_add(r->ns, r->s, o);
-    enc_ref(r->out, o);
+    conn_handle_add(r->conn, o);
+    enc_ref_id(r->out, hobj_id(o)); /* its handle is this one: not noted again */
     return 0;
 }
 
+/* release(ref, [count]): all count handles, or none. */
 int m_release(req *r)
 {
     hobj *o;
+    int64_t count = 1;
     int rc = arg_target(r, 0, &o);
+    if (!rc && r->nargs > 1)
+        rc = arg_int(r, 1, &count);
+    if (!rc && (count < 1 || count > UINT32_MAX))
+        rc = herr_set(r->err, HE_VALUE, "release() count must be from 1 to %u", UINT32_MAX);
     if (!rc)
-        rc = ns_handle_release(r->ns, r->s, o, r->err);
+        rc = conn_handle_release(r->conn, o, (uint32_t)count, r->err);
     if (!rc)
         msgpack_pack_nil(r->out);
     return rc;

@@ -7,9 +7,46 @@
 
 #include <string.h>
 
+static bool str_is(const msgpack_object *o, const char *s)
+{
+    size_t n = strlen(s);
+    return o->type == MSGPACK_OBJECT_STR && o->via.str.size == n &&
+           memcmp(o->via.str.ptr, s, n) == 0;
+}
+
+/* hello's opts: {"ref_handles": bool}. An unknown option is a ValueError,
+ * as bind's are; a value of the wrong type a TypeError. */
+static int hello_opts(req *r, bool *ref_handles)
+{
+    *ref_handles = conn_ref_handles(r->conn);
+    if (r->nargs == 0 || r->args[0].type == MSGPACK_OBJECT_NIL)
+        return 0;
+    const msgpack_object *a = &r->args[0];
+    if (a->type != MSGPACK_OBJECT_MAP)
+        return herr_set(r->err, HE_TYPE, "hello() argument 1 must be an opts map");
+    for (uint32_t k = 0; k < a->via.map.size; k++) {
+        const msgpack_object *key = &a->via.map.ptr[k].key, *val = &a->via.map.ptr[k].val;
+        if (!str_is(key, "ref_handles") && key->type == MSGPACK_OBJECT_STR)
+            return herr_set(r->err, HE_VALUE, "hello(): unknown option '%.*s'",
+                            (int)(key->via.str.size > 40 ? 40 : key->via.str.size),
+                            key->via.str.ptr);
+        if (!str_is(key, "ref_handles"))
+            return herr_set(r->err, HE_VALUE, "hello(): unknown option");
+        if (val->type != MSGPACK_OBJECT_BOOLEAN)
+            return herr_set(r->err, HE_TYPE, "hello(): ref_handles must be a bool");
+        *ref_handles = val->via.boolean;
+    }
+    return 0;
+}
+
 int m_hello(req *r)
 {
-    msgpack_pack_map(r->out, 4);
+    bool ref_handles;
+    int rc = hello_opts(r, &ref_handles);
+    if (rc)
+        return rc;
+    conn_set_ref_handles(r->conn, ref_handles);
+    msgpack_pack_map(r->out, ref_handles ? 5 : 4);
     pack_cstr(r->out, "server");
     pack_cstr(r->out, "heapd");
     pack_cstr(r->out, "version");
@@ -18,6 +55,10 @@ int m_hello(req *r)
     msgpack_pack_int(r->out, 1);
     pack_cstr(r->out, "session");
     msgpack_pack_uint64(r->out, ns_session_id(r->s));
+    if (ref_handles) {
+        pack_cstr(r->out, "ref_handles");
+        msgpack_pack_true(r->out);
+    }
     return 0;
 }
 
@@ -29,11 +70,8 @@ int m_ping(req *r)
     }
     /* echoed as it came, once it passes the rules every value does (valid
      * UTF-8, ints that fit, well-formed exts): heapd never sends what it
-     * would refuse */
-    int rc = arg_check_value(r, 0);
-    if (!rc)
-        msgpack_pack_object(r->out, r->args[0]);
-    return rc;
+     * would refuse. Its refs are the answer's, handles in ref-handle mode. */
+    return arg_echo_value(r, 0);
 }
 
 int m_auth(req *r)

@@ -4,6 +4,7 @@
  * heap_check and tear down with every object freed (LeakSanitizer checks). */
 #include "check.h"
 #include "conn.h"
+#include "dispatch.h"
 #include "mpscan.h"
 #include "util.h"
 #include "wire.h"
@@ -62,7 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     heap_free(srv->h);
     msgpack_zone_destroy(&srv->zone);
     config_free(&srv->cfg);
-    free(srv->watches);
+    events_free(&srv->ev);
     free(srv);
     return 0;
 }

@@ -25,6 +25,9 @@ HEAPD = os.environ.get("HEAPD") or os.path.join(REPO, "build", "heapd")
 if not os.path.isabs(HEAPD):
     HEAPD = os.path.join(REPO, HEAPD)
 VALGRIND = os.environ.get("HEAPD_VALGRIND") == "1"
+# heapd built with ASan (make test SANITIZE=1 sets ASAN_OPTIONS): its
+# quarantine keeps freed memory resident, so RSS tells little about heapd.
+SANITIZED = bool(os.environ.get("ASAN_OPTIONS"))
 
 EXT_REF, EXT_TUPLE, EXT_SET, EXT_NAME = 1, 2, 3, 4
 REQUEST, RESPONSE, NOTIFY = 0, 1, 2

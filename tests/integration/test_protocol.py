@@ -222,6 +222,40 @@ class EventsTest(ServerTestCase):
         k.ok("unbind", "wd")  # the watcher is gone: no crash
         self.assertHealthy(k)
 
+    def test_watch_index_many_watchers_and_frees(self):
+        """Among 20,000 unwatched frees and 3,000 watched ones, each watcher
+        gets exactly one event per object it still watches: several
+        sessions on one object, unwatch, and a watcher that disconnects
+        (the index that makes an unwatched free O(1) keeps these rules)."""
+        k = self.connect()
+        n = 3000
+        k.ok("bind", "wl", [[i] for i in range(n)])
+        refs = [res for _, res in k.pipeline([("getitem", "wl", i) for i in range(n)])]
+        a, b, c = self.connect(), self.connect(), self.connect()
+        gone = self.server.client()
+        a.pipeline([("watch", r) for r in refs])
+        b.pipeline([("watch", r) for r in refs[::3]] + [("watch", r) for r in refs[::3]])
+        c.pipeline([("watch", r) for r in refs[::5]] + [("unwatch", r) for r in refs[::10]])
+        gone.pipeline([("watch", r) for r in refs])
+        gone.close()
+        self.assertTrue(wait_for(lambda: k.ok("stats", "clients")["connected"] == 4))
+        k.ok("bind", "noise", [[i] for i in range(20000)])
+        k.ok("unbind", "noise")
+        k.ok("unbind", "wl")
+        want = {
+            a: {ref_id(r) for r in refs},
+            b: {ref_id(r) for r in refs[::3]},
+            c: {ref_id(r) for r in refs[::5]} - {ref_id(r) for r in refs[::10]},
+        }
+        for w, ids in want.items():
+            got = [w.next_event() for _ in range(len(ids))]
+            self.assertEqual(sorted(ref_id(e[2][0]) for e in got), sorted(ids))
+            self.assertTrue(all(e[1] == "freed" and e[2][1:] == ["list", "refcount"] for e in got))
+            self.assertEqual(w.ok("ping"), "pong")
+            self.assertEqual(w.events, [])  # nothing more: one event per watcher
+        self.assertEqual(k.events, [])
+        self.assertHealthy(k)
+
     def test_subscribe_gc(self):
         s = self.connect()
         self.assertIsNone(s.ok("subscribe", "gc"))

@@ -2,6 +2,7 @@
  * the depth and cycle rules, msgpack-c's nesting limit, getitem's rule,
  * and round trips through the literal builder (SPEC section 2). */
 #include "testlib.h"
+#include "encbuf.h"
 #include "encode.h"
 #include "util.h"
 #include "wire.h"
@@ -735,6 +736,177 @@ static void encoding_changes_nothing(void **state)
     tw_free(w);
 }
 
+/* --- the budget (encbuf.h) --------------------------------------------------- */
+
+/* Binds L0 = [1]*100 and Lk = [L(k-1)]*100 up to L<levels-1>: Lk's value
+ * is 100^(k+1) ints, but the heap holds only `levels` lists. */
+static void bind_shared_lists(tworld *w, int levels)
+{
+    char lit[1024];
+    size_t n = 0;
+    lit[n++] = '[';
+    for (int i = 0; i < 100; i++)
+        n += (size_t)snprintf(lit + n, sizeof lit - n, "%s1", i ? "," : "");
+    snprintf(lit + n, sizeof lit - n, "]");
+    tw_bind(w, "L0", lit);
+    for (int k = 1; k < levels; k++) {
+        n = 0;
+        lit[n++] = '[';
+        for (int i = 0; i < 100; i++)
+            n += (size_t)snprintf(lit + n, sizeof lit - n, "%s$L%d", i ? "," : "", k - 1);
+        snprintf(lit + n, sizeof lit - n, "]");
+        char name[16];
+        snprintf(name, sizeof name, "L%d", k);
+        tw_bind(w, name, lit);
+    }
+}
+
+/* The plain encoding of o, for comparison. */
+static size_t plain_size(heap *h, hobj *o, uint32_t depth)
+{
+    encoded e;
+    encode(&e, h, o, depth);
+    size_t n = e.sb.size;
+    enc_end(&e);
+    return n;
+}
+
+/* L4 would be 10^10 ints: the walk stops at once when the budget is spent,
+ * having written no more than the budget. */
+static void a_budget_stops_the_walk_at_the_limit(void **state)
+{
+    (void)state;
+    tworld *w = tw_new(INTERN_PYTHON);
+    bind_shared_lists(w, 5);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    encbuf eb;
+    encbuf_init(&eb, &sb, 65536, NULL);
+    enc_value(&eb.pk, w->h, tw_get(w, "L4"), 16);
+    assert_true(eb.over);
+    assert_true(eb.used <= 65536 && sb.size <= 65536);
+    assert_true(eb.refused <= 8); /* one refused write per level unwound, not 10^10 */
+    assert_true(encbuf_failed(&eb.pk));
+    encbuf_destroy(&eb);
+    /* L1 fits in a budget of exactly its size, and not in one byte less */
+    size_t need = plain_size(w->h, tw_get(w, "L1"), 16);
+    for (size_t limit = need - 1; limit <= need; limit++) {
+        sb.size = 0;
+        encbuf_init(&eb, &sb, limit, NULL);
+        enc_value(&eb.pk, w->h, tw_get(w, "L1"), 16);
+        assert_int_equal(eb.over, limit < need);
+        assert_int_equal(eb.used, limit < need ? eb.used : need);
+        encbuf_destroy(&eb);
+    }
+    msgpack_sbuffer_destroy(&sb);
+    tw_free(w);
+}
+
+/* A tuple's payload is packed in a buffer of its own: its bytes count while
+ * it is open and once moved, never twice, so nested tuples that fit are
+ * not refused; and a result nobody reads (sb NULL) is counted the same. */
+static void tuple_payloads_count_once(void **state)
+{
+    (void)state;
+    tworld *w = tw_new(INTERN_PYTHON);
+    char lit[4096];
+    size_t n = 0;
+    for (int i = 0; i < 20; i++)
+        lit[n++] = '(';
+    n += (size_t)snprintf(lit + n, sizeof lit - n, "'%0500d'", 7);
+    for (int i = 0; i < 20; i++)
+        n += (size_t)snprintf(lit + n, sizeof lit - n, ",)");
+    hobj *t = tw_build(w, lit);
+    size_t need = plain_size(w->h, t, 64);
+    for (int counting = 0; counting < 2; counting++) {
+        msgpack_sbuffer sb;
+        msgpack_sbuffer_init(&sb);
+        encbuf eb;
+        encbuf_init(&eb, counting ? NULL : &sb, need, NULL);
+        enc_value(&eb.pk, w->h, t, 64);
+        assert_false(eb.over);
+        assert_int_equal(eb.used, need);
+        assert_int_equal(sb.size, counting ? 0 : need);
+        encbuf_destroy(&eb);
+        encbuf_init(&eb, &sb, need - 1, NULL);
+        enc_value(&eb.pk, w->h, t, 64);
+        assert_true(eb.over);
+        encbuf_destroy(&eb);
+        msgpack_sbuffer_destroy(&sb);
+    }
+    heap_decref(w->h, t);
+    tw_free(w);
+}
+
+/* enc_value_fits dry-runs against what is left and packs nothing. */
+static void fits_checks_what_is_left(void **state)
+{
+    (void)state;
+    tworld *w = tw_new(INTERN_PYTHON);
+    bind_shared_lists(w, 3);
+    hobj *l1 = tw_get(w, "L1"), *l2 = tw_get(w, "L2");
+    size_t need = plain_size(w->h, l1, 16);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    encbuf eb;
+    encbuf_init(&eb, &sb, need + 10, NULL);
+    msgpack_pack_array(&eb.pk, 1); /* 1 byte used */
+    herr err;
+    assert_int_equal(enc_value_fits(&eb.pk, w->h, l1, 16, &err), 0);
+    assert_int_equal(enc_value_fits(&eb.pk, w->h, l2, 16, &err), HE_MEMORY);
+    assert_string_equal(err.msg, ENCBUF_OVER_MESSAGE);
+    assert_int_equal(sb.size, 1);
+    assert_false(eb.over);
+    encbuf_destroy(&eb);
+    msgpack_packer plain; /* no budget: everything fits */
+    msgpack_packer_init(&plain, &sb, msgpack_sbuffer_write);
+    assert_int_equal(enc_value_fits(&plain, w->h, l2, 16, &err), 0);
+    msgpack_sbuffer_destroy(&sb);
+    tw_free(w);
+}
+
+/* In ref-handle mode every ref the encoder packs is noted, with a count
+ * taken, inside tuples too; encbuf_destroy gives back what was not taken. */
+static void references_are_noted_with_a_count(void **state)
+{
+    (void)state;
+    tworld *w = tw_new(INTERN_PYTHON);
+    tw_bind(w, "a", "[1]");
+    tw_bind(w, "b", "{2: 3}");
+    tw_bind(w, "x", "[[$a, $a], ($b, 'k'), 5]");
+    hobj *a = tw_get(w, "a"), *b = tw_get(w, "b");
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    encbuf eb;
+    encbuf_init(&eb, &sb, 0, w->h);
+    enc_value(&eb.pk, w->h, tw_get(w, "x"), 2);
+    assert_int_equal(eb.nrefs, 3);
+    assert_ptr_equal(eb.refs[0], a);
+    assert_ptr_equal(eb.refs[1], a);
+    assert_ptr_equal(eb.refs[2], b);
+    assert_int_equal(tw_refcount(w, "a"), 3 + 2); /* the name, x's two slots, two notes */
+    assert_int_equal(tw_refcount(w, "b"), 2 + 1);
+    encbuf_destroy(&eb); /* not taken: given back */
+    assert_int_equal(tw_refcount(w, "a"), 3);
+    assert_int_equal(tw_refcount(w, "b"), 2);
+    encbuf_init(&eb, &sb, 0, w->h);
+    enc_ref(&eb.pk, a);
+    enc_ref_id(&eb.pk, hobj_id(b)); /* an id only: not noted */
+    size_t n;
+    hobj **refs = encbuf_take_refs(&eb, &n);
+    assert_int_equal(n, 1);
+    heap_decref(w->h, refs[0]); /* the taker owns the count */
+    encbuf_destroy(&eb);
+    assert_int_equal(tw_refcount(w, "a"), 3);
+    /* a plain packer notes nothing */
+    msgpack_packer plain;
+    msgpack_packer_init(&plain, &sb, msgpack_sbuffer_write);
+    enc_value(&plain, w->h, tw_get(w, "x"), 2);
+    assert_int_equal(tw_refcount(w, "a"), 3);
+    msgpack_sbuffer_destroy(&sb);
+    tw_free(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -757,6 +929,10 @@ int main(void)
         cmocka_unit_test(items_are_values_for_scalars_and_references_for_containers),
         cmocka_unit_test(values_round_trip_through_the_literal_builder),
         cmocka_unit_test(encoding_changes_nothing),
+        cmocka_unit_test(a_budget_stops_the_walk_at_the_limit),
+        cmocka_unit_test(tuple_payloads_count_once),
+        cmocka_unit_test(fits_checks_what_is_left),
+        cmocka_unit_test(references_are_noted_with_a_count),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -191,6 +191,51 @@ static void an_id_ref_is_that_object_with_one_more_reference(void **state)
     end_world_with_e(w);
 }
 
+static int resolve_in(void *ctx, const char *name, size_t len, hobj **out, herr *err)
+{
+    tworld *w = ctx;
+    return ns_resolve(w->ns, w->s, name, len, out, err);
+}
+
+static void collect_ref(void *arg, hobj *o)
+{
+    hobj **seen = arg;
+    while (*seen)
+        seen++;
+    *seen = o;
+}
+
+/* lit_check_refs (ping's echo in ref-handle mode) reports each ext 1, in
+ * ext payloads and keys too, and no ext 4: a name is not a ref on the wire.
+ * On error it reports none. */
+static void check_refs_reports_each_ext_1(void **state)
+{
+    (void)state;
+    tworld *w = world_with_e(INTERN_PYTHON);
+    hobj *l = tw_get(w, "L");
+    unsigned long long id = (unsigned long long)hobj_id(l);
+    char lit[160];
+    snprintf(lit, sizeof lit, "[@%llu, $L, (@%llu, $E), {(1, @%llu): 2}]", id, id,
+             (unsigned long long)hobj_id(tw_get(w, "E")));
+    msgpack_zone *zone = msgpack_zone_new(1024);
+    msgpack_object v = tw_msgpack(lit, zone);
+    hobj *seen[8] = {0};
+    herr err;
+    assert_int_equal(lit_check_refs(w->h, &v, resolve_in, w, collect_ref, seen, &err), 0);
+    assert_ptr_equal(seen[0], l);
+    assert_ptr_equal(seen[1], l);
+    assert_ptr_equal(seen[2], tw_get(w, "E"));
+    assert_null(seen[3]);
+    assert_int_equal(tw_refcount(w, "L"), 1); /* reported, not referenced */
+    memset(seen, 0, sizeof seen);
+    snprintf(lit, sizeof lit, "[@%llu, $nosuch]", id);
+    v = tw_msgpack(lit, zone);
+    assert_int_equal(lit_check_refs(w->h, &v, resolve_in, w, collect_ref, seen, &err), HE_NAME);
+    assert_null(seen[0]);
+    msgpack_zone_free(zone);
+    end_world_with_e(w);
+}
+
 /* --- atomic failure -------------------------------------------------------- */
 
 static void an_unhashable_key_deep_inside_fails_atomically(void **state)
@@ -472,6 +517,7 @@ int main(void)
         cmocka_unit_test(scalars_build_objects_of_their_type),
         cmocka_unit_test(containers_build_with_their_items),
         cmocka_unit_test(a_name_ref_is_the_bound_object_with_one_more_reference),
+        cmocka_unit_test(check_refs_reports_each_ext_1),
         cmocka_unit_test(an_id_ref_is_that_object_with_one_more_reference),
         cmocka_unit_test(an_unhashable_key_deep_inside_fails_atomically),
         cmocka_unit_test(an_unbound_name_deep_inside_fails_atomically),
