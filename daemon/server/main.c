@@ -96,7 +96,7 @@ static int load_config(const struct options *o, heapd_config *cfg)
     char err[256];
     config_defaults(cfg);
     if (o->config && config_load_file(cfg, o->config, err, sizeof err)) {
-        fprintf(stderr, "<3>heapd: %s\n", err);
+        log_err("%s", err);
         return -1;
     }
     if (o->socket) {

@@ -130,13 +130,38 @@ class SignalsTest(ServiceTestCase):
         c.close()
         self.assertEqual(s.stop(), 0)
 
-    def test_logs_have_priority_prefixes(self):
-        s = self.server().start()
+    def log_lines(self, env=None):
+        """heapd's log lines from a start and a stop, with env added."""
+        s = self.server()
+        s.env = env(s) if callable(env) else env
+        s.start()
         self.assertEqual(s.stop(), 0)
         lines = [l for l in s.stderr_text().splitlines() if l.strip()]
         self.assertTrue(lines)
-        for line in lines:
-            self.assertRegex(line, r"^<[0-7]>")
+        return lines
+
+    def test_logs_have_priority_prefixes(self):
+        # As under systemd: $JOURNAL_STREAM names the stream stderr is (its
+        # device and inode), so journald files each line by its <N> prefix.
+        def journal(s):
+            open(s.stderr_path, "wb").close()  # start() reopens it: same inode
+            st = os.stat(s.stderr_path)
+            return {"JOURNAL_STREAM": "%d:%d" % (st.st_dev, st.st_ino)}
+        for line in self.log_lines(journal):
+            self.assertRegex(line, r"^<[0-7]>heapd: ")
+
+    def test_logs_are_plain_off_the_journal(self):
+        # A terminal, a file or a pipe gets "heapd: message" (and the level
+        # before the message when it is not info), with no <N> prefix; a
+        # $JOURNAL_STREAM inherited from a unit does not name this stream.
+        for env in ({"JOURNAL_STREAM": ""}, {"JOURNAL_STREAM": "1:2"},
+                    {"JOURNAL_STREAM": "garbage"}):
+            lines = self.log_lines(env)
+            for line in lines:
+                self.assertRegex(line, r"^heapd: (?!<)", env)
+            self.assertTrue(any(re.match(r"heapd: listening on /", l) for l in lines), lines)
+        r = run_heapd("--check-config", "--config", "/nonexistent/heapd.json")
+        self.assertRegex(r.stderr, r"^heapd: error: config: /nonexistent/heapd.json: ")
 
     def test_socket_mode(self):
         s = self.server().start()
