@@ -21,6 +21,7 @@
 #include "gc.h"
 
 #include <cJSON.h>
+#include <sys/socket.h>
 
 /* Room for any message this module writes (longer ones are cut). */
 #define CONFIG_ERR_MAX 256
@@ -53,6 +54,18 @@ int config_load_file(heapd_config *c, const char *path, char *err, size_t errlen
 
 /* config_load_file from a NUL-terminated JSON text; c->source becomes NULL. */
 int config_load_string(heapd_config *c, const char *json, char *err, size_t errlen);
+
+/* Sets a start-up setting from a command-line option's string (--socket:
+ * listen.unix, --tcp: listen.tcp) with the checks the file's value gets.
+ * On error *c is unchanged. */
+int config_set_option(heapd_config *c, const char *dotted, const char *value, char *err,
+                      size_t errlen);
+
+/* listen.tcp's one parser: "HOST:PORT", HOST a numeric IPv4 address or an
+ * IPv6 address in brackets ("[::1]:7379"; names are not resolved), PORT
+ * decimal 1..65535 (0, a random port, is refused: clients could not find
+ * it). Fills *ss; 0, or HE_VALUE with one line naming listen.tcp. */
+int config_tcp_address(const char *spec, struct sockaddr_storage *ss, char *err, size_t errlen);
 
 /* For SIGHUP: loads path into a temporary and, if it is valid, copies only
  * the run-time settable settings into *c. On error *c is unchanged. */

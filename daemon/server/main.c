@@ -1,5 +1,6 @@
 /* heapd: options, configuration, the loop. */
 #include "config.h"
+#include "listeners.h"
 #include "log.h"
 #include "notify.h"
 #include "server.h"
@@ -20,10 +21,12 @@ static void usage(FILE *out)
           "Runs Python's memory model as a network service (msgpack-RPC).\n"
           "\n"
           "  -c, --config FILE   load settings from FILE (JSON; see conf/heapd.json)\n"
-          "  -s, --socket PATH   listen on this Unix socket (listen.unix)\n"
-          "  -t, --tcp HOST:PORT also listen on TCP (listen.tcp; a non-loopback\n"
-          "                      address needs auth.token_file)\n"
-          "      --check-config  validate the configuration and exit (0 if valid)\n"
+          "  -s, --socket PATH   listen on this Unix socket (listen.unix); refused\n"
+          "                      when another heapd answers there\n"
+          "  -t, --tcp HOST:PORT also listen on TCP (listen.tcp): a numeric address\n"
+          "                      ([::1] for IPv6) and a port of 1..65535; one off\n"
+          "                      loopback needs auth.token_file\n"
+          "      --check-config  apply every start-up rule and exit (0 if valid)\n"
           "  -h, --help          this help\n"
           "  -V, --version       the version\n"
           "\n"
@@ -90,24 +93,37 @@ static int parse_options(int argc, char **argv, struct options *o)
     return 0;
 }
 
-/* The configuration: the file (if any), then the command-line overrides. */
+/* The configuration: the file (if any), then the command-line overrides,
+ * which get the checks the file's values get. */
 static int load_config(const struct options *o, heapd_config *cfg)
 {
-    char err[256];
+    char err[CONFIG_ERR_MAX];
     config_defaults(cfg);
-    if (o->config && config_load_file(cfg, o->config, err, sizeof err)) {
+    int rc = o->config ? config_load_file(cfg, o->config, err, sizeof err) : 0;
+    if (!rc && o->socket)
+        rc = config_set_option(cfg, "listen.unix", o->socket, err, sizeof err);
+    if (!rc && o->tcp)
+        rc = config_set_option(cfg, "listen.tcp", o->tcp, err, sizeof err);
+    if (rc) {
         log_err("%s", err);
+        config_free(cfg);
         return -1;
     }
-    if (o->socket) {
-        free(cfg->listen_unix);
-        cfg->listen_unix = strdup(o->socket);
-    }
-    if (o->tcp) {
-        free(cfg->listen_tcp);
-        cfg->listen_tcp = strdup(o->tcp);
-    }
     return 0;
+}
+
+/* --check-config: the file, the options, and every rule start-up applies
+ * before it binds (listeners_check); not whether the addresses are free. */
+static int check_config(const struct options *o, heapd_config *cfg)
+{
+    char err[256];
+    int rc = listeners_check(cfg, err, sizeof err);
+    if (rc)
+        log_err("%s", err);
+    else
+        printf("%s: configuration is valid\n", o->config ? o->config : "built-in defaults");
+    config_free(cfg);
+    return rc ? 1 : 0;
 }
 
 int main(int argc, char **argv)
@@ -119,11 +135,8 @@ int main(int argc, char **argv)
         return 2;
     if (load_config(&o, &cfg))
         return 1;
-    if (o.check) {
-        printf("%s: configuration is valid\n", o.config ? o.config : "built-in defaults");
-        config_free(&cfg);
-        return 0;
-    }
+    if (o.check)
+        return check_config(&o, &cfg);
     signal(SIGPIPE, SIG_IGN); /* a peer gone mid-write is an error return, not a death */
     log_set_level(cfg.log_level);
     uv_loop_t loop;

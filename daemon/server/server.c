@@ -156,11 +156,15 @@ server *server_new(uv_loop_t *loop, heapd_config *cfg, char *err, size_t errlen)
         srv->sigs[i].data = srv;
         uv_signal_start(&srv->sigs[i], on_signal, signums[i]);
     }
-    /* the snapshot loads before anyone connects */
+    /* A second heapd on the same socket stops before it loads (and tidies)
+     * the snapshot files the first one owns; the snapshot loads before
+     * anyone connects. */
     persist_setup ps = {
         loop,         srv->h, srv->ns, srv->cfg.persistence_path, srv->cfg.persistence_interval_s,
         on_save_done, srv};
-    int rc = persist_init(&srv->persist, &ps, err, errlen);
+    int rc = listeners_prepare(srv, err, errlen);
+    if (!rc)
+        rc = persist_init(&srv->persist, &ps, err, errlen);
     if (!rc)
         rc = listeners_open(srv, err, errlen);
     uv_check_init(loop, &srv->after_io);

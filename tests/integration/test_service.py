@@ -243,6 +243,132 @@ class CommandLineTest(ServiceTestCase):
         self.assertIn("/nonexistent/heapd.json", r.stderr)
 
 
+class StartupRulesTest(ServiceTestCase):
+    """--check-config applies every rule the start applies (SPEC section 9),
+    with one line naming the setting; ports are parsed strictly."""
+
+    def check(self, *args, config=None):
+        if config is not None:
+            args += ("--config", self.tmpfile(json.dumps(config)))
+        return run_heapd("--check-config", *args)
+
+    def assert_refused(self, r, *words):
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertEqual(len(r.stderr.splitlines()), 1, r.stderr)
+        for w in words:
+            self.assertIn(w, r.stderr)
+
+    def test_non_loopback_tcp_without_a_token(self):
+        port = free_tcp_port()
+        self.assert_refused(self.check("--tcp", "0.0.0.0:%d" % port), "listen.tcp",
+                            "auth.token_file")
+        self.assert_refused(self.check(config={"listen": {"tcp": "0.0.0.0:%d" % port}}),
+                            "listen.tcp", "auth.token_file")
+        self.assert_refused(self.check("--tcp", "[::]:%d" % port), "listen.tcp")
+        token = self.tmpfile("t0ken\n", suffix=".token")
+        r = self.check("--tcp", "0.0.0.0:%d" % port, config={"auth": {"token_file": token}})
+        self.assertEqual(r.returncode, 0, r.stderr)
+        for ok in ("127.0.0.1:%d" % port, "127.8.9.10:1", "[::1]:65535"):
+            r = self.check("--tcp", ok)
+            self.assertEqual(r.returncode, 0, (ok, r.stderr))
+
+    def test_token_file_must_give_a_token(self):
+        empty = self.tmpfile("\n", suffix=".token")
+        for path, why in (("/nonexistent/token", "No such file"), (empty, "empty")):
+            self.assert_refused(self.check(config={"auth": {"token_file": path}}),
+                                "auth.token_file", path, why)
+
+    BAD_PORTS = ("127.0.0.1:99999", "127.0.0.1:65536", "127.0.0.1:abc", "127.0.0.1:",
+                 "127.0.0.1:0", "127.0.0.1:-1", "127.0.0.1: 80", "127.0.0.1:99999999999999999999")
+
+    def test_bad_ports_refused_by_the_check(self):
+        for spec in self.BAD_PORTS:
+            self.assert_refused(self.check("--tcp", spec), "listen.tcp", spec)
+            self.assert_refused(self.check(config={"listen": {"tcp": spec}}), "listen.tcp")
+        for spec in ("localhost:7379", "::1:7379", "[::1]", "127.1:7379", ":7379"):
+            self.assert_refused(self.check("--tcp", spec), "listen.tcp")
+
+    def test_bad_ports_refused_at_start(self):
+        # 127.0.0.1:99999 used to listen on 34463 (99999 mod 65536), and
+        # :abc or : on a random port.
+        for spec in self.BAD_PORTS[:5]:
+            for how in ("option", "config"):
+                s = self.server(args=["--tcp", spec]) if how == "option" else \
+                    self.server({"listen": {"tcp": spec}})
+                with self.assertRaises(RuntimeError):
+                    s.start()
+                self.assertEqual(s.proc.returncode, 1)
+                self.assertIn("listen.tcp", s.stderr_text())
+                self.assertFalse(os.path.exists(s.sock_path), (spec, how))
+
+    def test_socket_path_checked_like_the_file(self):
+        self.assert_refused(self.check("--socket", "/tmp/" + "x" * 120), "listen.unix")
+
+
+class SocketClaimTest(ServiceTestCase):
+    """One heapd per socket path (SPEC section 9)."""
+
+    def test_second_heapd_on_the_same_socket_refuses(self):
+        first = self.server().start()
+        c = first.client()
+        c.ok("bind", "x", "first")
+        r = run_heapd("--socket", first.sock_path)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertEqual(r.stderr.strip().splitlines(),
+                         ["heapd: error: address in use: another heapd is listening on %s"
+                          % first.sock_path])
+        # the first keeps its socket, and its clients old and new
+        self.assertTrue(stat.S_ISSOCK(os.stat(first.sock_path).st_mode))
+        self.assertEqual(c.ok("get", "x"), "first")
+        with first.client() as d:
+            self.assertEqual(d.ok("get", "x"), "first")
+        c.close()
+        self.assertEqual(first.stop(), 0)
+
+    def test_second_heapd_leaves_the_first_ones_snapshot_alone(self):
+        # refused before it loads (and tidies) the snapshot files
+        first = self.server()
+        snap = os.path.join(first.dir, "heapd.snapshot")
+        first.config = {"persistence": {"path": snap}}
+        first.start()
+        with open(snap + ".tmp", "wb") as f:  # as if the first were saving
+            f.write(b"in progress")
+        r = run_heapd("--socket", first.sock_path, "--config",
+                      os.path.join(first.dir, "heapd.json"))
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("address in use", r.stderr)
+        self.assertTrue(os.path.exists(snap + ".tmp"))
+        self.assertEqual(first.stop(), 0)
+
+    def test_stale_socket_is_replaced(self):
+        s = self.server()
+        dead = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        dead.bind(s.sock_path)  # bound, never listening, closed: nobody answers
+        dead.close()
+        self.assertTrue(stat.S_ISSOCK(os.stat(s.sock_path).st_mode))
+        s.start()
+        self.assertIn("removed the stale socket", s.stderr_text())
+        with s.client() as c:
+            self.assertEqual(c.ok("ping"), "pong")
+        self.assertEqual(s.stop(), 0)
+
+    def test_killed_heapd_socket_is_replaced(self):
+        s = self.server().start()
+        s.kill()  # SIGKILL: the socket file stays behind
+        self.assertTrue(os.path.exists(s.sock_path))
+        s.start()
+        self.assertEqual(s.stop(), 0)
+
+    def test_a_file_that_is_not_a_socket_is_left_alone(self):
+        s = self.server()
+        s.write_file("heapd.sock", "mine")
+        with self.assertRaises(RuntimeError):
+            s.start()
+        self.assertEqual(s.proc.returncode, 1)
+        with open(s.sock_path) as f:
+            self.assertEqual(f.read(), "mine")
+
+
 class AuthTest(ServiceTestCase):
     TOKEN = "s3cret-token-for-tests"
 

@@ -13,6 +13,8 @@
 #include "gc.h"
 #include "heap.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -354,25 +356,70 @@ static void bad_names_are_refused(void **state)
 static void tcp_addresses_are_checked(void **state)
 {
     (void)state;
-    const char *bad[] = {
-        "localhost",     ":7000",     "localhost:", "localhost:0",      "localhost:65536",
-        "localhost:70a", "::1:7000",  "[::1]",      "[::1]7000",        "[]:7000",
-        "a b:7000",      "[::1:7000", "::1]:7000",  "localhost:1234567"};
+    const char *bad[] = {"localhost:7000",  ":7000",         "127.0.0.1:",        "127.0.0.1:0",
+                         "127.0.0.1:65536", "127.0.0.1:70a", "::1:7000",          "[::1]",
+                         "[::1]7000",       "[]:7000",       "a b:7000",          "[::1:7000",
+                         "::1]:7000",       "127.1:7000",    "127.0.0.1:1234567", "127.0.0.1:+80",
+                         "127.0.0.1",       "127.0.0.1: 80"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char json[128];
         snprintf(json, sizeof json, "{\"listen\": {\"tcp\": \"%s\"}}", bad[i]);
-        assert_load_fails(json, HE_VALUE,
-                          "config: listen.tcp: expected \"HOST:PORT\" with a port of 1..65535 "
-                          "(IPv6 as \"[::1]:7000\") or null");
+        assert_load_names(json, "listen.tcp");
     }
+    assert_load_fails("{\"listen\": {\"tcp\": \"127.0.0.1:99999\"}}", HE_VALUE,
+                      "config: listen.tcp: \"127.0.0.1:99999\": port 99999 is out of range "
+                      "(1..65535)");
+    assert_load_fails("{\"listen\": {\"tcp\": \"127.0.0.1:abc\"}}", HE_VALUE,
+                      "config: listen.tcp: \"127.0.0.1:abc\": the port must be a number "
+                      "(1..65535)");
+    assert_load_fails("{\"listen\": {\"tcp\": \"localhost:7000\"}}", HE_VALUE,
+                      "config: listen.tcp: \"localhost:7000\": the host must be an IPv4 "
+                      "address, or an IPv6 address in brackets");
     assert_load_names("{\"listen\": {\"tcp\": 7000}}", "listen.tcp");
-    const char *good[] = {"127.0.0.1:7000", "[::1]:7000", "localhost:65535", "[fe80::1%lo]:1",
-                          "0.0.0.0:1"};
+    const char *good[] = {"127.0.0.1:7000", "[::1]:7000", "127.0.0.1:65535", "[fe80::1%lo]:1",
+                          "0.0.0.0:1",      "[::]:7379",  "127.0.0.1:07379"};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         char json[128];
         snprintf(json, sizeof json, "{\"listen\": {\"tcp\": \"%s\"}}", good[i]);
         assert_load_ok(json);
     }
+}
+
+/* The parser start-up uses gives the address the check accepted. */
+static void tcp_address_parses_to_a_sockaddr(void **state)
+{
+    (void)state;
+    struct sockaddr_storage ss;
+    char err[CONFIG_ERR_MAX];
+    assert_int_equal(config_tcp_address("127.0.0.1:7379", &ss, err, sizeof err), 0);
+    const struct sockaddr_in *in = (const struct sockaddr_in *)&ss;
+    assert_int_equal(in->sin_family, AF_INET);
+    assert_int_equal(ntohs(in->sin_port), 7379);
+    assert_int_equal(ntohl(in->sin_addr.s_addr), 0x7f000001);
+    assert_int_equal(config_tcp_address("[::1]:1", &ss, err, sizeof err), 0);
+    const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&ss;
+    assert_int_equal(in6->sin6_family, AF_INET6);
+    assert_int_equal(ntohs(in6->sin6_port), 1);
+    assert_memory_equal(&in6->sin6_addr, &in6addr_loopback, sizeof in6addr_loopback);
+    assert_int_equal(config_tcp_address("127.0.0.1:99999", &ss, err, sizeof err), HE_VALUE);
+}
+
+/* --socket and --tcp get the file's checks. */
+static void options_are_checked_like_the_file(void **state)
+{
+    (void)state;
+    heapd_config c;
+    char err[CONFIG_ERR_MAX];
+    config_defaults(&c);
+    assert_int_equal(config_set_option(&c, "listen.tcp", "127.0.0.1:99999", err, sizeof err),
+                     HE_VALUE);
+    assert_null(c.listen_tcp);
+    assert_int_equal(config_set_option(&c, "listen.tcp", "[::1]:7000", err, sizeof err), 0);
+    assert_string_equal(c.listen_tcp, "[::1]:7000");
+    assert_int_equal(config_set_option(&c, "listen.unix", "", err, sizeof err), HE_TYPE);
+    assert_int_equal(config_set_option(&c, "listen.unix", "/run/x.sock", err, sizeof err), 0);
+    assert_string_equal(c.listen_unix, "/run/x.sock");
+    config_free(&c);
 }
 
 static void null_is_allowed_only_where_the_default_is_null(void **state)
@@ -469,8 +516,9 @@ static void failed_load_changes_nothing(void **state)
     assert_int_equal(config_load_string(&before, OTHER, NULL, 0), 0);
     char *unix_path = c.listen_unix;
     char err[CONFIG_ERR_MAX] = "";
-    const char *bad = "{\"listen\": {\"unix\": \"/x\", \"tcp\": \"h:1\"}, \"intern\": \"none\","
-                      " \"gc\": {\"threshold\": 1, \"slice_us\": 1}}";
+    const char *bad =
+        "{\"listen\": {\"unix\": \"/x\", \"tcp\": \"127.0.0.2:1\"}, \"intern\": \"none\","
+        " \"gc\": {\"threshold\": 1, \"slice_us\": 1}}";
     assert_int_equal(config_load_string(&c, bad, err, sizeof err), HE_VALUE);
     assert_string_equal(err, "config: gc.slice_us: 1 is out of range (10..1000000)");
     assert_ptr_equal(c.listen_unix, unix_path);
@@ -667,6 +715,8 @@ int main(void)
         cmocka_unit_test(bad_modes_are_refused),
         cmocka_unit_test(bad_names_are_refused),
         cmocka_unit_test(tcp_addresses_are_checked),
+        cmocka_unit_test(tcp_address_parses_to_a_sockaddr),
+        cmocka_unit_test(options_are_checked_like_the_file),
         cmocka_unit_test(null_is_allowed_only_where_the_default_is_null),
         cmocka_unit_test(sections_must_be_objects),
         cmocka_unit_test(syntax_errors_give_the_place),
