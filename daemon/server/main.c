@@ -126,6 +126,58 @@ static int check_config(const struct options *o, heapd_config *cfg)
     return rc ? 1 : 0;
 }
 
+/* Appends w to line as one shell word: bare when plain, else in single
+ * quotes, so the hint below pastes back into a shell as it reads. */
+static void add_word(char *line, size_t size, const char *w)
+{
+    size_t n = strlen(line);
+    bool plain = w[0] && strspn(w, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                   "0123456789_/.,:@%+=-") == strlen(w);
+    if (n + 4 >= size)
+        return;
+    line[n++] = ' ';
+    if (!plain)
+        line[n++] = '\'';
+    for (; *w && n + 6 < size; w++)
+        if (*w == '\'' && !plain)
+            n += (size_t)snprintf(line + n, size - n, "'\\''");
+        else
+            line[n++] = *w;
+    if (!plain)
+        line[n++] = '\'';
+    line[n] = '\0';
+}
+
+/* Someone who ran heapd on a terminal (make run) learns how to reach it:
+ * heapctl from beside this heapd when there is one (build/heapctl), -s
+ * unless the socket is where heapctl looks by itself, -a when a token is
+ * needed. The journal and files get no hint. */
+static void connect_hint(const server *srv, const char *argv0)
+{
+    char ctl[512] = "heapctl", line[1024] = "";
+    const char *slash = strrchr(argv0, '/');
+    if (!isatty(STDERR_FILENO) || !srv->lis.unix_path)
+        return;
+    if (slash && (size_t)(slash - argv0) + sizeof "/heapctl" <= sizeof ctl) {
+        snprintf(ctl, sizeof ctl, "%.*s/heapctl", (int)(slash - argv0), argv0);
+        if (access(ctl, X_OK) != 0)
+            snprintf(ctl, sizeof ctl, "heapctl");
+    }
+    add_word(line, sizeof line, ctl);
+    if (srv->cfg.listen_unix) {
+        add_word(line, sizeof line, "-s");
+        add_word(line, sizeof line, srv->lis.unix_path);
+    }
+    if (srv->cfg.auth_token_file) {
+        char cat[600];
+        snprintf(cat, sizeof cat, "$(cat");
+        add_word(cat, sizeof cat, srv->cfg.auth_token_file);
+        size_t n = strlen(line);
+        snprintf(line + n, sizeof line - n, " -a \"%s)\"", cat);
+    }
+    log_info("ready: %s ping", line + 1);
+}
+
 int main(int argc, char **argv)
 {
     struct options o = {0};
@@ -152,6 +204,7 @@ int main(int argc, char **argv)
         return 1;
     }
     log_info("heapd %s started (pid %d)", HEAPD_VERSION, (int)getpid());
+    connect_hint(srv, argv[0]);
     int rc = server_run(srv);
     server_free(srv);
     int busy = uv_loop_close(&loop);

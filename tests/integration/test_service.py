@@ -3,7 +3,9 @@ auth and TCP."""
 
 import json
 import os
+import pty
 import re
+import select
 import signal
 import socket
 import stat
@@ -241,6 +243,59 @@ class CommandLineTest(ServiceTestCase):
         r = run_heapd("--check-config", "--config", "/nonexistent/heapd.json")
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("/nonexistent/heapd.json", r.stderr)
+
+
+class FirstRunTest(ServiceTestCase):
+    """What a new user sees: `make run` builds heapctl too, and heapd on a
+    terminal says how to reach it."""
+
+    def run_on_a_terminal(self, s):
+        """Starts Server s with stderr on a pty; returns heapd's 'ready:' line."""
+        master, slave = pty.openpty()
+        self.addCleanup(os.close, master)
+        s.proc = subprocess.Popen(s.command(), stdin=subprocess.DEVNULL, stdout=slave,
+                                  stderr=slave)
+        os.close(slave)
+        out, deadline = b"", time.monotonic() + 10
+        while b"ready:" not in out or not out.endswith(b"\n"):
+            self.assertLess(time.monotonic(), deadline, out)
+            if select.select([master], [], [], 0.1)[0]:
+                out += os.read(master, 4096)
+        self.assertNotIn(b"<6>", out)  # a terminal is not the journal
+        return [l for l in out.decode().splitlines() if "ready:" in l][0]
+
+    def test_terminal_gets_a_heapctl_command_that_works(self):
+        heapctl = os.path.join(os.path.dirname(HEAPD), "heapctl")
+        if not os.access(heapctl, os.X_OK):
+            self.skipTest("no heapctl beside heapd")
+        s = self.server()
+        token = s.write_file("the token", "sesame\n")
+        for config in (None, {"auth": {"token_file": token}}):
+            s.config = config
+            line = self.run_on_a_terminal(s)
+            m = re.fullmatch(r"heapd: ready: (.*)", line.strip())
+            self.assertIsNotNone(m, line)
+            self.assertIn(heapctl, m.group(1))
+            r = subprocess.run(m.group(1), shell=True, cwd=REPO, capture_output=True,
+                               text=True, timeout=10)
+            self.assertEqual((r.returncode, r.stdout), (0, "'pong'\n"), r.stderr)
+            self.assertEqual(s.stop(), 0)
+
+    def test_no_hint_off_a_terminal(self):
+        s = self.server().start()
+        self.assertEqual(s.stop(), 0)
+        self.assertNotIn("ready:", s.stderr_text())
+
+    def test_make_run_builds_heapctl_too(self):
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+        with tempfile.TemporaryDirectory(prefix="heapd-it-") as b:
+            r = subprocess.run(["make", "-n", "run", "B=" + b], cwd=REPO, env=env,
+                               capture_output=True, text=True, timeout=60)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn("-o %s/heapctl " % b, r.stdout)
+            self.assertIn("-o %s/heapd " % b, r.stdout)
+            self.assertEqual(r.stdout.strip().splitlines()[-1].split()[0], b + "/heapd")
 
 
 class StartupRulesTest(ServiceTestCase):
