@@ -431,6 +431,50 @@ class ContainersTest(ServerTestCase):
         self.assertError(c.err("getitem", "L", "x"), "TypeError")
         self.assertCallError(c, "TypeError", "unhashable type: 'list'", "getitem", "D", [1])
 
+    def test_index_type_errors_name_the_type(self):
+        # Python's words, with the key's Python type: "not list", never
+        # "not non-int" (Python 3.11's messages).
+        c = self.c
+        d = c.ok("lookup", "D")
+        keys = (([1], "list"), ("x", "str"), (1.5, "float"), (None, "NoneType"),
+                (b"x", "bytes"), ({}, "dict"), (tuple_(1), "tuple"), (set_(1), "set"),
+                (name("L"), "list"), (d, "dict"))
+        for key, tn in keys:
+            for seq, sn in (("L", "list"), ("T", "tuple")):
+                self.assertCallError(c, "TypeError",
+                                     "%s indices must be integers or slices, not %s" % (sn, tn),
+                                     "getitem", seq, key)
+            self.assertCallError(c, "TypeError",
+                                 "list indices must be integers or slices, not %s" % tn,
+                                 "setitem", "L", key, 0)
+            self.assertCallError(c, "TypeError",
+                                 "list indices must be integers or slices, not %s" % tn,
+                                 "delitem", "L", key)
+            self.assertCallError(c, "TypeError",
+                                 "'%s' object cannot be interpreted as an integer" % tn,
+                                 "pop", "L", key)
+            self.assertCallError(c, "TypeError",
+                                 "'%s' object cannot be interpreted as an integer" % tn,
+                                 "insert", "L", key, 0)
+            self.assertCallError(c, "TypeError", "string indices must be integers, not '%s'"
+                                 % tn, "getitem", "Str", key)
+            self.assertCallError(c, "TypeError",
+                                 "byte indices must be integers or slices, not %s" % tn,
+                                 "getitem", "B", key)
+        self.assertEqual(c.ok("get", "L"), [1, 2, 3])  # nothing changed
+        # evaluating the key fails first, as in Python
+        self.assertError(c.err("getitem", "L", name("unbound_key")), "NameError")
+        self.assertError(c.err("getitem", "L", ref(2 ** 62 + 7)),
+                         "ReferenceError")
+        # a bool is an int to Python: True is 1
+        self.assertEqual(c.ok("getitem", "L", True), 2)
+        self.assertEqual(c.ok("getitem", "Str", False), "a")
+        c.ok("setitem", "L", True, "one")
+        c.ok("insert", "L", False, "zero")
+        self.assertEqual(c.ok("pop", "L", True), 1)  # ["zero", 1, "one", 3]
+        c.ok("delitem", "L", False)
+        self.assertEqual(c.ok("get", "L"), ["one", 3])
+
     def test_setitem(self):
         c = self.c
         c.ok("setitem", "L", -1, "last")
