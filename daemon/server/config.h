@@ -81,6 +81,15 @@ bool config_runtime_key(const char *dotted);
 int config_set_value(heapd_config *c, const char *dotted, const cJSON *value, char *err,
                      size_t errlen);
 
+/* An integer as config_set_value takes it and config_get_value gives it:
+ * a cJSON number up to 15 digits, else a cJSON raw item holding its decimal
+ * text, since cJSON's doubles (and its printer) are not exact beyond: a
+ * refusal quotes the value exactly ("18446744073709551615 is out of range",
+ * never "1.84467e+19"), and config_to_json prints what is set. Integer
+ * settings range within 0..2^53-1, exact in any JSON reader. Caller deletes. */
+cJSON *config_json_uint(uint64_t v);
+cJSON *config_json_int(int64_t v);
+
 /* A new cJSON (caller deletes) for one key, or for a whole section ("gc");
  * NULL for an unknown name. */
 cJSON *config_get_value(const heapd_config *c, const char *dotted);

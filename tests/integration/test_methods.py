@@ -805,6 +805,39 @@ class ServerMethodsTest(ServerTestCase):
         self.assertIn(c.err("config_set", "nosuch.key", 1)["type"], ("KeyError", "ValueError"))
         self.assertError(c.err("config_get", "nosuch.key"), "KeyError")
 
+    def test_config_integers_are_exact(self):
+        # Integers go through cJSON's doubles: 2**64-1 used to be refused as
+        # "1.84467e+19", and config_get answered 2**53-1 as a float.
+        c = self.connect()
+        top = 2 ** 53 - 1  # the largest integer setting: exact in any JSON reader
+        try:
+            for key in ("limits.max_objects", "limits.max_memory_bytes"):
+                for v in (2 ** 64 - 1, 2 ** 63, 2 ** 53 + 1, 2 ** 53):
+                    self.assertCallError(c, "ValueError",
+                                         "config: %s: %d is out of range (0..%d)" % (key, v, top),
+                                         "config_set", key, v)
+                self.assertEqual(c.ok("config_get", key), 0)
+                self.assertIsNone(c.ok("config_set", key, top))
+                got = c.ok("config_get", key)
+                self.assertEqual((type(got), got), (int, top))
+                self.assertEqual(c.ok("config_get", "limits")[key.split(".")[1]], top)
+                self.assertEqual(c.ok("stats", "limits")[key.split(".")[1]], top)
+                self.assertIsNone(c.ok("config_set", key, 123456789012345678 >> 8))
+                self.assertEqual(c.ok("config_get", key), 123456789012345678 >> 8)
+                c.ok("config_set", key, 0)
+            self.assertCallError(c, "ValueError", "config: gc.heap_fraction: "
+                                 "18446744073709551615 is out of range (0..10)",
+                                 "config_set", "gc.heap_fraction", 2 ** 64 - 1)
+            self.assertCallError(c, "TypeError", "config: limits.max_objects: "
+                                 "expected a non-negative integer",
+                                 "config_set", "limits.max_objects", -2 ** 63)
+            self.assertCallError(c, "ValueError", "config: gc.threshold: 4294967297 is out of "
+                                 "range (0..4294967296)", "config_set", "gc.threshold", 2 ** 32 + 1)
+            self.assertEqual(c.ok("config_get", "gc.heap_fraction"), 0.25)
+        finally:
+            c.ok("config_set", "limits.max_objects", 0)
+            c.ok("config_set", "limits.max_memory_bytes", 0)
+
     def test_config_set_applies_at_run_time(self):
         c = self.connect()
         self.assertEqual(c.ok("stats", "limits")["max_objects"], 0)

@@ -293,11 +293,17 @@ static void out_of_range_values_are_named(void **state)
     assert_load_names("{\"limits\": {\"max_frames\": 0}}", "limits.max_frames");
     assert_load_names("{\"limits\": {\"max_output_bytes\": 1e13}}", "limits.max_output_bytes");
     assert_load_names("{\"limits\": {\"max_objects\": 1e19}}", "limits.max_objects");
+    /* integers stop at 2^53 - 1, where a double (cJSON's number) stops being exact */
+    assert_load_fails("{\"limits\": {\"max_memory_bytes\": 9007199254740992}}", HE_VALUE,
+                      "config: limits.max_memory_bytes: 9007199254740992 is out of range "
+                      "(0..9007199254740991)");
+    assert_load_fails("{\"limits\": {\"max_objects\": 1e19}}", HE_VALUE,
+                      "config: limits.max_objects: 1e+19 is out of range (0..9007199254740991)");
     assert_load_names("{\"persistence\": {\"interval_s\": 31536001}}", "persistence.interval_s");
     assert_load_names("{\"gc\": {\"threshold\": 1e400}}", "gc.threshold");
     /* the bounds themselves are in range */
     assert_load_ok("{\"gc\": {\"threshold\": 4294967296, \"heap_fraction\": 10, \"slice_us\": 10},"
-                   " \"limits\": {\"max_objects\": 9223372036854775808, \"max_clients\": 1000000,"
+                   " \"limits\": {\"max_objects\": 9007199254740991, \"max_clients\": 1000000,"
                    " \"max_output_bytes\": 1099511627776, \"max_message_bytes\": 1024},"
                    " \"persistence\": {\"interval_s\": 31536000}}");
     char json[200] = "{\"listen\": {\"unix\": \"/";
@@ -594,6 +600,47 @@ static void set_changes_runtime_keys_only(void **state)
     config_free(&c);
 }
 
+/* Integers from the wire are exact both ways: config_json_uint's raw text
+ * past 2^53 is quoted exactly when refused, never as "1.84467e+19", and
+ * the largest setting comes back as the same integer. */
+static void integers_are_exact_both_ways(void **state)
+{
+    (void)state;
+    heapd_config c;
+    char err[CONFIG_ERR_MAX] = "";
+    config_defaults(&c);
+    cJSON *v = config_json_uint(UINT64_MAX);
+    assert_int_equal(config_set_value(&c, "limits.max_objects", v, err, sizeof err), HE_VALUE);
+    assert_string_equal(err, "config: limits.max_objects: 18446744073709551615 is out of range "
+                             "(0..9007199254740991)");
+    cJSON_Delete(v);
+    v = config_json_uint(((uint64_t)1 << 53) + 1);
+    assert_int_equal(config_set_value(&c, "limits.max_memory_bytes", v, err, sizeof err), HE_VALUE);
+    assert_string_equal(err, "config: limits.max_memory_bytes: 9007199254740993 is out of range "
+                             "(0..9007199254740991)");
+    cJSON_Delete(v);
+    v = config_json_uint(UINT64_MAX);
+    assert_int_equal(config_set_value(&c, "gc.heap_fraction", v, err, sizeof err), HE_VALUE);
+    assert_string_equal(err, "config: gc.heap_fraction: 18446744073709551615 is out of range "
+                             "(0..10)");
+    cJSON_Delete(v);
+    v = config_json_int(INT64_MIN);
+    assert_int_equal(config_set_value(&c, "limits.max_objects", v, err, sizeof err), HE_TYPE);
+    assert_string_equal(err, "config: limits.max_objects: expected a non-negative integer");
+    cJSON_Delete(v);
+    assert_true(c.max_objects == 0 && c.max_memory_bytes == 0);
+    v = config_json_uint(((uint64_t)1 << 53) - 1);
+    assert_int_equal(config_set_value(&c, "limits.max_objects", v, err, sizeof err), 0);
+    cJSON_Delete(v);
+    assert_true(c.max_objects == ((uint64_t)1 << 53) - 1);
+    v = config_get_value(&c, "limits.max_objects");
+    char *text = json_text(v);
+    assert_string_equal(text, "9007199254740991");
+    cJSON_free(text);
+    cJSON_Delete(v);
+    config_free(&c);
+}
+
 static void get_returns_keys_and_sections(void **state)
 {
     (void)state;
@@ -631,7 +678,7 @@ static void to_json_round_trips(void **state)
 {
     (void)state;
     const char *inputs[] = {"{}", OTHER,
-                            "{\"limits\": {\"max_objects\": 9223372036854775808,"
+                            "{\"limits\": {\"max_objects\": 9007199254740991,"
                             " \"max_output_bytes\": 1099511627776}}"};
     for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; i++) {
         heapd_config a, b;
@@ -724,6 +771,7 @@ int main(void)
         cmocka_unit_test(failed_load_changes_nothing),
         cmocka_unit_test(runtime_keys_are_gc_limits_and_log_level),
         cmocka_unit_test(set_changes_runtime_keys_only),
+        cmocka_unit_test(integers_are_exact_both_ways),
         cmocka_unit_test(get_returns_keys_and_sections),
         cmocka_unit_test(to_json_round_trips),
         cmocka_unit_test(reload_changes_runtime_keys_only),
