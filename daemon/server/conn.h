@@ -20,7 +20,9 @@ struct conn {
     bool authed, closing, draining, gc_subscribed, is_tcp;
     bool waiting;        /* a request's answer is deferred (conn_defer) */
     uint32_t wait_msgid; /* ... and this is its msgid */
-    char *in;            /* bytes read that are not yet a whole message */
+    bool waiting_auth;   /* ... a failed auth's answer, not save's (authlimit.h) */
+    uint8_t auth_failures;
+    char *in; /* bytes read that are not yet a whole message */
     size_t in_len, in_cap;
     mpscan_state scan;   /* progress through the partial message at in[0] */
     msgpack_sbuffer out; /* responses and events not yet handed to libuv */

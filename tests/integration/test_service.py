@@ -446,9 +446,10 @@ class AuthTest(ServiceTestCase):
             self.assertEqual(err["type"], "AuthError", (call, err))
         self.assertEqual(c.err("auth", "wrong token")["type"], "AuthError")
         self.assertEqual(c.err("auth", self.TOKEN + "x")["type"], "AuthError")
-        self.assertEqual(c.err("auth", self.TOKEN[:-1])["type"], "AuthError")
-        self.assertEqual(c.err("auth", "")["type"], "AuthError")
         self.assertEqual(c.err("bind", "x", 1)["type"], "AuthError")
+        with s.client() as other:  # a third failure closes a connection
+            self.assertEqual(other.err("auth", self.TOKEN[:-1])["type"], "AuthError")
+            self.assertEqual(other.err("auth", "")["type"], "AuthError")
         self.assertIs(c.ok("auth", self.TOKEN), True)
         c.ok("bind", "x", [1])
         self.assertEqual(c.ok("get", "x"), [1])
@@ -468,6 +469,98 @@ class AuthTest(ServiceTestCase):
         self.assertEqual(c.err("get", "sneaky")["type"], "NameError")
         c.close()
         self.assertEqual(s.stop(), 0)
+
+    # Failed attempts are slowed as a login slows them (authlimit.h).
+    DELAY, SPACING, MAX_FAILURES = 0.5, 0.05, 3
+
+    def test_failed_auth_is_answered_late_and_the_third_closes(self):
+        s = self.start_with_token()
+        c, other = s.client(), s.client()
+        for i in range(self.MAX_FAILURES - 1):
+            t0 = time.monotonic()
+            msgid = c.send("auth", "guess %d" % i)
+            # the loop is not blocked meanwhile: another client is served
+            self.assertEqual(other.ok("ping"), "pong")
+            self.assertLess(time.monotonic() - t0, self.DELAY - 0.1)
+            msg = c.recv_response(msgid)
+            self.assertGreaterEqual(time.monotonic() - t0, self.DELAY - 0.05)
+            self.assertEqual(msg[2], {"type": "AuthError", "message": "invalid token"})
+        t0 = time.monotonic()
+        msgid = c.send("auth", "last guess")
+        msgs = c.read_until_closed(timeout=5)
+        self.assertGreaterEqual(time.monotonic() - t0, self.DELAY - 0.05)
+        self.assertEqual(msgs[0], [1, msgid, {"type": "AuthError", "message": "invalid token"},
+                                   None])
+        self.assertEqual(msgs[1][:2], [2, "error"])
+        self.assertEqual(msgs[1][2][0]["type"], "AuthError")
+        self.assertIn("too many failed auth attempts", msgs[1][2][0]["message"])
+        self.assertEqual(len(msgs), 2)
+        self.assertIs(other.ok("auth", self.TOKEN), True)
+        st = other.ok("stats", "clients")
+        self.assertEqual((st["auth_failures"], st["auth_disconnected"]), (3, 1))
+        self.assertIn("closed after 3 failed auth attempts", s.stderr_text())
+        c.close()
+        other.close()
+        self.assertEqual(s.stop(), 0)
+
+    def test_pipelined_guesses_wait_in_line(self):
+        # 137 k guesses/s on one connection used to be possible: one write
+        # of 1000 now gets 3 answers, 0.5 s apart, then the connection closes.
+        s = self.start_with_token()
+        c = s.client()
+        t0 = time.monotonic()
+        c.send_raw(b"".join(request(i, "auth", "guess %d" % i) for i in range(1000)))
+        msgs = c.read_until_closed(timeout=10)
+        elapsed = time.monotonic() - t0
+        self.assertEqual([m[:2] for m in msgs], [[1, 0], [1, 1], [1, 2], [2, "error"]])
+        self.assertGreaterEqual(elapsed, self.MAX_FAILURES * self.DELAY - 0.1)
+        with s.client() as d:
+            d.ok("auth", self.TOKEN)
+            self.assertEqual(d.ok("stats", "clients")["auth_failures"], 3)
+        c.close()
+        self.assertEqual(s.stop(), 0)
+
+    def test_guesses_by_notification_are_slowed_too(self):
+        # a notification's result is not sent, but the next request tells
+        # whether it worked: it waits, counts and closes the same way
+        s = self.start_with_token()
+        c = s.client()
+        t0 = time.monotonic()
+        for i in range(10):
+            c.notify("auth", "guess %d" % i)
+        c.send_raw(request(99, "stats"))
+        msgs = c.read_until_closed(timeout=10)
+        self.assertGreaterEqual(time.monotonic() - t0, self.MAX_FAILURES * self.DELAY - 0.1)
+        self.assertEqual([m[:2] for m in msgs], [[2, "error"]])
+        c.close()
+        self.assertEqual(s.stop(), 0)
+
+    def test_more_connections_buy_no_more_guesses(self):
+        # failed answers leave the server one per SPACING at most
+        s = self.start_with_token()
+        n = 16
+        clients = [s.client() for _ in range(n)]
+        t0 = time.monotonic()
+        ids = [c.send("auth", "guess") for c in clients]
+        for c, msgid in zip(clients, ids):
+            self.assertEqual(c.recv_response(msgid)[2]["type"], "AuthError")
+        self.assertGreaterEqual(time.monotonic() - t0,
+                                self.DELAY + (n - 1) * self.SPACING - 0.05)
+        # the right token is answered at once, failures or not
+        t0 = time.monotonic()
+        self.assertIs(clients[0].ok("auth", self.TOKEN), True)
+        self.assertLess(time.monotonic() - t0, self.DELAY / 2)
+        for c in clients:
+            c.close()
+        self.assertEqual(s.stop(), 0)
+
+    def test_stop_while_failures_wait(self):
+        s = self.start_with_token()
+        c = s.client()
+        c.send("auth", "guess")
+        time.sleep(0.05)
+        self.assertEqual(s.stop(), 0, s.stderr_text())
+        c.close()
 
     def test_missing_token_file_stops_startup(self):
         s = self.server({"auth": {"token_file": "/nonexistent/token"}})
