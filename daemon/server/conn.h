@@ -20,14 +20,16 @@ struct conn {
     bool authed, closing, draining, gc_subscribed, is_tcp;
     bool waiting;        /* a request's answer is deferred (conn_defer) */
     uint32_t wait_msgid; /* ... and this is its msgid */
-    bool waiting_auth;   /* ... a failed auth's answer, not save's (authlimit.h) */
-    uint8_t auth_failures;
-    char *in; /* bytes read that are not yet a whole message */
+    char *in;            /* bytes read that are not yet a whole message */
     size_t in_len, in_cap;
     mpscan_state scan;   /* progress through the partial message at in[0] */
     msgpack_sbuffer out; /* responses and events not yet handed to libuv */
     msgpack_packer pk;
     uint64_t connected_ns, requests;
+    /* The deferred answer (waiting) is a failed auth's, not save's, and how
+     * many auth attempts failed here (authlimit.h). */
+    bool waiting_auth;
+    uint8_t auth_failures;
 };
 
 conn *conn_new(server *srv);
