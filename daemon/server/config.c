@@ -198,11 +198,15 @@ static int expect_error(const conf_key *k, int code, char *err, size_t errlen)
                 k->nullable ? " or null" : "");
 }
 
-/* A double as a message quotes it: integers in full while a double holds
- * them exactly, else the shortest exact form ("1e+19"). */
+/* A double as a message quotes it: for an integer setting, in full while a
+ * double holds it exactly, else in a form that does not pretend to more
+ * digits than it has ("1.8446744073709552e+19"). */
 static void fmt_num(char *buf, size_t n, double d, bool integer)
 {
-    snprintf(buf, n, integer && fabs(d) <= INT_SETTING_MAX ? "%.0f" : "%.17g", d);
+    if (!integer)
+        snprintf(buf, n, "%g", d);
+    else
+        snprintf(buf, n, fabs(d) <= INT_SETTING_MAX ? "%.0f" : "%.17g", d);
 }
 
 /* An integer's decimal text, as config_json_int makes it: '-'? digits. */

@@ -91,7 +91,8 @@ static int claim_unix_path(const char *path, char *err, size_t errlen)
     if (lstat(path, &st) != 0)
         return 0;
     if (!S_ISSOCK(st.st_mode))
-        return snprintf(err, errlen, "listen on %s: %s (and not a socket)", path, strerror(EEXIST)),
+        return snprintf(err, errlen, "listen on %s: the file there is not a socket (left alone)",
+                        path),
                -1;
     int live = unix_socket_answers(path);
     if (live > 0)
@@ -182,7 +183,7 @@ static int adopt_listeners(server *srv, bool *adopted, char *err, size_t errlen)
     return 0;
 }
 
-static int open_sockets(server *srv, char *err, size_t errlen)
+int listeners_open(server *srv, char *err, size_t errlen)
 {
     bool adopted = false;
     int rc = adopt_listeners(srv, &adopted, err, errlen);
@@ -276,11 +277,6 @@ int listeners_prepare(server *srv, char *err, size_t errlen)
     if (unix_path(&srv->cfg, path, sizeof path, false, err, errlen))
         return -1;
     return claim_unix_path(path, err, errlen);
-}
-
-int listeners_open(server *srv, char *err, size_t errlen)
-{
-    return open_sockets(srv, err, errlen);
 }
 
 /* Compares in time independent of where the first difference is. */
