@@ -1,7 +1,7 @@
 # heapd — one Makefile for the daemon, the client, the tests and the benches.
 #
 #   make                 build $(B)/heapd and $(B)/heapctl
-#   make run ARGS=...    build and run heapd in the foreground
+#   make run ARGS=...    build heapd and heapctl, run heapd in the foreground
 #   make test            build everything, run every unit test (+ integration)
 #   make test SANITIZE=1 the same with ASan+UBSan, in build/san
 #   make valgrind        unit tests under valgrind (VALGRIND_SKIP="test_x ...")
@@ -173,7 +173,8 @@ bench-build: $(BENCH_BINS)
 
 # ---- run ----
 
-run: $(HEAPD)
+# heapctl too: heapd's first line on a terminal says how to reach it with heapctl.
+run: all
 	$(HEAPD) $(ARGS)
 
 # The include rule (docs/architecture.md), itself tested: each line below

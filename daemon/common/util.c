@@ -1,4 +1,5 @@
 #include "util.h"
+#include "log.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,7 +10,7 @@
 
 void xoom(size_t n)
 {
-    fprintf(stderr, "<2>heapd: out of memory allocating %zu bytes\n", n);
+    log_crit("out of memory allocating %zu bytes", n);
     abort();
 }
 

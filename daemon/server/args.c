@@ -115,6 +115,51 @@ int arg_target(req *r, uint32_t i, hobj **out)
     return rc;
 }
 
+/* The type of the object an ext 1 or ext 4 names (lit_check has resolved it). */
+static const char *named_type(req *r, const msgpack_object_ext *ext)
+{
+    hobj *o = NULL;
+    hid id;
+    if (ext->type == EXT_REF && lit_ref_id(ext, &id, r->err) == 0)
+        o = heap_lookup(r->h, id);
+    else if (ext->type == EXT_NAME)
+        ns_resolve(r->ns, r->s, ext->ptr, ext->size, &o, r->err);
+    return o ? htype_name(o->type) : "object";
+}
+
+int arg_type_name(req *r, uint32_t i, const char **name)
+{
+    const msgpack_object *a = arg(r, i);
+    int rc = arg_check_value(r, i);
+    if (rc)
+        return rc;
+    switch (a->type) {
+    case MSGPACK_OBJECT_NIL:
+        return *name = "NoneType", 0;
+    case MSGPACK_OBJECT_BOOLEAN:
+        return *name = "bool", 0;
+    case MSGPACK_OBJECT_POSITIVE_INTEGER:
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+        return *name = "int", 0;
+    case MSGPACK_OBJECT_FLOAT32:
+    case MSGPACK_OBJECT_FLOAT64:
+        return *name = "float", 0;
+    case MSGPACK_OBJECT_STR:
+        return *name = "str", 0;
+    case MSGPACK_OBJECT_BIN:
+        return *name = "bytes", 0;
+    case MSGPACK_OBJECT_ARRAY:
+        return *name = "list", 0;
+    case MSGPACK_OBJECT_MAP:
+        return *name = "dict", 0;
+    default: /* an ext that passed lit_check: tuple, set, ref or name */
+        *name = a->via.ext.type == EXT_TUPLE ? "tuple"
+                : a->via.ext.type == EXT_SET ? "set"
+                                             : named_type(r, &a->via.ext);
+        return 0;
+    }
+}
+
 void req_release_temps(req *r)
 {
     while (r->ntemps)

@@ -21,6 +21,10 @@ int arg_echo_value(req *r, uint32_t i);
 /* A name argument (str): non-empty valid UTF-8. */
 int arg_name(req *r, uint32_t i, const char **name, size_t *len);
 int arg_int(req *r, uint32_t i, int64_t *out);
+/* The Python type name of argument i's value ("list" for an array, the
+ * object's type for a ref or a name), for TypeErrors worded as Python's;
+ * or the error evaluating the value gives first (a name not bound). */
+int arg_type_name(req *r, uint32_t i, const char **name);
 /* Drops the temporaries of arg_target (the dispatcher calls it). */
 void req_release_temps(req *r);
 

@@ -18,13 +18,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <sys/un.h>
 #include <syslog.h>
+#include <uv.h>
 
 #define KEY_MAX         96        /* longer names are unknown: no row is near this */
 #define CONFIG_FILE_MAX (1 << 20) /* a config file is a page or two; refuse the absurd */
 #define UNIX_PATH_LEN   (sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
 #define FILE_PATH_LEN   4095
+/* The largest integer setting: 2^53 - 1, so that every value is exact as a
+ * double (cJSON's numbers) and as a JSON number in any client. */
+#define INT_SETTING_MAX 9007199254740991.0
 
 typedef enum { CT_BOOL, CT_U64, CT_F64, CT_PATH, CT_ADDR, CT_MODE, CT_ENUM, CT__COUNT } conf_ctype;
 
@@ -129,8 +135,8 @@ static const conf_key keys[] = {
     K_U64("limits.max_message_bytes", max_message_bytes, 1024, 0x1p32, RT, "67108864"),
     K_U64("limits.max_depth", max_depth, 1, 10000, RT, "64"),
     K_U64("limits.max_frames", max_frames, 1, 1000000, RT, "1000"),
-    K_U64("limits.max_objects", max_objects, 0, 0x1p63, RT, "0"),
-    K_U64("limits.max_memory_bytes", max_memory_bytes, 0, 0x1p63, RT, "0"),
+    K_U64("limits.max_objects", max_objects, 0, INT_SETTING_MAX, RT, "0"),
+    K_U64("limits.max_memory_bytes", max_memory_bytes, 0, INT_SETTING_MAX, RT, "0"),
     K_U64("limits.max_output_bytes", max_output_bytes, 1024, 0x1p40, RT, "67108864"),
     K_PATH("persistence.path", persistence_path, FILE_PATH_LEN, true, "null"),
     K_U64("persistence.interval_s", persistence_interval_s, 0, 31536000, FIXED, "0"),
@@ -192,25 +198,50 @@ static int expect_error(const conf_key *k, int code, char *err, size_t errlen)
                 k->nullable ? " or null" : "");
 }
 
+/* A double as a message quotes it: for an integer setting, in full while a
+ * double holds it exactly, else in a form that does not pretend to more
+ * digits than it has ("1.8446744073709552e+19"). */
 static void fmt_num(char *buf, size_t n, double d, bool integer)
 {
-    snprintf(buf, n, integer && fabs(d) < 1e19 ? "%.0f" : "%g", d);
+    if (!integer)
+        snprintf(buf, n, "%g", d);
+    else
+        snprintf(buf, n, fabs(d) <= INT_SETTING_MAX ? "%.0f" : "%.17g", d);
 }
 
-/* ---- per-type set and get ---- */
+/* An integer's decimal text, as config_json_int makes it: '-'? digits. */
+static bool int_text(const char *s)
+{
+    size_t digits = strspn(s + (*s == '-'), "0123456789");
+    return digits > 0 && digits <= 20 && s[(*s == '-') + digits] == '\0';
+}
+
+/* The value of v for a number row: a cJSON number, or the raw integer text
+ * of config_json_int (quoted exactly in messages). *d gets it. */
+static int number_of(const conf_key *k, const cJSON *v, double *d, char *text, size_t n, char *err,
+                     size_t errlen)
+{
+    bool integer = k->type == CT_U64;
+    if (cJSON_IsRaw(v) && v->valuestring && int_text(v->valuestring)) {
+        *d = strtod(v->valuestring, NULL); /* exact to 2^53; past it, past every row */
+        snprintf(text, n, "%s", v->valuestring);
+    } else if (cJSON_IsNumber(v)) {
+        *d = v->valuedouble;
+        fmt_num(text, n, *d, integer);
+    } else {
+        return expect_error(k, HE_TYPE, err, errlen);
+    }
+    return integer && !(*d >= 0 && *d == floor(*d)) ? expect_error(k, HE_TYPE, err, errlen) : 0;
+}
 
 /* A number of the row's kind within its range (NaN is never within). */
-static int check_number(const conf_key *k, const cJSON *v, bool integer, char *err, size_t errlen)
+static int check_number(const conf_key *k, const cJSON *v, double *d, char *err, size_t errlen)
 {
-    if (!cJSON_IsNumber(v))
-        return expect_error(k, HE_TYPE, err, errlen);
-    double d = v->valuedouble;
-    if (integer && !(d >= 0 && d == floor(d)))
-        return expect_error(k, HE_TYPE, err, errlen);
-    if (d >= k->lo && d <= k->hi)
-        return 0;
     char val[32], lo[32], hi[32];
-    fmt_num(val, sizeof val, d, integer);
+    bool integer = k->type == CT_U64;
+    int rc = number_of(k, v, d, val, sizeof val, err, errlen);
+    if (rc || (*d >= k->lo && *d <= k->hi))
+        return rc;
     fmt_num(lo, sizeof lo, k->lo, integer);
     fmt_num(hi, sizeof hi, k->hi, integer);
     return fail(err, errlen, HE_VALUE, "config: %s: %s is out of range (%s..%s)", k->name, val, lo,
@@ -234,17 +265,19 @@ static int set_bool(const conf_key *k, const cJSON *v, void *field, char *err, s
 
 static int set_u64(const conf_key *k, const cJSON *v, void *field, char *err, size_t errlen)
 {
-    int rc = check_number(k, v, true, err, errlen);
+    double d;
+    int rc = check_number(k, v, &d, err, errlen);
     if (rc == 0)
-        *(uint64_t *)field = (uint64_t)v->valuedouble;
+        *(uint64_t *)field = (uint64_t)d; /* exact: within 0..2^53-1 */
     return rc;
 }
 
 static int set_f64(const conf_key *k, const cJSON *v, void *field, char *err, size_t errlen)
 {
-    int rc = check_number(k, v, false, err, errlen);
+    double d;
+    int rc = check_number(k, v, &d, err, errlen);
     if (rc == 0)
-        *(double *)field = v->valuedouble;
+        *(double *)field = d;
     return rc;
 }
 
@@ -258,49 +291,57 @@ static int set_path(const conf_key *k, const cJSON *v, void *field, char *err, s
     return 0;
 }
 
-/* A port of 1..65535 in decimal digits. */
-static bool port_valid(const char *p)
+/* The host of "HOST:PORT" (n bytes at h) into ss: a numeric IPv4 address,
+ * or an IPv6 one in brackets ("[::1]", "[fe80::1%lo]"). Host names are
+ * not resolved, so a check today and the start tomorrow agree. */
+static bool host_parse(const char *h, size_t n, unsigned port, struct sockaddr_storage *ss)
 {
-    size_t n = strlen(p);
-    if (n == 0 || n > 5 || strspn(p, "0123456789") != n)
+    char host[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
+    bool v6 = n >= 2 && h[0] == '[' && h[n - 1] == ']';
+    if (v6)
+        h++, n -= 2;
+    if (n == 0 || n >= sizeof host || memchr(h, '\0', n))
         return false;
-    long v = strtol(p, NULL, 10);
-    return v >= 1 && v <= 65535;
+    memcpy(host, h, n);
+    host[n] = '\0';
+    memset(ss, 0, sizeof *ss);
+    return v6 ? uv_ip6_addr(host, (int)port, (struct sockaddr_in6 *)ss) == 0
+              : uv_ip4_addr(host, (int)port, (struct sockaddr_in *)ss) == 0;
 }
 
-/* A host name or address: no blanks or brackets, no ':' unless in brackets. */
-static bool host_valid(const char *h, size_t n, bool bracketed)
+int config_tcp_address(const char *spec, struct sockaddr_storage *ss, char *err, size_t errlen)
 {
-    if (n == 0)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)h[i];
-        if (ch <= ' ' || ch == 0x7f || ch == '[' || ch == ']' || (ch == ':' && !bracketed))
-            return false;
-    }
-    return true;
-}
-
-/* "HOST:PORT", an IPv6 host in brackets: "[::1]:7000". */
-static bool addr_valid(const char *s)
-{
-    const char *colon = strrchr(s, ':');
-    if (!colon || !port_valid(colon + 1))
-        return false;
-    size_t n = (size_t)(colon - s);
-    if (n >= 2 && s[0] == '[' && s[n - 1] == ']')
-        return host_valid(s + 1, n - 2, true);
-    return host_valid(s, n, false);
+    const char *colon = strrchr(spec, ':'), *port = colon ? colon + 1 : "";
+    size_t n = strlen(port);
+    if (!colon || colon == spec)
+        return fail(err, errlen, HE_VALUE, "config: listen.tcp: \"%.80s\": expected \"HOST:PORT\"",
+                    spec);
+    if (n == 0 || strspn(port, "0123456789") != n)
+        return fail(err, errlen, HE_VALUE,
+                    "config: listen.tcp: \"%.80s\": the port must be a number (1..65535)", spec);
+    /* 0 is refused too: a random port would leave clients nowhere to go */
+    unsigned long v = strtoul(port, NULL, 10); /* ULONG_MAX when huge: out of range too */
+    if (v < 1 || v > 65535)
+        return fail(err, errlen, HE_VALUE,
+                    "config: listen.tcp: \"%.80s\": port %.20s is out of range (1..65535)", spec,
+                    port);
+    if (!host_parse(spec, (size_t)(colon - spec), (unsigned)v, ss))
+        return fail(err, errlen, HE_VALUE,
+                    "config: listen.tcp: \"%.80s\": the host must be an IPv4 address, or an IPv6 "
+                    "address in brackets",
+                    spec);
+    return 0;
 }
 
 static int set_addr(const conf_key *k, const cJSON *v, void *field, char *err, size_t errlen)
 {
+    struct sockaddr_storage ss;
     if (!cJSON_IsString(v))
         return expect_error(k, HE_TYPE, err, errlen);
-    if (!addr_valid(v->valuestring))
-        return expect_error(k, HE_VALUE, err, errlen);
-    store_string(field, v->valuestring);
-    return 0;
+    int rc = config_tcp_address(v->valuestring, &ss, err, errlen);
+    if (rc == 0)
+        store_string(field, v->valuestring);
+    return rc;
 }
 
 static int set_mode(const conf_key *k, const cJSON *v, void *field, char *err, size_t errlen)
@@ -343,7 +384,7 @@ static cJSON *get_bool(const conf_key *k, const void *field)
 static cJSON *get_u64(const conf_key *k, const void *field)
 {
     (void)k;
-    return cJSON_CreateNumber((double)*(const uint64_t *)field);
+    return config_json_uint(*(const uint64_t *)field);
 }
 
 static cJSON *get_f64(const conf_key *k, const void *field)
@@ -378,8 +419,9 @@ static const struct conf_type types[CT__COUNT] = {
     [CT_F64] = {sizeof(double), false, "a number", set_f64, get_f64},
     [CT_PATH] = {sizeof(char *), true, "a non-empty string", set_path, get_string},
     [CT_ADDR] = {sizeof(char *), true,
-                 "\"HOST:PORT\" with a port of 1..65535 (IPv6 as \"[::1]:7000\")", set_addr,
-                 get_string},
+                 "\"HOST:PORT\": an IPv4 address or an IPv6 one in brackets, and a port of "
+                 "1..65535 (\"127.0.0.1:7379\", \"[::1]:7379\")",
+                 set_addr, get_string},
     [CT_MODE] = {sizeof(unsigned), false,
                  "a string of 3 or 4 octal digits no greater than 0777, such as \"0660\"", set_mode,
                  get_mode},
@@ -522,10 +564,37 @@ static int read_text(const char *path, char **out, char *err, size_t errlen)
 
 /* ---- the public functions ---- */
 
+/* Integers of up to 15 digits stay numbers: a double holds them, and cJSON
+ * prints them exactly (it prints "%1.15g" when that reads back close enough,
+ * and 9007199254740991 does not survive that). Longer ones stay text. */
+#define NUMBER_MAX 999999999999999ULL
+
+cJSON *config_json_uint(uint64_t v)
+{
+    if (v <= NUMBER_MAX)
+        return must(cJSON_CreateNumber((double)v));
+    char text[24];
+    snprintf(text, sizeof text, "%llu", (unsigned long long)v);
+    return must(cJSON_CreateRaw(text));
+}
+
+cJSON *config_json_int(int64_t v)
+{
+    if (v >= 0)
+        return config_json_uint((uint64_t)v);
+    if (v >= -(int64_t)NUMBER_MAX)
+        return must(cJSON_CreateNumber((double)v));
+    char text[24];
+    snprintf(text, sizeof text, "%lld", (long long)v);
+    return must(cJSON_CreateRaw(text));
+}
+
 void config_defaults(heapd_config *c)
 {
     memset(c, 0, sizeof *c);
     for (size_t i = 0; i < ARRAY_LEN(keys); i++) {
+        assert((keys[i].type != CT_U64 || keys[i].hi <= INT_SETTING_MAX) &&
+               "an integer setting's range must stay exact in a double");
         cJSON *v = must(cJSON_Parse(keys[i].def));
         int rc = key_set(c, &keys[i], v, NULL, 0);
         assert(rc == 0 && "a default in the table fails its own checks");
@@ -583,6 +652,17 @@ bool config_runtime_key(const char *dotted)
 {
     const conf_key *k = key_find(dotted);
     return k && k->runtime;
+}
+
+int config_set_option(heapd_config *c, const char *dotted, const char *value, char *err,
+                      size_t errlen)
+{
+    const conf_key *k = key_find(dotted);
+    assert(k && "config_set_option: no such setting");
+    cJSON *v = must(cJSON_CreateString(value));
+    int rc = key_set(c, k, v, err, errlen);
+    cJSON_Delete(v);
+    return rc;
 }
 
 int config_set_value(heapd_config *c, const char *dotted, const cJSON *value, char *err,

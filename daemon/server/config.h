@@ -21,6 +21,7 @@
 #include "gc.h"
 
 #include <cJSON.h>
+#include <sys/socket.h>
 
 /* Room for any message this module writes (longer ones are cut). */
 #define CONFIG_ERR_MAX 256
@@ -54,6 +55,18 @@ int config_load_file(heapd_config *c, const char *path, char *err, size_t errlen
 /* config_load_file from a NUL-terminated JSON text; c->source becomes NULL. */
 int config_load_string(heapd_config *c, const char *json, char *err, size_t errlen);
 
+/* Sets a start-up setting from a command-line option's string (--socket:
+ * listen.unix, --tcp: listen.tcp) with the checks the file's value gets.
+ * On error *c is unchanged. */
+int config_set_option(heapd_config *c, const char *dotted, const char *value, char *err,
+                      size_t errlen);
+
+/* listen.tcp's one parser: "HOST:PORT", HOST a numeric IPv4 address or an
+ * IPv6 address in brackets ("[::1]:7379"; names are not resolved), PORT
+ * decimal 1..65535 (0, a random port, is refused: clients could not find
+ * it). Fills *ss; 0, or HE_VALUE with one line naming listen.tcp. */
+int config_tcp_address(const char *spec, struct sockaddr_storage *ss, char *err, size_t errlen);
+
 /* For SIGHUP: loads path into a temporary and, if it is valid, copies only
  * the run-time settable settings into *c. On error *c is unchanged. */
 int config_reload_runtime(heapd_config *c, const char *path, char *err, size_t errlen);
@@ -67,6 +80,15 @@ bool config_runtime_key(const char *dotted);
  * error *c is unchanged. */
 int config_set_value(heapd_config *c, const char *dotted, const cJSON *value, char *err,
                      size_t errlen);
+
+/* An integer as config_set_value takes it and config_get_value gives it:
+ * a cJSON number up to 15 digits, else a cJSON raw item holding its decimal
+ * text, since cJSON's doubles (and its printer) are not exact beyond: a
+ * refusal quotes the value exactly ("18446744073709551615 is out of range",
+ * never "1.84467e+19"), and config_to_json prints what is set. Integer
+ * settings range within 0..2^53-1, exact in any JSON reader. Caller deletes. */
+cJSON *config_json_uint(uint64_t v);
+cJSON *config_json_int(int64_t v);
 
 /* A new cJSON (caller deletes) for one key, or for a whole section ("gc");
  * NULL for an unknown name. */

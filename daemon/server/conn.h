@@ -30,6 +30,10 @@ struct conn {
     msgpack_packer pk;
     uint32_t watch_head; /* this session's watches (watches.h) */
     uint64_t connected_ns, requests;
+    /* The deferred answer (waiting) is a failed auth's, not save's, and how
+     * many auth attempts failed here (authlimit.h). */
+    bool waiting_auth;
+    uint8_t auth_failures;
 };
 
 conn *conn_new(server *srv);

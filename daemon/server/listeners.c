@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 /* --- accepting -------------------------------------------------------------- */
@@ -47,33 +49,83 @@ static void on_connection(uv_stream_t *listener, int status)
     conn_start(c);
 }
 
-/* Removes a stale socket file (one nobody listens on), never a live one. */
-static int clear_stale_socket(const char *path)
+/* The Unix socket's path: listen.unix, else the default rule (SPEC §7),
+ * whose private directory is made only when make_dir. */
+static int unix_path(const heapd_config *cfg, char *path, size_t size, bool make_dir, char *err,
+                     size_t errlen)
+{
+    if (cfg->listen_unix)
+        return snprintf(path, size, "%s", cfg->listen_unix), 0;
+    if (sockpath_default(path, size, make_dir) == 0)
+        return 0;
+    return snprintf(err, errlen, "cannot prepare the socket directory: %s", strerror(errno)), -1;
+}
+
+/* Whether a server accepts connections on the Unix socket at path: 1 yes
+ * (a full backlog is someone listening too), 0 no (a stale file: refused,
+ * or gone), or -errno when a connect cannot tell (EACCES). Connecting is
+ * the only test: the file outlives a heapd that was killed. */
+static int unix_socket_answers(const char *path)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof sa.sun_path)
+        return -ENAMETOOLONG;
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    int rc = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 ? 0 : errno;
+    close(fd);
+    if (rc == 0 || rc == EAGAIN || rc == EINPROGRESS)
+        return 1;
+    return rc == ECONNREFUSED || rc == ENOENT ? 0 : -rc;
+}
+
+/* Makes way for heapd's socket at path: nothing there, or a stale socket
+ * file (removed). Refuses a live socket (another heapd would go on running
+ * unreachable, and its socket file would go when this one stops) and any
+ * other kind of file. */
+static int claim_unix_path(const char *path, char *err, size_t errlen)
 {
     struct stat st;
     if (lstat(path, &st) != 0)
         return 0;
     if (!S_ISSOCK(st.st_mode))
-        return -EEXIST;
-    return unlink(path) == 0 ? 0 : -errno;
+        return snprintf(err, errlen, "listen on %s: the file there is not a socket (left alone)",
+                        path),
+               -1;
+    int live = unix_socket_answers(path);
+    if (live > 0)
+        return snprintf(err, errlen, "address in use: another heapd is listening on %s", path), -1;
+    if (live < 0)
+        return snprintf(err, errlen, "listen on %s: cannot tell whether a server answers there: %s",
+                        path, strerror(-live)),
+               -1;
+    if (unlink(path) != 0 && errno != ENOENT)
+        return snprintf(err, errlen, "listen on %s: cannot remove the stale socket: %s", path,
+                        strerror(errno)),
+               -1;
+    log_info("removed the stale socket %s (nothing answered there)", path);
+    return 0;
 }
 
 static int listen_unix(server *srv, char *err, size_t errlen)
 {
     char path[512];
-    if (srv->cfg.listen_unix)
-        snprintf(path, sizeof path, "%s", srv->cfg.listen_unix);
-    else if (sockpath_default(path, sizeof path, true) != 0)
-        return snprintf(err, errlen, "cannot prepare the socket directory: %s", strerror(errno)),
-               -1;
-    int rc = clear_stale_socket(path);
+    if (unix_path(&srv->cfg, path, sizeof path, true, err, errlen))
+        return -1;
+    /* claimed again: another heapd may have bound it while the snapshot loaded */
+    int rc = claim_unix_path(path, err, errlen);
+    if (rc)
+        return rc;
     uv_pipe_init(srv->loop, &srv->lis.unix_srv, 0);
     srv->lis.unix_srv.data = srv;
-    if (!rc)
-        rc = uv_pipe_bind(&srv->lis.unix_srv, path);
+    srv->lis.unix_on = true;
+    rc = uv_pipe_bind(&srv->lis.unix_srv, path);
     if (!rc)
         rc = uv_listen((uv_stream_t *)&srv->lis.unix_srv, 511, on_connection);
-    srv->lis.unix_on = true;
+    if (rc == UV_EADDRINUSE) /* bound between our claim and our bind */
+        return snprintf(err, errlen, "address in use: another heapd is listening on %s", path), -1;
     if (rc)
         return snprintf(err, errlen, "listen on %s: %s", path, uv_strerror(rc)), -1;
     chmod(path, srv->cfg.listen_unix_mode);
@@ -90,37 +142,11 @@ static bool loopback(const struct sockaddr *sa)
     return memcmp(a, &in6addr_loopback, sizeof *a) == 0;
 }
 
-static int parse_hostport(const char *spec, struct sockaddr_storage *ss)
-{
-    char host[256];
-    const char *colon = strrchr(spec, ':');
-    if (!colon || (size_t)(colon - spec) >= sizeof host)
-        return -1;
-    memcpy(host, spec, (size_t)(colon - spec));
-    host[colon - spec] = '\0';
-    int port = atoi(colon + 1);
-    if (host[0] == '[') { /* [::1]:7000 */
-        size_t n = strlen(host);
-        if (n < 2 || host[n - 1] != ']')
-            return -1;
-        host[n - 1] = '\0';
-        return uv_ip6_addr(host + 1, port, (struct sockaddr_in6 *)ss);
-    }
-    return uv_ip4_addr(host, port, (struct sockaddr_in *)ss);
-}
-
 static int listen_tcp(server *srv, char *err, size_t errlen)
 {
     struct sockaddr_storage ss;
-    memset(&ss, 0, sizeof ss);
-    if (parse_hostport(srv->cfg.listen_tcp, &ss) != 0)
-        return snprintf(err, errlen, "listen.tcp: cannot parse \"%s\"", srv->cfg.listen_tcp), -1;
-    if (!loopback((struct sockaddr *)&ss) && !srv->lis.token)
-        return snprintf(err, errlen,
-                        "listen.tcp: %s is not a loopback address and no auth token is configured "
-                        "(auth.token_file)",
-                        srv->cfg.listen_tcp),
-               -1;
+    if (config_tcp_address(srv->cfg.listen_tcp, &ss, err, errlen)) /* checked: cannot fail */
+        return -1;
     uv_tcp_init(srv->loop, &srv->lis.tcp_srv);
     srv->lis.tcp_srv.data = srv;
     srv->lis.tcp_on = true;
@@ -157,7 +183,7 @@ static int adopt_listeners(server *srv, bool *adopted, char *err, size_t errlen)
     return 0;
 }
 
-static int open_sockets(server *srv, char *err, size_t errlen)
+int listeners_open(server *srv, char *err, size_t errlen)
 {
     bool adopted = false;
     int rc = adopt_listeners(srv, &adopted, err, errlen);
@@ -168,32 +194,89 @@ static int open_sockets(server *srv, char *err, size_t errlen)
     return rc ? rc : listen_unix(srv, err, errlen);
 }
 
-/* --- the token ---------------------------------------------------------------- */
+/* --- the rules: the token and listen.tcp ----------------------------------- */
 
-static int read_token(server *srv, char *err, size_t errlen)
+#define TOKEN_MAX 1024
+
+/* The token in auth.token_file, trailing newlines and blanks trimmed, as a
+ * new string in *tok (NULL when no file is set). */
+static int read_token(const char *file, char **tok, size_t *len, char *err, size_t errlen)
 {
-    if (!srv->cfg.auth_token_file)
+    *tok = NULL;
+    *len = 0;
+    if (!file)
         return 0;
-    FILE *f = fopen(srv->cfg.auth_token_file, "r");
-    char buf[1024];
-    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
-    if (f)
-        fclose(f);
+    FILE *f = fopen(file, "r");
+    if (!f)
+        return snprintf(err, errlen, "auth.token_file: cannot read a token from %s: %s", file,
+                        strerror(errno)),
+               -1;
+    char buf[TOKEN_MAX + 2];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    bool failed = ferror(f);
+    fclose(f);
     while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
         n--;
-    if (!f || n == 0)
-        return snprintf(err, errlen, "auth.token_file: cannot read a token from %s",
-                        srv->cfg.auth_token_file),
+    if (failed || n == 0 || n > TOKEN_MAX)
+        return snprintf(err, errlen, "auth.token_file: cannot read a token from %s: %s", file,
+                        failed ? "read error"
+                        : n    ? "longer than 1024 bytes"
+                               : "empty"),
                -1;
-    srv->lis.token = xstrndup(buf, n);
-    srv->lis.token_len = n;
+    *tok = xstrndup(buf, n);
+    *len = n;
     return 0;
 }
 
-int listeners_open(server *srv, char *err, size_t errlen)
+/* listen.tcp parses, and is on loopback unless a token is configured. */
+static int check_tcp(const heapd_config *cfg, bool have_token, char *err, size_t errlen)
 {
-    int rc = read_token(srv, err, errlen);
-    return rc ? rc : open_sockets(srv, err, errlen);
+    struct sockaddr_storage ss;
+    if (!cfg->listen_tcp)
+        return 0;
+    if (config_tcp_address(cfg->listen_tcp, &ss, err, errlen))
+        return -1;
+    if (!loopback((struct sockaddr *)&ss) && !have_token)
+        return snprintf(err, errlen,
+                        "listen.tcp: %s is not a loopback address and no auth token is configured "
+                        "(auth.token_file)",
+                        cfg->listen_tcp),
+               -1;
+    return 0;
+}
+
+/* The rules of listeners_check; keeps the token in l when l is given. */
+static int check_rules(const heapd_config *cfg, listeners *l, char *err, size_t errlen)
+{
+    char *tok;
+    size_t len;
+    int rc = read_token(cfg->auth_token_file, &tok, &len, err, errlen);
+    if (!rc)
+        rc = check_tcp(cfg, tok != NULL, err, errlen);
+    if (!rc && l) {
+        l->token = tok;
+        l->token_len = len;
+    } else {
+        free(tok);
+    }
+    return rc;
+}
+
+int listeners_check(const heapd_config *cfg, char *err, size_t errlen)
+{
+    return check_rules(cfg, NULL, err, errlen);
+}
+
+int listeners_prepare(server *srv, char *err, size_t errlen)
+{
+    char path[512];
+    if (check_rules(&srv->cfg, &srv->lis, err, errlen))
+        return -1;
+    if (notify_sockets_passed()) /* systemd's sockets are adopted, never probed */
+        return 0;
+    if (unix_path(&srv->cfg, path, sizeof path, false, err, errlen))
+        return -1;
+    return claim_unix_path(path, err, errlen);
 }
 
 /* Compares in time independent of where the first difference is. */

@@ -38,15 +38,53 @@ static int room(req *r, size_t bytes)
     return heap_check_room(r->h, 0, bytes, r->err);
 }
 
-/* A list index argument, normalized (negative counts from the end). */
-static int list_index(req *r, hobj *seq, uint32_t arg, uint32_t *out, const char *what)
+/* Whether argument i is an int to Python's index protocol: bools are ints
+ * there (True is 1), floats and the rest are not. */
+static bool is_index(req *r, uint32_t i)
+{
+    msgpack_object_type t = r->args[i].type;
+    return t == MSGPACK_OBJECT_POSITIVE_INTEGER || t == MSGPACK_OBJECT_NEGATIVE_INTEGER ||
+           t == MSGPACK_OBJECT_BOOLEAN;
+}
+
+/* The value of an argument is_index accepted (OverflowError past int64). */
+static int index_value(req *r, uint32_t i, int64_t *out)
+{
+    if (r->args[i].type == MSGPACK_OBJECT_BOOLEAN)
+        return *out = r->args[i].via.boolean, 0;
+    return arg_int(r, i, out);
+}
+
+/* Python's words for a subscript that is not an int, naming its type:
+ * "list indices must be integers or slices, not str". */
+static int bad_subscript(req *r, hobj *seq, uint32_t i)
+{
+    const char *type;
+    int rc = arg_type_name(r, i, &type);
+    if (rc)
+        return rc;
+    if (seq->type == T_STR) /* as Python 3.11 words it */
+        return herr_set(r->err, HE_TYPE, "string indices must be integers, not '%s'", type);
+    return herr_set(r->err, HE_TYPE, "%s indices must be integers or slices, not %s",
+                    seq->type == T_BYTES ? "byte" : htype_name(seq->type), type);
+}
+
+/* ... and for an argument that must be an int (list.insert, list.pop). */
+static int not_an_integer(req *r, uint32_t i)
+{
+    const char *type;
+    int rc = arg_type_name(r, i, &type);
+    return rc ? rc
+              : herr_set(r->err, HE_TYPE, "'%s' object cannot be interpreted as an integer", type);
+}
+
+/* A list or tuple index argument, normalized (negative counts from the end). */
+static int list_index(req *r, hobj *seq, uint32_t arg, uint32_t *out)
 {
     int64_t i;
-    if (r->args[arg].type != MSGPACK_OBJECT_POSITIVE_INTEGER &&
-        r->args[arg].type != MSGPACK_OBJECT_NEGATIVE_INTEGER)
-        return herr_set(r->err, HE_TYPE, "%s indices must be integers, not %s",
-                        htype_name(seq->type), what);
-    int rc = arg_int(r, arg, &i);
+    if (!is_index(r, arg))
+        return bad_subscript(r, seq, arg);
+    int rc = index_value(r, arg, &i);
     return rc ? rc : cont_index(seq, i, out, r->err);
 }
 
@@ -60,13 +98,6 @@ static int table_key(req *r, uint32_t arg, hobj **key, uint64_t *hash)
     if (rc)
         heap_decref(r->h, *key);
     return rc;
-}
-
-static const char *msgpack_type_word(const msgpack_object *o)
-{
-    return o->type == MSGPACK_OBJECT_STR       ? "str"
-           : o->type == MSGPACK_OBJECT_FLOAT64 ? "float"
-                                               : "non-int";
 }
 
 /* --- getitem -------------------------------------------------------------- */
@@ -88,9 +119,11 @@ static void pack_code_point(req *r, hstr *s, uint32_t index)
 static int str_getitem(req *r, hobj *o)
 {
     int64_t i;
-    int rc = arg_int(r, 1, &i);
+    if (!is_index(r, 1))
+        return bad_subscript(r, o, 1);
+    int rc = index_value(r, 1, &i);
     if (rc)
-        return herr_set(r->err, HE_TYPE, "%s indices must be integers", htype_name(o->type));
+        return rc;
     hstr *s = AS_STR(o);
     int64_t len = o->type == T_STR ? (int64_t)utf8_count(s->data, s->len) : s->len;
     if (i < 0)
@@ -115,7 +148,7 @@ int m_getitem(req *r)
     switch ((htype)o->type) {
     case T_LIST:
     case T_TUPLE:
-        rc = list_index(r, o, 1, &i, msgpack_type_word(&r->args[1]));
+        rc = list_index(r, o, 1, &i);
         if (!rc)
             enc_item(r->out, r->h, AS_LIST(o)->items[i]);
         return rc;
@@ -174,8 +207,7 @@ int m_setitem(req *r)
         rc = dict_setitem(r, o);
     else if (o->type != T_LIST)
         return not_assignable(r, o, "assignment");
-    else if (!(rc = list_index(r, o, 1, &i, msgpack_type_word(&r->args[1]))) &&
-             !(rc = arg_value(r, 2, &val)))
+    else if (!(rc = list_index(r, o, 1, &i)) && !(rc = arg_value(r, 2, &val)))
         cont_list_set(r->h, o, i, val);
     if (!rc)
         msgpack_pack_nil(r->out);
@@ -191,7 +223,7 @@ int m_delitem(req *r)
     if (rc)
         return rc;
     if (o->type == T_LIST) {
-        if ((rc = list_index(r, o, 1, &i, msgpack_type_word(&r->args[1]))))
+        if ((rc = list_index(r, o, 1, &i)))
             return rc;
         heap_decref(r->h, cont_list_take(r->h, o, i));
     } else if (o->type == T_DICT) {
@@ -284,7 +316,7 @@ int m_insert(req *r)
     if (!rc)
         rc = need(r, l, T_LIST, "insert");
     if (!rc)
-        rc = arg_int(r, 1, &index);
+        rc = is_index(r, 1) ? index_value(r, 1, &index) : not_an_integer(r, 1);
     if (!rc)
         rc = room(r, cont_list_grow_bytes(l, 1));
     if (!rc)
@@ -312,7 +344,9 @@ static int list_pop(req *r, hobj *l)
         return herr_set(r->err, HE_INDEX, "pop from empty list");
     if (r->nargs < 2)
         i = AS_LIST(l)->len - 1;
-    else if ((rc = list_index(r, l, 1, &i, msgpack_type_word(&r->args[1]))))
+    else if (!is_index(r, 1))
+        return not_an_integer(r, 1);
+    else if ((rc = list_index(r, l, 1, &i)))
         return rc == HE_INDEX ? herr_set(r->err, rc, "pop index out of range") : rc;
     if ((rc = enc_value_fits(r->out, r->h, AS_LIST(l)->items[i], POP_DEPTH, r->err)))
         return rc; /* an answer too large fails before anything is popped */

@@ -9,6 +9,7 @@
 
 #include <cJSON.h>
 #include <math.h>
+#include <stdlib.h>
 
 int m_stats(req *r)
 {
@@ -29,9 +30,14 @@ static void pack_json(msgpack_packer *pk, const cJSON *j)
         msgpack_pack_nil(pk);
     } else if (cJSON_IsBool(j)) {
         pack_bool(pk, cJSON_IsTrue(j));
+    } else if (cJSON_IsRaw(j)) { /* a long integer, as its text (config_json_uint) */
+        if (j->valuestring[0] == '-')
+            msgpack_pack_int64(pk, strtoll(j->valuestring, NULL, 10));
+        else
+            msgpack_pack_uint64(pk, strtoull(j->valuestring, NULL, 10));
     } else if (cJSON_IsNumber(j)) {
-        double d = j->valuedouble;
-        if (d == floor(d) && fabs(d) < 9.0e15)
+        double d = j->valuedouble; /* integral and within 2^53: an exact int */
+        if (d == floor(d) && fabs(d) <= 0x1p53)
             msgpack_pack_int64(pk, (int64_t)d);
         else
             msgpack_pack_double(pk, d);
@@ -59,10 +65,10 @@ static cJSON *to_json(const msgpack_object *v)
         return cJSON_CreateNull();
     case MSGPACK_OBJECT_BOOLEAN:
         return cJSON_CreateBool(v->via.boolean);
-    case MSGPACK_OBJECT_POSITIVE_INTEGER:
-        return cJSON_CreateNumber((double)v->via.u64);
+    case MSGPACK_OBJECT_POSITIVE_INTEGER: /* exact, even past 2^53 */
+        return config_json_uint(v->via.u64);
     case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-        return cJSON_CreateNumber((double)v->via.i64);
+        return config_json_int(v->via.i64);
     case MSGPACK_OBJECT_FLOAT32:
     case MSGPACK_OBJECT_FLOAT64:
         return cJSON_CreateNumber(v->via.f64);

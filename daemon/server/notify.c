@@ -125,6 +125,11 @@ static int open_and_listen(notify_listener *l, int fd, uv_connection_cb cb)
     return rc ? rc : uv_listen(&l->stream, 511, cb);
 }
 
+bool notify_sockets_passed(void)
+{
+    return sd_listen_fds(0) > 0;
+}
+
 int notify_adopt_listeners(uv_loop_t *loop, uv_connection_cb cb, void *data, notify_listener **out,
                            unsigned *n, char *err, size_t errlen)
 {

@@ -49,6 +49,10 @@ typedef union notify_listener {
     uv_tcp_t tcp;   /* an AF_INET or AF_INET6 socket */
 } notify_listener;
 
+/* Whether systemd passed listening sockets to this process (LISTEN_FDS and
+ * LISTEN_PID), adopting nothing and leaving the environment as it is. */
+bool notify_sockets_passed(void);
+
 /* Socket activation: adopts the listening sockets systemd passed
  * (LISTEN_FDS, which is then unset so no child inherits them), each in a
  * handle on loop whose data is data and whose connections go to cb.

@@ -122,7 +122,7 @@ static void on_save_done(void *ctx, int rc, const char *path, const snap_info *i
 {
     server *srv = ctx;
     for (conn *c = srv->conns; c; c = c->next) {
-        if (!c->waiting)
+        if (!c->waiting || c->waiting_auth) /* a failed auth's wait is authlimit's */
             continue;
         if (rc) {
             reply_error(&c->pk, c->wait_msgid, HE_RUNTIME, msg);
@@ -156,13 +156,18 @@ server *server_new(uv_loop_t *loop, heapd_config *cfg, char *err, size_t errlen)
         srv->sigs[i].data = srv;
         uv_signal_start(&srv->sigs[i], on_signal, signums[i]);
     }
-    /* the snapshot loads before anyone connects */
+    /* A second heapd on the same socket stops before it loads (and tidies)
+     * the snapshot files the first one owns; the snapshot loads before
+     * anyone connects. */
     persist_setup ps = {
         loop,         srv->h, srv->ns, srv->cfg.persistence_path, srv->cfg.persistence_interval_s,
         on_save_done, srv};
-    int rc = persist_init(&srv->persist, &ps, err, errlen);
+    int rc = listeners_prepare(srv, err, errlen);
+    if (!rc)
+        rc = persist_init(&srv->persist, &ps, err, errlen);
     if (!rc)
         rc = listeners_open(srv, err, errlen);
+    authlimit_init(&srv->auth, loop, srv);
     uv_check_init(loop, &srv->after_io);
     uv_idle_init(loop, &srv->keep_busy);
     uv_timer_init(loop, &srv->gc_timer);
@@ -208,6 +213,7 @@ void server_after_close(server *srv)
     close_if_open((uv_handle_t *)&srv->keep_busy);
     close_if_open((uv_handle_t *)&srv->gc_timer);
     close_if_open((uv_handle_t *)&srv->watchdog);
+    authlimit_close(&srv->auth);
     for (int i = 0; i < 3; i++)
         close_if_open((uv_handle_t *)&srv->sigs[i]);
     persist_close(srv->persist);
@@ -236,6 +242,7 @@ void server_free(server *srv)
     msgpack_zone_destroy(&srv->zone);
     config_free(&srv->cfg);
     events_free(&srv->ev);
+    authlimit_free(&srv->auth);
     free(srv);
 }
 

@@ -7,6 +7,7 @@
 #ifndef HEAPD_SERVER_H
 #define HEAPD_SERVER_H
 
+#include "authlimit.h"
 #include "config.h"
 #include "events.h"
 #include "heap.h"
@@ -42,6 +43,7 @@ typedef struct server {
     uv_check_t after_io; /* after each batch of reads: frees and a paced slice */
     uv_idle_t keep_busy; /* keeps the loop spinning while work is pending */
     uv_signal_t sigs[3]; /* TERM, INT, HUP */
+    authlimit auth;      /* failed auth attempts, answered late */
     conn *conns;
     uint32_t nconns;
     server_stats st;

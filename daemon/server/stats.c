@@ -41,12 +41,14 @@ static void sec_server(server *srv, msgpack_packer *pk)
 
 static void sec_clients(server *srv, msgpack_packer *pk)
 {
-    msgpack_pack_map(pk, 6);
+    msgpack_pack_map(pk, 8);
     pack_kv_u(pk, "connected", srv->nconns);
     pack_kv_u(pk, "total", srv->st.clients_total);
     pack_kv_u(pk, "rejected", srv->st.clients_rejected);
     pack_kv_u(pk, "slow_disconnected", srv->st.clients_slow);
     pack_kv_u(pk, "protocol_errors", srv->st.protocol_errors);
+    pack_kv_u(pk, "auth_failures", srv->auth.failures);
+    pack_kv_u(pk, "auth_disconnected", srv->auth.dropped);
     pack_kv_u(pk, "max_clients", srv->cfg.max_clients);
 }
 

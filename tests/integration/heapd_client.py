@@ -139,6 +139,7 @@ class Server:
     """
 
     def __init__(self, config=None, args=(), tcp=None):
+        self.env = None  # extra environment variables for heapd, if any
         self.dir = tempfile.mkdtemp(prefix="heapd-it-")
         self.sock_path = os.path.join(self.dir, "heapd.sock")
         self.config = config
@@ -166,7 +167,8 @@ class Server:
 
     def start(self):
         self._stderr = open(self.stderr_path, "wb")
-        self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL,
+        env = dict(os.environ, **self.env) if self.env else None
+        self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, env=env,
                                      stdout=self._stderr, stderr=self._stderr)
         deadline = time.monotonic() + TIMEOUT
         while True:

@@ -431,6 +431,50 @@ class ContainersTest(ServerTestCase):
         self.assertError(c.err("getitem", "L", "x"), "TypeError")
         self.assertCallError(c, "TypeError", "unhashable type: 'list'", "getitem", "D", [1])
 
+    def test_index_type_errors_name_the_type(self):
+        # Python's words, with the key's Python type: "not list", never
+        # "not non-int" (Python 3.11's messages).
+        c = self.c
+        d = c.ok("lookup", "D")
+        keys = (([1], "list"), ("x", "str"), (1.5, "float"), (None, "NoneType"),
+                (b"x", "bytes"), ({}, "dict"), (tuple_(1), "tuple"), (set_(1), "set"),
+                (name("L"), "list"), (d, "dict"))
+        for key, tn in keys:
+            for seq, sn in (("L", "list"), ("T", "tuple")):
+                self.assertCallError(c, "TypeError",
+                                     "%s indices must be integers or slices, not %s" % (sn, tn),
+                                     "getitem", seq, key)
+            self.assertCallError(c, "TypeError",
+                                 "list indices must be integers or slices, not %s" % tn,
+                                 "setitem", "L", key, 0)
+            self.assertCallError(c, "TypeError",
+                                 "list indices must be integers or slices, not %s" % tn,
+                                 "delitem", "L", key)
+            self.assertCallError(c, "TypeError",
+                                 "'%s' object cannot be interpreted as an integer" % tn,
+                                 "pop", "L", key)
+            self.assertCallError(c, "TypeError",
+                                 "'%s' object cannot be interpreted as an integer" % tn,
+                                 "insert", "L", key, 0)
+            self.assertCallError(c, "TypeError", "string indices must be integers, not '%s'"
+                                 % tn, "getitem", "Str", key)
+            self.assertCallError(c, "TypeError",
+                                 "byte indices must be integers or slices, not %s" % tn,
+                                 "getitem", "B", key)
+        self.assertEqual(c.ok("get", "L"), [1, 2, 3])  # nothing changed
+        # evaluating the key fails first, as in Python
+        self.assertError(c.err("getitem", "L", name("unbound_key")), "NameError")
+        self.assertError(c.err("getitem", "L", ref(2 ** 62 + 7)),
+                         "ReferenceError")
+        # a bool is an int to Python: True is 1
+        self.assertEqual(c.ok("getitem", "L", True), 2)
+        self.assertEqual(c.ok("getitem", "Str", False), "a")
+        c.ok("setitem", "L", True, "one")
+        c.ok("insert", "L", False, "zero")
+        self.assertEqual(c.ok("pop", "L", True), 1)  # ["zero", 1, "one", 3]
+        c.ok("delitem", "L", False)
+        self.assertEqual(c.ok("get", "L"), ["one", 3])
+
     def test_setitem(self):
         c = self.c
         c.ok("setitem", "L", -1, "last")
@@ -760,6 +804,39 @@ class ServerMethodsTest(ServerTestCase):
         self.assertEqual(c.ok("config_get", "listen.unix"), self.server.sock_path)
         self.assertIn(c.err("config_set", "nosuch.key", 1)["type"], ("KeyError", "ValueError"))
         self.assertError(c.err("config_get", "nosuch.key"), "KeyError")
+
+    def test_config_integers_are_exact(self):
+        # Integers go through cJSON's doubles: 2**64-1 used to be refused as
+        # "1.84467e+19", and config_get answered 2**53-1 as a float.
+        c = self.connect()
+        top = 2 ** 53 - 1  # the largest integer setting: exact in any JSON reader
+        try:
+            for key in ("limits.max_objects", "limits.max_memory_bytes"):
+                for v in (2 ** 64 - 1, 2 ** 63, 2 ** 53 + 1, 2 ** 53):
+                    self.assertCallError(c, "ValueError",
+                                         "config: %s: %d is out of range (0..%d)" % (key, v, top),
+                                         "config_set", key, v)
+                self.assertEqual(c.ok("config_get", key), 0)
+                self.assertIsNone(c.ok("config_set", key, top))
+                got = c.ok("config_get", key)
+                self.assertEqual((type(got), got), (int, top))
+                self.assertEqual(c.ok("config_get", "limits")[key.split(".")[1]], top)
+                self.assertEqual(c.ok("stats", "limits")[key.split(".")[1]], top)
+                self.assertIsNone(c.ok("config_set", key, 123456789012345678 >> 8))
+                self.assertEqual(c.ok("config_get", key), 123456789012345678 >> 8)
+                c.ok("config_set", key, 0)
+            self.assertCallError(c, "ValueError", "config: gc.heap_fraction: "
+                                 "18446744073709551615 is out of range (0..10)",
+                                 "config_set", "gc.heap_fraction", 2 ** 64 - 1)
+            self.assertCallError(c, "TypeError", "config: limits.max_objects: "
+                                 "expected a non-negative integer",
+                                 "config_set", "limits.max_objects", -2 ** 63)
+            self.assertCallError(c, "ValueError", "config: gc.threshold: 4294967297 is out of "
+                                 "range (0..4294967296)", "config_set", "gc.threshold", 2 ** 32 + 1)
+            self.assertEqual(c.ok("config_get", "gc.heap_fraction"), 0.25)
+        finally:
+            c.ok("config_set", "limits.max_objects", 0)
+            c.ok("config_set", "limits.max_memory_bytes", 0)
 
     def test_config_set_applies_at_run_time(self):
         c = self.connect()

@@ -320,6 +320,18 @@ class SocketActivationTest(SystemdTestCase):
         # The socket belongs to systemd: heapd leaves it for the next start.
         self.assertTrue(os.path.exists(passed))
 
+    def test_passed_socket_at_listen_unix_is_not_probed(self):
+        # The service's config names the socket heapd.socket listens on
+        # (/run/heapd/heapd.sock): systemd answers there, and heapd must not
+        # take that for another heapd.
+        s = self.server()
+        self.activate(s, [s.sock_path])
+        with self.unix_client(s.sock_path) as c:
+            self.assertEqual(c.ok("ping"), "pong")
+        self.assertNotIn("address in use", s.stderr_text())
+        self.assertEqual(s.stop(), 0, s.stderr_text())
+        self.assertTrue(os.path.exists(s.sock_path))
+
     def test_unix_and_tcp_sockets(self):
         s = self.server()
         passed, port = os.path.join(s.dir, "passed.sock"), free_tcp_port()

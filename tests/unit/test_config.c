@@ -13,6 +13,8 @@
 #include "gc.h"
 #include "heap.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -291,11 +293,17 @@ static void out_of_range_values_are_named(void **state)
     assert_load_names("{\"limits\": {\"max_frames\": 0}}", "limits.max_frames");
     assert_load_names("{\"limits\": {\"max_output_bytes\": 1e13}}", "limits.max_output_bytes");
     assert_load_names("{\"limits\": {\"max_objects\": 1e19}}", "limits.max_objects");
+    /* integers stop at 2^53 - 1, where a double (cJSON's number) stops being exact */
+    assert_load_fails("{\"limits\": {\"max_memory_bytes\": 9007199254740992}}", HE_VALUE,
+                      "config: limits.max_memory_bytes: 9007199254740992 is out of range "
+                      "(0..9007199254740991)");
+    assert_load_fails("{\"limits\": {\"max_objects\": 1e19}}", HE_VALUE,
+                      "config: limits.max_objects: 1e+19 is out of range (0..9007199254740991)");
     assert_load_names("{\"persistence\": {\"interval_s\": 31536001}}", "persistence.interval_s");
     assert_load_names("{\"gc\": {\"threshold\": 1e400}}", "gc.threshold");
     /* the bounds themselves are in range */
     assert_load_ok("{\"gc\": {\"threshold\": 4294967296, \"heap_fraction\": 10, \"slice_us\": 10},"
-                   " \"limits\": {\"max_objects\": 9223372036854775808, \"max_clients\": 1000000,"
+                   " \"limits\": {\"max_objects\": 9007199254740991, \"max_clients\": 1000000,"
                    " \"max_output_bytes\": 1099511627776, \"max_message_bytes\": 1024},"
                    " \"persistence\": {\"interval_s\": 31536000}}");
     char json[200] = "{\"listen\": {\"unix\": \"/";
@@ -354,25 +362,70 @@ static void bad_names_are_refused(void **state)
 static void tcp_addresses_are_checked(void **state)
 {
     (void)state;
-    const char *bad[] = {
-        "localhost",     ":7000",     "localhost:", "localhost:0",      "localhost:65536",
-        "localhost:70a", "::1:7000",  "[::1]",      "[::1]7000",        "[]:7000",
-        "a b:7000",      "[::1:7000", "::1]:7000",  "localhost:1234567"};
+    const char *bad[] = {"localhost:7000",  ":7000",         "127.0.0.1:",        "127.0.0.1:0",
+                         "127.0.0.1:65536", "127.0.0.1:70a", "::1:7000",          "[::1]",
+                         "[::1]7000",       "[]:7000",       "a b:7000",          "[::1:7000",
+                         "::1]:7000",       "127.1:7000",    "127.0.0.1:1234567", "127.0.0.1:+80",
+                         "127.0.0.1",       "127.0.0.1: 80"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char json[128];
         snprintf(json, sizeof json, "{\"listen\": {\"tcp\": \"%s\"}}", bad[i]);
-        assert_load_fails(json, HE_VALUE,
-                          "config: listen.tcp: expected \"HOST:PORT\" with a port of 1..65535 "
-                          "(IPv6 as \"[::1]:7000\") or null");
+        assert_load_names(json, "listen.tcp");
     }
+    assert_load_fails("{\"listen\": {\"tcp\": \"127.0.0.1:99999\"}}", HE_VALUE,
+                      "config: listen.tcp: \"127.0.0.1:99999\": port 99999 is out of range "
+                      "(1..65535)");
+    assert_load_fails("{\"listen\": {\"tcp\": \"127.0.0.1:abc\"}}", HE_VALUE,
+                      "config: listen.tcp: \"127.0.0.1:abc\": the port must be a number "
+                      "(1..65535)");
+    assert_load_fails("{\"listen\": {\"tcp\": \"localhost:7000\"}}", HE_VALUE,
+                      "config: listen.tcp: \"localhost:7000\": the host must be an IPv4 "
+                      "address, or an IPv6 address in brackets");
     assert_load_names("{\"listen\": {\"tcp\": 7000}}", "listen.tcp");
-    const char *good[] = {"127.0.0.1:7000", "[::1]:7000", "localhost:65535", "[fe80::1%lo]:1",
-                          "0.0.0.0:1"};
+    const char *good[] = {"127.0.0.1:7000", "[::1]:7000", "127.0.0.1:65535", "[fe80::1%lo]:1",
+                          "0.0.0.0:1",      "[::]:7379",  "127.0.0.1:07379"};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         char json[128];
         snprintf(json, sizeof json, "{\"listen\": {\"tcp\": \"%s\"}}", good[i]);
         assert_load_ok(json);
     }
+}
+
+/* The parser start-up uses gives the address the check accepted. */
+static void tcp_address_parses_to_a_sockaddr(void **state)
+{
+    (void)state;
+    struct sockaddr_storage ss;
+    char err[CONFIG_ERR_MAX];
+    assert_int_equal(config_tcp_address("127.0.0.1:7379", &ss, err, sizeof err), 0);
+    const struct sockaddr_in *in = (const struct sockaddr_in *)&ss;
+    assert_int_equal(in->sin_family, AF_INET);
+    assert_int_equal(ntohs(in->sin_port), 7379);
+    assert_int_equal(ntohl(in->sin_addr.s_addr), 0x7f000001);
+    assert_int_equal(config_tcp_address("[::1]:1", &ss, err, sizeof err), 0);
+    const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&ss;
+    assert_int_equal(in6->sin6_family, AF_INET6);
+    assert_int_equal(ntohs(in6->sin6_port), 1);
+    assert_memory_equal(&in6->sin6_addr, &in6addr_loopback, sizeof in6addr_loopback);
+    assert_int_equal(config_tcp_address("127.0.0.1:99999", &ss, err, sizeof err), HE_VALUE);
+}
+
+/* --socket and --tcp get the file's checks. */
+static void options_are_checked_like_the_file(void **state)
+{
+    (void)state;
+    heapd_config c;
+    char err[CONFIG_ERR_MAX];
+    config_defaults(&c);
+    assert_int_equal(config_set_option(&c, "listen.tcp", "127.0.0.1:99999", err, sizeof err),
+                     HE_VALUE);
+    assert_null(c.listen_tcp);
+    assert_int_equal(config_set_option(&c, "listen.tcp", "[::1]:7000", err, sizeof err), 0);
+    assert_string_equal(c.listen_tcp, "[::1]:7000");
+    assert_int_equal(config_set_option(&c, "listen.unix", "", err, sizeof err), HE_TYPE);
+    assert_int_equal(config_set_option(&c, "listen.unix", "/run/x.sock", err, sizeof err), 0);
+    assert_string_equal(c.listen_unix, "/run/x.sock");
+    config_free(&c);
 }
 
 static void null_is_allowed_only_where_the_default_is_null(void **state)
@@ -469,8 +522,9 @@ static void failed_load_changes_nothing(void **state)
     assert_int_equal(config_load_string(&before, OTHER, NULL, 0), 0);
     char *unix_path = c.listen_unix;
     char err[CONFIG_ERR_MAX] = "";
-    const char *bad = "{\"listen\": {\"unix\": \"/x\", \"tcp\": \"h:1\"}, \"intern\": \"none\","
-                      " \"gc\": {\"threshold\": 1, \"slice_us\": 1}}";
+    const char *bad =
+        "{\"listen\": {\"unix\": \"/x\", \"tcp\": \"127.0.0.2:1\"}, \"intern\": \"none\","
+        " \"gc\": {\"threshold\": 1, \"slice_us\": 1}}";
     assert_int_equal(config_load_string(&c, bad, err, sizeof err), HE_VALUE);
     assert_string_equal(err, "config: gc.slice_us: 1 is out of range (10..1000000)");
     assert_ptr_equal(c.listen_unix, unix_path);
@@ -546,6 +600,47 @@ static void set_changes_runtime_keys_only(void **state)
     config_free(&c);
 }
 
+/* Integers from the wire are exact both ways: config_json_uint's raw text
+ * past 2^53 is quoted exactly when refused, never as "1.84467e+19", and
+ * the largest setting comes back as the same integer. */
+static void integers_are_exact_both_ways(void **state)
+{
+    (void)state;
+    heapd_config c;
+    char err[CONFIG_ERR_MAX] = "";
+    config_defaults(&c);
+    cJSON *v = config_json_uint(UINT64_MAX);
+    assert_int_equal(config_set_value(&c, "limits.max_objects", v, err, sizeof err), HE_VALUE);
+    assert_string_equal(err, "config: limits.max_objects: 18446744073709551615 is out of range "
+                             "(0..9007199254740991)");
+    cJSON_Delete(v);
+    v = config_json_uint(((uint64_t)1 << 53) + 1);
+    assert_int_equal(config_set_value(&c, "limits.max_memory_bytes", v, err, sizeof err), HE_VALUE);
+    assert_string_equal(err, "config: limits.max_memory_bytes: 9007199254740993 is out of range "
+                             "(0..9007199254740991)");
+    cJSON_Delete(v);
+    v = config_json_uint(UINT64_MAX);
+    assert_int_equal(config_set_value(&c, "gc.heap_fraction", v, err, sizeof err), HE_VALUE);
+    assert_string_equal(err, "config: gc.heap_fraction: 18446744073709551615 is out of range "
+                             "(0..10)");
+    cJSON_Delete(v);
+    v = config_json_int(INT64_MIN);
+    assert_int_equal(config_set_value(&c, "limits.max_objects", v, err, sizeof err), HE_TYPE);
+    assert_string_equal(err, "config: limits.max_objects: expected a non-negative integer");
+    cJSON_Delete(v);
+    assert_true(c.max_objects == 0 && c.max_memory_bytes == 0);
+    v = config_json_uint(((uint64_t)1 << 53) - 1);
+    assert_int_equal(config_set_value(&c, "limits.max_objects", v, err, sizeof err), 0);
+    cJSON_Delete(v);
+    assert_true(c.max_objects == ((uint64_t)1 << 53) - 1);
+    v = config_get_value(&c, "limits.max_objects");
+    char *text = json_text(v);
+    assert_string_equal(text, "9007199254740991");
+    cJSON_free(text);
+    cJSON_Delete(v);
+    config_free(&c);
+}
+
 static void get_returns_keys_and_sections(void **state)
 {
     (void)state;
@@ -583,7 +678,7 @@ static void to_json_round_trips(void **state)
 {
     (void)state;
     const char *inputs[] = {"{}", OTHER,
-                            "{\"limits\": {\"max_objects\": 9223372036854775808,"
+                            "{\"limits\": {\"max_objects\": 9007199254740991,"
                             " \"max_output_bytes\": 1099511627776}}"};
     for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; i++) {
         heapd_config a, b;
@@ -667,6 +762,8 @@ int main(void)
         cmocka_unit_test(bad_modes_are_refused),
         cmocka_unit_test(bad_names_are_refused),
         cmocka_unit_test(tcp_addresses_are_checked),
+        cmocka_unit_test(tcp_address_parses_to_a_sockaddr),
+        cmocka_unit_test(options_are_checked_like_the_file),
         cmocka_unit_test(null_is_allowed_only_where_the_default_is_null),
         cmocka_unit_test(sections_must_be_objects),
         cmocka_unit_test(syntax_errors_give_the_place),
@@ -674,6 +771,7 @@ int main(void)
         cmocka_unit_test(failed_load_changes_nothing),
         cmocka_unit_test(runtime_keys_are_gc_limits_and_log_level),
         cmocka_unit_test(set_changes_runtime_keys_only),
+        cmocka_unit_test(integers_are_exact_both_ways),
         cmocka_unit_test(get_returns_keys_and_sections),
         cmocka_unit_test(to_json_round_trips),
         cmocka_unit_test(reload_changes_runtime_keys_only),
