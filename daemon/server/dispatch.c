@@ -103,9 +103,10 @@ static int admit(server *srv, conn *c, const struct envelope *e, herr *err)
     return rc ? rc : id;
 }
 
-static int run_handler(server *srv, conn *c, int id, const msgpack_object *params,
-                       msgpack_packer *pk, herr *err)
+static int run_handler(server *srv, conn *c, int id, const struct envelope *e, msgpack_packer *pk,
+                       herr *err)
 {
+    const msgpack_object *params = e->params;
     req r = {.srv = srv,
              .conn = c,
              .method = id,
@@ -115,6 +116,7 @@ static int run_handler(server *srv, conn *c, int id, const msgpack_object *param
              .args = params->via.array.ptr,
              .nargs = params->via.array.size,
              .out = pk,
+             .notify = e->notify,
              .err = err};
     int rc = handlers[id](&r);
     req_release_temps(&r);
@@ -170,7 +172,7 @@ static int run_request(server *srv, conn *c, const struct envelope *e, int id, e
 {
     uint64_t t0 = now_ns();
     reply_ok_begin(&eb->pk, e->msgid);
-    int rc = run_handler(srv, c, id, e->params, &eb->pk, err);
+    int rc = run_handler(srv, c, id, e, &eb->pk, err);
     if (rc == 0 && eb->over)
         rc = herr_set(err, HE_MEMORY, ENCBUF_OVER_MESSAGE);
     if (rc == 0 && eb->refs_full)

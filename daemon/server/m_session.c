@@ -74,13 +74,6 @@ int m_ping(req *r)
     return arg_echo_value(r, 0);
 }
 
-/* The dispatcher packs a notification's result into a scratch packer, a
- * request's into the connection's own. */
-static bool is_request(const req *r)
-{
-    return r->out == &r->conn->pk;
-}
-
 int m_auth(req *r)
 {
     const char *tok;
@@ -91,7 +84,7 @@ int m_auth(req *r)
     if (!r->srv->lis.token)
         return herr_set(r->err, HE_AUTH, "no auth token is configured");
     if (!listeners_token_matches(&r->srv->lis, tok, len)) /* answered late: authlimit.h */
-        return authlimit_failed(r->srv, r->conn, is_request(r));
+        return authlimit_failed(r->srv, r->conn, !r->notify);
     conn_set_authed(r->conn);
     msgpack_pack_true(r->out);
     return 0;

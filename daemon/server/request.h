@@ -24,6 +24,7 @@ typedef struct req {
     const msgpack_object *args;
     uint32_t nargs;
     msgpack_packer *out;
+    bool notify; /* sent as a notification: the result goes nowhere */
     herr *err;
     hobj *temps[4]; /* temporaries made for target arguments, dropped after */
     uint32_t ntemps;
