@@ -193,3 +193,13 @@ def ref_handles(client: heapd.Client, request: Any) -> heapd.Client:
     """The client, in a test that needs the server's ref-handle mode."""
     requires_ref_handles(client, request)
     return client
+
+
+def poll_until(client: Any, pred: Callable[[], Any], timeout: float = 5.0) -> Any:
+    """Polls the client's events until pred() is true or timeout passes;
+    returns pred()'s last value. (Events that came with an answer already
+    ran their callbacks, so pred may hold at once.)"""
+    deadline = time.monotonic() + timeout
+    while not pred() and time.monotonic() < deadline:
+        client.poll(0.02)
+    return pred()
