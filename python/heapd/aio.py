@@ -187,7 +187,7 @@ class AsyncClient(ClientBase):
     def pipeline(self) -> AsyncPipeline:
         """``async with c.pipeline() as p:`` queues calls, sent at the end."""
         self._check_open()
-        return build_class(AsyncPipeline, self.methods)(self)
+        return build_class(AsyncPipeline, self.method_specs)(self)
 
     async def _run(self, calls: List[PendingCall]) -> None:
         """Writes releases and calls at once; waits for the last answer."""
@@ -370,5 +370,5 @@ async def connect(path: Optional[str] = None, *, host: Optional[str] = None,
     except BaseException:
         await client.close()
         raise
-    client.__class__ = build_class(AsyncClient, client.methods, is_async=True)
+    client.__class__ = build_class(AsyncClient, client.method_specs, is_async=True)
     return client

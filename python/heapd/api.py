@@ -127,7 +127,7 @@ def build_class(base: type, specs: Sequence[MethodSpec], is_async: bool = False)
     if cls is not None:
         return cls
     namespace: Dict[str, Any] = {"__module__": base.__module__, "__doc__": base.__doc__,
-                                 "__slots__": (), "methods": tuple(specs)}
+                                 "__slots__": (), "method_specs": tuple(specs)}
     for spec in specs:
         pyname = python_name(spec.name)
         if hasattr(base, pyname):

@@ -20,6 +20,7 @@ from .refs import BaseRef, Ref
 __all__ = ["connect", "Client", "default_socket_path", "SERVICE_SOCKET"]
 
 SERVICE_SOCKET = "/run/heapd/heapd.sock"
+PRIVATE_DIR = "/tmp/heapd-%d"  # % uid, without $XDG_RUNTIME_DIR
 RECV_BYTES = 1 << 18
 SMALL_SEND = 1 << 16  # sent with sendall; bigger writes are interleaved with reads
 
@@ -48,7 +49,7 @@ def default_socket_path() -> str:
     if xdg:
         path = os.path.join(xdg, "heapd.sock")
     else:
-        directory = "/tmp/heapd-%d" % os.getuid()
+        directory = PRIVATE_DIR % os.getuid()
         if not _private_dir_ok(directory):
             return SERVICE_SOCKET
         path = os.path.join(directory, "heapd.sock")
@@ -101,14 +102,20 @@ class ClientBase:
     """What the sync and asyncio clients share: the session, the server's
     description, event callbacks, and the handshake's requests."""
 
-    methods: Tuple[MethodSpec, ...] = ()
+    # Public attributes are declared here, on the class, so that a server
+    # method of the same name is never made (and hidden by the instance's).
+    method_specs: Tuple[MethodSpec, ...] = ()  # the methods of api_info
     ref_class: type = Ref
+    address: str = ""  # the socket path, or host:port
+    timeout: Optional[float] = None
+    server_info: Dict[str, Any] = {}  # hello's answer
+    api: Dict[str, Any] = {}  # api_info's answer
 
     def _init_base(self, address: str, timeout: Optional[float]) -> None:
         self.address = address
         self.timeout = timeout
         self.server_info: Dict[str, Any] = {}
-        self.api_info: Dict[str, Any] = {}
+        self.api: Dict[str, Any] = {}
         self._session = Session(self, self.ref_class)
         self._router = Router()
         self._events: Deque[Event] = collections.deque()
@@ -136,12 +143,12 @@ class ClientBase:
 
     def _setup(self, server_info: Mapping[str, Any], api_info: Mapping[str, Any]) -> None:
         self.server_info = dict(server_info)
-        self.api_info = dict(api_info)
+        self.api = dict(api_info)
         self._session.ref_handles = server_info.get("ref_handles") is True
         for name in api_info.get("errors", ()):
             if isinstance(name, str):
                 errors.error_class(name)
-        self.methods = parse_methods(api_info)
+        self.method_specs = parse_methods(api_info)
 
     def _check_open(self) -> None:
         if self._session.closed:
@@ -186,7 +193,7 @@ class Client(ClientBase):
         except BaseException:
             client.close()
             raise
-        client.__class__ = build_class(cls, client.methods)
+        client.__class__ = build_class(cls, client.method_specs)
         return client
 
     def _handshake(self, token: Optional[str]) -> None:
@@ -216,7 +223,7 @@ class Client(ClientBase):
         them in one write when the block ends; each returns a PendingCall
         whose ``result()`` is the answer."""
         self._check_open()
-        return build_class(Pipeline, self.methods)(self)
+        return build_class(Pipeline, self.method_specs)(self)
 
     def _run(self, calls: List[PendingCall]) -> None:
         """Sends queued releases and the calls in one write, then reads

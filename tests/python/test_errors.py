@@ -75,7 +75,7 @@ SERVER_SAYS = {
 
 
 def test_every_error_type_of_api_info_is_covered(client):
-    assert sorted(client.api_info["errors"]) == sorted(KINDS)
+    assert sorted(client.api["errors"]) == sorted(KINDS)
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gc
 import threading
+import time
 from typing import Any, Optional
 
 import pytest
@@ -173,6 +174,10 @@ def test_close_releases_all(server, uniq):
     c2.bind(uniq("names"), kept)
     assert c2.refcount(kept[0]) == 2
     c1.close()
+    # the server drops c1's handles when it sees the connection close
+    deadline = time.monotonic() + 5
+    while c2.refcount(kept[0]) != 1 and time.monotonic() < deadline:
+        time.sleep(0.005)
     assert c2.refcount(kept[0]) == 1
     c2.close()
 
