@@ -3,7 +3,7 @@ methods.
 
     import heapd.aio
 
-    async with await heapd.aio.connect() as c:
+    async with heapd.aio.connect() as c:
         await c.bind("E", 26)
         assert await c.refcount("E") == 1
 
@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import inspect
 import socket
-from typing import Any, AsyncIterator, Callable, List, Optional
+from typing import Any, AsyncIterator, Callable, Coroutine, Generator, List, Optional
 
 from . import errors
 from .api import build_class
@@ -31,7 +31,7 @@ from .pipeline import PipelineBase
 from .protocol import PendingCall
 from .refs import OMITTED, BaseRef
 
-__all__ = ["connect", "AsyncClient", "AsyncRef", "AsyncPipeline"]
+__all__ = ["connect", "Connecting", "AsyncClient", "AsyncRef", "AsyncPipeline"]
 
 RECV_BYTES = 1 << 18
 
@@ -343,10 +343,38 @@ def _log_task_error(task: "asyncio.Future[Any]") -> None:
         log.error("heapd event callback task raised", exc_info=task.exception())
 
 
-async def connect(path: Optional[str] = None, *, host: Optional[str] = None,
-                  port: Optional[int] = None, token: Optional[str] = None,
-                  timeout: Optional[float] = None) -> AsyncClient:
-    """Connects to heapd from asyncio; arguments as :func:`heapd.connect`."""
+class Connecting:
+    """What :func:`connect` returns: await it for the client, or use it as
+    ``async with heapd.aio.connect() as c:`` (closed at the block's end)."""
+
+    def __init__(self, opening: Coroutine[Any, Any, AsyncClient]) -> None:
+        self._opening = opening
+        self._client: Optional[AsyncClient] = None
+
+    def __await__(self) -> Generator[Any, None, AsyncClient]:
+        return self._opening.__await__()
+
+    async def __aenter__(self) -> AsyncClient:
+        self._client = await self._opening
+        return self._client
+
+    async def __aexit__(self, *exc: Any) -> None:
+        if self._client is not None:
+            await self._client.close()
+
+
+def connect(path: Optional[str] = None, *, host: Optional[str] = None,
+            port: Optional[int] = None, token: Optional[str] = None,
+            timeout: Optional[float] = None) -> Connecting:
+    """Connects to heapd from asyncio; arguments as :func:`heapd.connect`.
+
+    ``c = await heapd.aio.connect()``, or ``async with heapd.aio.connect()
+    as c:``."""
+    return Connecting(_open(path, host, port, token, timeout))
+
+
+async def _open(path: Optional[str], host: Optional[str], port: Optional[int],
+                token: Optional[str], timeout: Optional[float]) -> AsyncClient:
     kind, where = endpoint(path, host, port)
     address = describe(kind, where)
     try:
