@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
+from importlib.util import find_spec
 from typing import List
 
 import pytest
@@ -59,9 +60,10 @@ def clean_env(**extra: str) -> dict:
 
 
 def test_pip_install_offline_from_the_checkout():
-    for module in ("pip", "setuptools", "wheel", "venv"):
-        pytest.importorskip(module, reason="apt-get install python3-pip python3-venv "
-                                           "python3-setuptools python3-wheel")
+    missing = [m for m in ("pip", "setuptools", "wheel", "venv") if not find_spec(m)]
+    if missing:  # (found, not imported: setuptools must not load into pytest)
+        pytest.skip("no %s: apt-get install python3-pip python3-venv python3-setuptools "
+                    "python3-wheel" % ", ".join(missing))
     roots = [tempfile.mkdtemp(prefix="heapd-install-") for _ in range(2)]
     try:
         with ThreadPoolExecutor(2) as pool:
