@@ -228,6 +228,9 @@ class AsyncClient(ClientBase):
         except OSError as e:
             self._fail(errors.ConnectionError("connection to %s failed: %s"
                                               % (self.address, e.strerror or e)))
+        except Exception as e:  # a bug here must not leave callers waiting
+            log.exception("heapd: reading %s failed", self.address)
+            self._fail(errors.ProtocolError("reading %s failed: %r" % (self.address, e)))
 
     def _fail(self, error: errors.Error) -> errors.Error:
         """The stream is unusable: fail every call in flight, close;

@@ -79,6 +79,16 @@ class BaseRef:
         # truth must not cost a round trip (use len(ref) for emptiness).
         return True
 
+    def __copy__(self) -> "BaseRef":
+        return self  # a copy of a reference is the same reference
+
+    def __deepcopy__(self, memo: Any) -> "BaseRef":
+        return self
+
+    def __reduce__(self) -> Any:
+        raise TypeError("a heapd Ref cannot be pickled (it belongs to a connection); "
+                        "send ref.id, or the value from ref.get()")
+
     def __repr__(self) -> str:
         kind = " " + self._type if self._type else ""
         return "<heapd.%s %#x%s>" % (type(self).__name__, self._id, kind)

@@ -114,6 +114,15 @@ def test_equality_hash_and_one_ref_per_id(client, server, uniq):
     assert repr(a).startswith("<heapd.Ref 0x")
 
 
+def test_copy_is_the_same_ref_and_pickling_is_refused(client):
+    import copy
+    import pickle
+    r = client.new([1])
+    assert copy.copy(r) is r and copy.deepcopy([r])[0] is r  # no second handle count
+    with pytest.raises(TypeError, match="cannot be pickled"):
+        pickle.dumps(r)
+
+
 def test_ref_type_is_cached(client):
     r = client.new([1])
     assert r.type == "list"
