@@ -37,6 +37,9 @@ __all__ = [
 
 
 def __getattr__(name: str) -> object:
+    if name == "aio":  # `import heapd` then heapd.aio.connect(): loaded on first use
+        import importlib
+        return importlib.import_module(".aio", __name__)
     # An error type met in a server's api_info after import (error_class
     # made it): heapd.<ThatError> works like the ones above.
     from . import errors

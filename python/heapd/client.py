@@ -133,6 +133,7 @@ class ClientBase:
 
     @property
     def closed(self) -> bool:
+        """Whether the session ended (close(), or the connection broke)."""
         return self._session.closed
 
     def _handshake_calls(self, token: Optional[str]) -> List[PendingCall]:

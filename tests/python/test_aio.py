@@ -166,3 +166,13 @@ def test_refs_in_ref_handle_mode(server, request, uniq):
             await c.unbind(uniq("x"))
             assert await r.get() == [1]  # the Ref's handle keeps it
     run(main())
+
+
+def test_heapd_aio_is_reachable_after_import_heapd():
+    import os
+    import subprocess
+    import sys
+    code = ("import sys, heapd; assert 'heapd.aio' not in sys.modules; "
+            "assert callable(heapd.aio.connect)")
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(heapd.__file__)))
+    subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=30)

@@ -21,6 +21,7 @@ PIP_OFFLINE = ["--no-index", "--no-build-isolation"]
 
 
 def run(cmd: List[str], **kw) -> str:
+    kw.setdefault("env", clean_env())
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, **kw)
     assert proc.returncode == 0, "%s:\n%s%s" % (" ".join(cmd), proc.stdout, proc.stderr)
     return proc.stdout
@@ -54,6 +55,8 @@ def install_into_target(root: str) -> str:
 
 
 def clean_env(**extra: str) -> dict:
+    """No PYTHONPATH (the checkout must not be what imports), and pip never
+    asks or looks for a newer pip on the network."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
     env.update(PIP_NO_INPUT="1", PIP_DISABLE_PIP_VERSION_CHECK="1", **extra)
     return env
