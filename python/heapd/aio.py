@@ -161,6 +161,7 @@ class AsyncClient(ClientBase):
         self._events_seen = 0
         self._event_signal = asyncio.Event()
         self._flush_scheduled = False
+        self._failure: Optional[errors.Error] = None
         self._session.on_release = self._schedule_flush
         self._reader_task = self._loop.create_task(self._read_loop())
 
@@ -204,6 +205,9 @@ class AsyncClient(ClientBase):
             raise self._fail(errors.TimeoutError("no answer from %s within %s s"
                                                  % (self.address, self.timeout))) from None
         except OSError as e:
+            # the server may have said why before closing: let the reader finish
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(self._reader_task), 0.5)
             raise self._fail(errors.ConnectionError("connection to %s failed: %s"
                                                     % (self.address, e.strerror or e))) from None
 
@@ -218,8 +222,7 @@ class AsyncClient(ClientBase):
             while True:
                 data = await self._reader.read(RECV_BYTES)
                 if not data:
-                    raise errors.ConnectionError("the server closed the connection (%s)"
-                                                 % self.address)
+                    raise self._closed_by_server()
                 self._session.feed(data)
                 for method, params in self._session.events():
                     self._deliver(method, params)
@@ -234,17 +237,19 @@ class AsyncClient(ClientBase):
 
     def _fail(self, error: errors.Error) -> errors.Error:
         """The stream is unusable: fail every call in flight, close;
-        returns the error, for the caller to raise."""
+        returns the first such error, for the caller to raise."""
         if not self._session.closed:
+            self._failure = error
             self._session.fail_all(error)
             self._writer.close()
             if asyncio.current_task() is not self._reader_task:
                 self._reader_task.cancel()
-        return error
+        return self._failure or error
 
     # ---- events ----
 
     def _deliver(self, method: str, params: List[Any]) -> None:
+        self._note((method, params))
         for cb in self._router.callbacks(method, params):
             result = run_safely(cb)
             if inspect.isawaitable(result):

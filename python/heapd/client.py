@@ -119,6 +119,7 @@ class ClientBase:
         self._session = Session(self, self.ref_class)
         self._router = Router()
         self._events: Deque[Event] = collections.deque()
+        self._server_error = ""  # the last error notification, for a closing message
 
     @property
     def ref_handles(self) -> bool:
@@ -150,6 +151,19 @@ class ClientBase:
             if isinstance(name, str):
                 errors.error_class(name)
         self.method_specs = parse_methods(api_info)
+
+    def _note(self, event: Event) -> Event:
+        """Remembers the server's error notification (sent before it closes
+        a connection it cannot read), for the ConnectionError that follows."""
+        method, params = event
+        if method == "error" and params and isinstance(params[0], dict):
+            self._server_error = "%s: %s" % (params[0].get("type"), params[0].get("message"))
+        return event
+
+    def _closed_by_server(self) -> errors.ConnectionError:
+        why = " after %s" % self._server_error if self._server_error else ""
+        return errors.ConnectionError("the server closed the connection (%s)%s"
+                                      % (self.address, why))
 
     def _check_open(self) -> None:
         if self._session.closed:
@@ -245,8 +259,26 @@ class Client(ClientBase):
             self._broken(errors.TimeoutError("no answer from %s within %s s"
                                              % (self.address, self.timeout)))
         except OSError as e:
-            self._broken(errors.ConnectionError("connection to %s failed: %s"
-                                                % (self.address, e.strerror or e)))
+            self._broken(self._failure(e))
+
+    def _failure(self, e: OSError) -> errors.ConnectionError:
+        """The error for a failed send or read: the server's reason when it
+        sent one before closing (it may close while we still write)."""
+        try:
+            self._sock.settimeout(0.5)
+            while True:
+                data = self._sock.recv(RECV_BYTES)
+                if not data:
+                    break
+                self._session.feed(data)
+                for event in self._session.events():
+                    self._note(event)
+        except (OSError, errors.Error):
+            pass
+        if self._server_error:
+            return self._closed_by_server()
+        return errors.ConnectionError("connection to %s failed: %s"
+                                      % (self.address, e.strerror or e))
 
     def _send_while_reading(self, data: bytes) -> None:
         """Writes a big batch while reading answers, so neither side can
@@ -264,7 +296,8 @@ class Client(ClientBase):
                 if mask & selectors.EVENT_WRITE:
                     off += self._sock.send(view[off:off + SMALL_SEND])
         finally:
-            sel.modify(self._sock, selectors.EVENT_READ)
+            if self._selector is sel:  # (not closed by a failed read)
+                sel.modify(self._sock, selectors.EVENT_READ)
 
     def _selector_for(self, events: int) -> selectors.BaseSelector:
         if self._selector is None:
@@ -278,15 +311,14 @@ class Client(ClientBase):
         """One recv; complete answers resolve their calls, events queue."""
         data = self._sock.recv(RECV_BYTES)
         if not data:
-            self._broken(errors.ConnectionError("the server closed the connection (%s)"
-                                                % self.address))
+            self._broken(self._closed_by_server())
         self._session.feed(data)
         try:
-            self._events.extend(self._session.events())
+            self._events.extend(map(self._note, self._session.events()))
         except errors.ProtocolError as e:
             self._broken(e)
 
-    def _broken(self, error: errors.ConnectionError) -> None:
+    def _broken(self, error: errors.Error) -> None:
         """The stream is unusable: close, fail what is in flight, raise."""
         self._close_socket()
         self._session.fail_all(error)

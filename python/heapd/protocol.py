@@ -135,6 +135,7 @@ class Session:
             self.on_release()
 
     def has_releases(self) -> bool:
+        """Whether dropped Refs wait for their release to be sent."""
         return bool(self._releases)
 
     def take_releases(self) -> bytes:
@@ -152,12 +153,10 @@ class Session:
             else:  # release(ref) drops one handle
                 out.extend([pack([NOTIFY, "release", [ref]])] * n)
 
-    def in_flight(self) -> int:
-        return len(self._pending)
-
     # ---- receiving ----
 
     def feed(self, data: bytes) -> None:
+        """Bytes read from the connection."""
         self._unpacker.feed(data)
 
     def events(self) -> Iterator[Event]:

@@ -156,6 +156,17 @@ def test_connection_errors(make_server, tmp_path):
     run(main())
 
 
+def test_server_closing_says_why(make_server):
+    s = make_server(config={"limits": {"max_message_bytes": 4096}})
+
+    async def main():
+        c = await heapd.aio.connect(s.sock_path, timeout=5)
+        with pytest.raises(heapd.ConnectionError, match="max_message_bytes"):
+            await c.bind("x", b"x" * 100000)
+        assert c.closed
+    run(main())
+
+
 def test_refs_in_ref_handle_mode(server, request, uniq):
     async def main():
         async with aconnect(server) as c:

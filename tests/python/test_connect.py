@@ -131,3 +131,12 @@ def test_server_info_and_session(client):
     assert client.server_info["protocol"] == 1
     assert isinstance(client.session_id, int)
     assert client.ref_handles == (client.server_info.get("ref_handles") is True)
+
+
+def test_server_closing_says_why(make_server):
+    s = make_server(config={"limits": {"max_message_bytes": 4096}})
+    c = s.connect()
+    with pytest.raises(heapd.ConnectionError,
+                       match="closed the connection .* after ProtocolError: .*max_message_bytes"):
+        c.bind("x", b"x" * 100000)  # over the limit: heapd says so, then closes
+    assert c.closed

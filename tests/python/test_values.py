@@ -1,4 +1,4 @@
-"""Values both ways (SPEC §10): every type round-trips through a real heapd
+"""Values both ways (docs/python.md, "Values"): every type round-trips through a real heapd
 object (bind, then get), and what heapd cannot hold is refused before a
 byte is sent."""
 
