@@ -2,7 +2,7 @@
 #
 #   make                 build $(B)/heapd and $(B)/heapctl
 #   make run ARGS=...    build heapd and heapctl, run heapd in the foreground
-#   make test            build everything, run every unit test (+ integration)
+#   make test            build everything, run every unit test (+ integration, node, python)
 #   make test SANITIZE=1 the same with ASan+UBSan, in build/san
 #   make valgrind        unit tests under valgrind (VALGRIND_SKIP="test_x ...")
 #   make bench           build the benches and run bench/run.sh
@@ -211,6 +211,13 @@ test: all tests bench-build man check-fences
 	    then pass=$$((pass + 1)); \
 	    else rc=$$?; echo "--- FAIL tests/node/run.sh (exit $$rc)"; fail=$$((fail + 1)); \
 	        failed="$$failed tests/node/run.sh"; fi; \
+	fi; \
+	if [ -x tests/python/run.sh ]; then \
+	    echo "=== tests/python/run.sh"; \
+	    if $(TEST_ENV) HEAPD=$(HEAPD) BUILD_DIR=$(B) tests/python/run.sh; \
+	    then pass=$$((pass + 1)); \
+	    else rc=$$?; echo "--- FAIL tests/python/run.sh (exit $$rc)"; fail=$$((fail + 1)); \
+	        failed="$$failed tests/python/run.sh"; fi; \
 	fi; \
 	[ -z "$$failed" ] || echo "failed:$$failed"; \
 	echo "$$pass passed, $$fail failed"; \
