@@ -16,6 +16,8 @@ SPEC section 9's budget: no answer later than 10 ms, p99 under 2 ms.
     bench/stall.py [--small] [--only W,...] [--skip W,...] [--strict] [sizes]
 
 Workloads (names for --only/--skip):
+  idle        nothing else happens for 1 s: the noise floor of this machine
+              (the pinger, the kernel, other jobs on the cores)
   gc          automatic collector cycles over --names global names (each
               bound to a new empty list) and a bulk of lists of ints, --objects
               objects in all; a client allocating a little every 2 ms keeps the
@@ -69,7 +71,7 @@ BUDGET_MAX_MS = 10.0
 BUDGET_P99_MS = 2.0
 MiB = 1 << 20
 
-WORKLOADS = ["gc", "unbind", "pop_scope", "disconnect", "names", "encode", "pipeline",
+WORKLOADS = ["idle", "gc", "unbind", "pop_scope", "disconnect", "names", "encode", "pipeline",
              "watches", "save"]
 
 
@@ -315,6 +317,7 @@ class Bench:
     def window(self, run):
         """Pings while run() makes the workload happen and waits for its
         effect; returns (pinger result, run's notes, error text or None)."""
+        log0 = len(self.srv.stderr_text())
         p = Pinger(self.srv, self.args.ping_timeout)
         err = None
         notes = None
@@ -326,7 +329,14 @@ class Bench:
             err = "%s: %s" % (type(e).__name__, e)
         finally:
             res = p.stop()
-        return res, notes or [], err
+        notes = list(notes or [])
+        # what heapd logged meanwhile (a dropped client, a limit hit)
+        log = [line for line in self.srv.stderr_text()[log0:].splitlines() if line.strip()]
+        for line in log[:3]:
+            notes.append("heapd log: " + line.split(">", 1)[-1].strip())
+        if len(log) > 3:
+            notes.append("heapd log: ... %d more lines" % (len(log) - 3))
+        return res, notes, err
 
     def row(self, workload, heap, res, budget="max 10, p99 2", notes=(), err=None,
             exempt=False, extra_ok=True):
@@ -399,6 +409,18 @@ def print_row(r, i, out=sys.stdout, notes=True):
 
 
 # ---- the workloads ----
+
+def w_idle(b):
+    b.start()
+    try:
+        b.settle()
+        res, notes, err = b.window(lambda: time.sleep(1.0))
+        b.row("idle server (noise floor)", "empty", res, notes=notes, err=err)
+    except Died as e:
+        b.fail_row("idle server (noise floor)", "empty", str(e))
+    finally:
+        b.stop()
+
 
 def w_gc(b):
     a = b.args
@@ -672,7 +694,8 @@ def w_encode(b):
             if b.srv.alive():
                 time.sleep(0.5)
                 after = b.rss()
-            notes = ["%s after %.1f s" % (out.get("outcome", "no answer"), out.get("secs", 0))]
+            notes = ["%s after %.1f s" % (out.get("outcome", "no answer"),
+                                          out.get("secs", 0))] + notes
             notes.append("heapd RSS %s before, peak %s (+%s), %s after"
                          % (fmt_bytes(rss0), fmt_bytes(peak), fmt_bytes(peak - rss0),
                             fmt_bytes(after) if after is not None else "-"))
@@ -742,7 +765,7 @@ def w_pipeline(b):
                     out.get("served", -1), out.get("secs", 0), fmt_bytes(rss0),
                     fmt_bytes(peak), fmt_bytes(growth)),
                  "wanted: unsent output at most 1 MiB + one answer; RSS growth within "
-                 "that (+8 MiB slack): %s" % ("yes" if mem_ok else "NO")]
+                 "that (+8 MiB slack): %s" % ("yes" if mem_ok else "NO")] + notes
         b.row("pipelined gets, never read", heap, res, budget="max 10, p99 2; memory",
               notes=notes, err=err, extra_ok=mem_ok)
     except Died as e:
@@ -794,10 +817,9 @@ def w_save(b):
     srv.start()
     b.srv, b.ctl, b.rss_seen = srv, srv.client(), 0
     try:
-        have = 0
+        have, k = 0, 0
         for n in sorted(a.save_objects):
             heap = "%s obj" % fmt_count(n)
-            k = 0
             while have < n - 265:
                 have += b.build_bulk(b.ctl, "bulk:%d" % k, min(n - 265 - have, 1000000))
                 k += 1
@@ -861,8 +883,8 @@ def parse_args(argv):
                handles=1000000, list_names=1000000, levels=[3, 4], gets=4000,
                watches=[0, 50000, 1000000], watch_frees=200000,
                save_objects=[1000000, 5000000])
-    small = dict(names=100000, objects=200000, frame_names=50000,
-                 handles=50000, list_names=50000, levels=[3], gets=1000,
+    small = dict(names=100000, objects=200000, frame_names=100000,
+                 handles=100000, list_names=100000, levels=[3], gets=1000,
                  watches=[0, 5000], watch_frees=20000, save_objects=[100000])
     for k, v in (small if a.small else big).items():
         if getattr(a, k) is None:
@@ -930,7 +952,7 @@ def main(argv):
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     header(a)
     b = Bench(a)
-    funcs = dict(gc=w_gc, unbind=lambda b: w_unbind(b), pop_scope=w_pop_scope,
+    funcs = dict(idle=w_idle, gc=w_gc, unbind=lambda b: w_unbind(b), pop_scope=w_pop_scope,
                  disconnect=w_disconnect, names=w_names, encode=w_encode,
                  pipeline=w_pipeline, watches=w_watches, save=w_save)
     t0 = time.monotonic()
@@ -945,8 +967,9 @@ def main(argv):
     for i, r in enumerate(b.rows, 1):
         print_row(r, i, notes=False)
     print()
-    print("%d rows, %d OVER or FAIL; %.0f s in all" % (len(b.rows), len(bad),
-                                                      time.monotonic() - t0))
+    print("%d rows, %d OVER or FAIL; %.0f s in all; load average now %s"
+          % (len(b.rows), len(bad), time.monotonic() - t0,
+             " ".join("%.2f" % x for x in os.getloadavg())))
     return 1 if (a.strict and bad) else 0
 
 
