@@ -307,11 +307,11 @@ class Bench:
         about `objects` objects (each chunk is one list and its ints)."""
         opts = [{"scope": scope}] if scope else []
         client.ok("bind", name, [], *opts)
-        chunks = max(1, objects // 1001)
+        chunks = objects // 1001
         calls = (("append", name, list(range(1000 + i * 1000, 2000 + i * 1000)))
                  for i in range(chunks))
         self.batched(client, calls, batch=100)
-        return chunks * 1001 + 1
+        return chunks * 1001 + 1  # the chunks and the outer list
 
     # -- windows --
 
@@ -829,7 +829,7 @@ def w_save(b):
         for n in sorted(a.save_objects):
             heap = "%s obj" % fmt_count(n)
             while have < n - 265:
-                have += b.build_bulk(b.ctl, "bulk:%d" % k, min(n - 265 - have, 1000000))
+                have += b.build_bulk(b.ctl, "bulk:%d" % k, min(max(n - 265 - have, 1001), 1000000))
                 k += 1
             b.settle()
             out = {}
@@ -863,7 +863,7 @@ def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
                                 epilog=__doc__.split("\n\n", 1)[1])
-    p.add_argument("--small", action="store_true", help="small sizes: a quick run (~30 s)")
+    p.add_argument("--small", action="store_true", help="small sizes: a quick run (under 30 s)")
     p.add_argument("--strict", action="store_true", help="exit 1 if any row is OVER (or fails)")
     p.add_argument("--only", default="", help="comma list of workloads to run")
     p.add_argument("--skip", default="", help="comma list of workloads to skip")
