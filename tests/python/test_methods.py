@@ -13,6 +13,16 @@ import heapd
 import heapd.api
 
 
+def _scan(c):
+    cursor, seen = 0, []
+    while True:
+        cursor, names = c.scan("global", cursor, {"match": "g_*", "count": 10})
+        seen += names
+        if cursor == 0:
+            break
+    assert {"g_list", "g_dict", "g_nest"} <= set(seen)
+
+
 def _names(c):
     c.push_scope()
     c.bind("local_x", 1)
@@ -32,6 +42,7 @@ CALLS = {
     "unbind": lambda c: c.bind("u", 1) and c.unbind("u") is None,
     "lookup": lambda c: c.lookup("g_list").get() == [1, 2, 3],
     "names": lambda c: _names(c) is None,
+    "scan": lambda c: _scan(c) is None,
     "push_scope": lambda c: c.push_scope() == 1 and c.pop_scope() == 0,
     "pop_scope": lambda c: c.push_scope() == 1 and c.pop_scope() == 0,
     "new": lambda c: c.new((1, 2)).get() == (1, 2),
