@@ -305,12 +305,13 @@ static hobj *build_node(struct plan *p, size_t *pos)
     abort();
 }
 
-/* The first pass alone, for lit_check and lit_build. */
-static int plan_only(struct plan *p, const msgpack_object *v)
+/* The first pass alone, for lit_check and lit_build; key: v must be
+ * hashable (a dict key, a set member). */
+static int plan_only(struct plan *p, const msgpack_object *v, bool key)
 {
     p->nodes = p->local;
     p->cap = ARRAY_LEN(p->local);
-    return plan_value(p, v, 0, false);
+    return plan_value(p, v, 0, key);
 }
 
 static void plan_free(struct plan *p)
@@ -323,7 +324,7 @@ static void plan_free(struct plan *p)
 
 /* Both passes; with out NULL, only the first (and no limit check). */
 static int plan_and_build(heap *h, const msgpack_object *v, lit_resolve_fn resolve, void *ctx,
-                          hobj **out, herr *err)
+                          hobj **out, herr *err, bool key)
 {
     herr local_err;
     struct plan p = {.h = h,
@@ -331,7 +332,7 @@ static int plan_and_build(heap *h, const msgpack_object *v, lit_resolve_fn resol
                      .rctx = ctx,
                      .err = err ? err : &local_err,
                      .max_depth = heap_cfg(h)->max_depth};
-    int rc = plan_only(&p, v);
+    int rc = plan_only(&p, v, key);
     if (!rc && out)
         rc = heap_check_room(h, p.objects, p.bytes, p.err);
     if (!rc && out) {
@@ -344,7 +345,29 @@ static int plan_and_build(heap *h, const msgpack_object *v, lit_resolve_fn resol
 
 int lit_check(heap *h, const msgpack_object *v, lit_resolve_fn resolve, void *ctx, herr *err)
 {
-    return plan_and_build(h, v, resolve, ctx, NULL, err);
+    return plan_and_build(h, v, resolve, ctx, NULL, err, false);
+}
+
+int lit_build_key(heap *h, const msgpack_object *v, lit_resolve_fn resolve, void *ctx, hobj **out,
+                  herr *err)
+{
+    return plan_and_build(h, v, resolve, ctx, out, err, true);
+}
+
+int lit_cost(heap *h, const msgpack_object *v, lit_resolve_fn resolve, void *ctx, bool key,
+             lit_costs *out, herr *err)
+{
+    herr local_err;
+    struct plan p = {.h = h,
+                     .resolve = resolve,
+                     .rctx = ctx,
+                     .err = err ? err : &local_err,
+                     .max_depth = heap_cfg(h)->max_depth};
+    int rc = plan_only(&p, v, key);
+    out->objects += p.objects;
+    out->bytes += p.bytes;
+    plan_free(&p);
+    return rc;
 }
 
 int lit_check_refs(heap *h, const msgpack_object *v, lit_resolve_fn resolve, void *ctx,
@@ -356,7 +379,7 @@ int lit_check_refs(heap *h, const msgpack_object *v, lit_resolve_fn resolve, voi
                      .rctx = ctx,
                      .err = err ? err : &local_err,
                      .max_depth = heap_cfg(h)->max_depth};
-    int rc = plan_only(&p, v);
+    int rc = plan_only(&p, v, false);
     for (size_t i = 0; !rc && i < p.len; i++)
         if (p.nodes[i].kind == P_REF && p.nodes[i].n == 1)
             on_ref(arg, p.nodes[i].u.ref);
@@ -367,5 +390,5 @@ int lit_check_refs(heap *h, const msgpack_object *v, lit_resolve_fn resolve, voi
 int lit_build(heap *h, const msgpack_object *v, lit_resolve_fn resolve, void *ctx, hobj **out,
               herr *err)
 {
-    return plan_and_build(h, v, resolve, ctx, out, err);
+    return plan_and_build(h, v, resolve, ctx, out, err, false);
 }

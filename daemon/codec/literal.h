@@ -20,6 +20,20 @@ typedef int (*lit_resolve_fn)(void *ctx, const char *name, size_t len, hobj **ou
 int lit_build(heap *h, const msgpack_object *v, lit_resolve_fn resolve, void *ctx, hobj **out,
               herr *err);
 
+/* lit_build for a value that must be hashable (a dict key, a set member):
+ * "unhashable type" is found before anything is built. */
+int lit_build_key(heap *h, const msgpack_object *v, lit_resolve_fn resolve, void *ctx, hobj **out,
+                  herr *err);
+
+/* What building v would add, summed into *out (plan only, no limit
+ * check), so a request that builds two literals checks the limits for both
+ * before building either: 0, or the error lit_build would give. */
+typedef struct lit_costs {
+    uint64_t objects, bytes;
+} lit_costs;
+int lit_cost(heap *h, const msgpack_object *v, lit_resolve_fn resolve, void *ctx, bool key,
+             lit_costs *out, herr *err);
+
 /* Checks v as lit_build would (every rule but the limits) without building
  * anything: 0, or the error lit_build would give. */
 int lit_check(heap *h, const msgpack_object *v, lit_resolve_fn resolve, void *ctx, herr *err);

@@ -361,6 +361,55 @@ static hobj *new_strlike(heap *h, htype t, const char *data, size_t len)
     return o;
 }
 
+static void journal_push(heap *h, hobj *o)
+{
+    if (h->journal_len == h->journal_cap)
+        h->journal =
+            xrealloc(h->journal, (h->journal_cap = h->journal_cap * 2 + 8) * sizeof *h->journal);
+    h->journal[h->journal_len++] = o;
+}
+
+void heap_intern_begin(heap *h)
+{
+    h->journal_len = 0;
+    h->journaling = true;
+}
+
+/* An interned str nothing references any more goes as if it had never
+ * been made: out of the intern table, then freed as any object is. */
+static void unintern(heap *h, hobj *o)
+{
+    if (h->cfg.intern != INTERN_ALL) /* heap_dispose removes it under "all" */
+        itab_remove(&h->interned, o);
+    o->immortal = 0;
+    heap_dispose(h, o);
+}
+
+/* A str the failed request put in a temporary container (a tuple key) is
+ * still held by the deferred queue: what the request dropped is released
+ * first, within a small budget (a failed request's temporaries are small;
+ * one that dropped a huge literal may leave a str interned). */
+#define INTERN_UNDO_DRAIN_NS 200000
+
+static bool journal_held(const heap *h)
+{
+    for (size_t i = 0; i < h->journal_len; i++)
+        if (h->journal[i]->refcnt)
+            return true;
+    return false;
+}
+
+void heap_intern_end(heap *h, bool undo)
+{
+    if (undo && h->dq_len && journal_held(h))
+        heap_drain(h, INTERN_UNDO_DRAIN_NS);
+    for (size_t i = 0; undo && i < h->journal_len; i++)
+        if (h->journal[i]->refcnt == 0)
+            unintern(h, h->journal[i]);
+    h->journal_len = 0;
+    h->journaling = false;
+}
+
 static hobj *heap_strlike(heap *h, htype t, const char *data, size_t len)
 {
     bool immortal = h->cfg.intern != INTERN_NONE && t == T_STR && identifier_like(data, len);
@@ -375,6 +424,8 @@ static hobj *heap_strlike(heap *h, htype t, const char *data, size_t len)
         itab_add(&h->interned, o);
     if (immortal) {
         o->immortal = 1; /* keeps the caller's reference: the count stays exact */
+        if (h->journaling)
+            journal_push(h, o);
     }
     return o;
 }
@@ -724,5 +775,6 @@ void heap_free(heap *h)
     itab_destroy(&h->interned);
     gc_release(h);
     big_free(h->dq, h->dq_cap * sizeof *h->dq);
+    free(h->journal);
     free(h);
 }

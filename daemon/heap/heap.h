@@ -171,6 +171,13 @@ void heap_clear_container(heap *h, hobj *o);
 bool heap_drain(heap *h, uint64_t budget_ns);
 void heap_drain_all(heap *h);
 
+/* A failed request changes nothing, interned objects included: between
+ * heap_intern_begin and heap_intern_end the heap remembers the strs it
+ * interns (immortal, so never freed by refcount); heap_intern_end(h, true)
+ * frees those that nothing references any more, false keeps them. */
+void heap_intern_begin(heap *h);
+void heap_intern_end(heap *h, bool undo);
+
 /* Queues a holder of `refs` references (see hholder_ops), stealing them:
  * heap_drain releases them in slices; ops->destroy frees it when empty. */
 void heap_queue_holder(heap *h, const hholder_ops *ops, void *holder, uint64_t refs);

@@ -64,6 +64,10 @@ struct heap {
     hobj *small_ints[SMALL_INT_MAX - SMALL_INT_MIN + 1];
     struct dq_item *dq;
     size_t dq_len, dq_cap;
+    /* objects interned since heap_intern_begin (heap.h) */
+    hobj **journal;
+    size_t journal_len, journal_cap;
+    bool journaling;
     bool draining;
     uint64_t ext_bytes; /* charged by heap_account_ext: not objects */
     enum free_cause cause;

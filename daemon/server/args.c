@@ -65,6 +65,20 @@ int arg_value(req *r, uint32_t i, hobj **out)
     return lit_build(r->h, arg(r, i), resolve_name, r, out, r->err);
 }
 
+int arg_key(req *r, uint32_t i, hobj **out)
+{
+    return lit_build_key(r->h, arg(r, i), resolve_name, r, out, r->err);
+}
+
+int arg_room_for_two(req *r, uint32_t key, uint32_t value, size_t extra_bytes)
+{
+    lit_costs c = {0, extra_bytes};
+    int rc = lit_cost(r->h, arg(r, key), resolve_name, r, true, &c, r->err);
+    if (!rc)
+        rc = lit_cost(r->h, arg(r, value), resolve_name, r, false, &c, r->err);
+    return rc ? rc : heap_check_room(r->h, c.objects, c.bytes, r->err);
+}
+
 int arg_check_value(req *r, uint32_t i)
 {
     return lit_check(r->h, arg(r, i), resolve_name, r, r->err);

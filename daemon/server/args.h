@@ -13,6 +13,13 @@
 int arg_target(req *r, uint32_t i, hobj **out);
 /* Builds the value of argument i (a literal): a new reference in *out. */
 int arg_value(req *r, uint32_t i, hobj **out);
+/* arg_value for a value that must be hashable (a key, a set member):
+ * unhashable is a TypeError before anything is built. */
+int arg_key(req *r, uint32_t i, hobj **out);
+/* Checks a key and a value argument as arg_key and arg_value would, and the
+ * object and memory limits for both (plus extra_bytes) at once, building
+ * nothing: so the second build cannot fail after the first succeeded. */
+int arg_room_for_two(req *r, uint32_t key, uint32_t value, size_t extra_bytes);
 /* Checks argument i as arg_value would, building nothing. */
 int arg_check_value(req *r, uint32_t i);
 /* Checks argument i as arg_check_value does and packs it as it came, each

@@ -13,7 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define READ_CHUNK 65536
+#define READ_CHUNK  65536
+#define WRITE_CHUNK ((size_t)1 << 30)
 
 struct write_req {
     uv_write_t req;
@@ -176,8 +177,17 @@ void conn_flush(conn *c)
     w->c = c;
     w->len = c->out.size;
     w->data = msgpack_sbuffer_release(&c->out);
-    uv_buf_t buf = uv_buf_init(w->data, (unsigned)w->len);
-    if (uv_write(&w->req, &c->u.stream, &buf, 1, on_written) != 0) {
+    /* a uv_buf_t holds an unsigned int length: an output over 4 GiB (the
+     * limits allow up to 2^40) goes as several (libuv copies the array) */
+    size_t nbufs = (w->len + WRITE_CHUNK - 1) / WRITE_CHUNK;
+    uv_buf_t *bufs = xmalloc(nbufs * sizeof *bufs);
+    for (size_t i = 0; i < nbufs; i++) {
+        size_t off = i * WRITE_CHUNK, left = w->len - off;
+        bufs[i] = uv_buf_init(w->data + off, (unsigned)(left < WRITE_CHUNK ? left : WRITE_CHUNK));
+    }
+    int rc = uv_write(&w->req, &c->u.stream, bufs, (unsigned)nbufs, on_written);
+    free(bufs);
+    if (rc != 0) {
         free(w->data);
         free(w);
         conn_close(c);

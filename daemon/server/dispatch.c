@@ -202,6 +202,7 @@ void dispatch_message(server *srv, conn *c, const msgpack_object *msg)
     encbuf eb;
     encbuf_init(&eb, e.notify ? NULL : &c->out, srv->cfg.max_output_bytes,
                 may_hold ? srv->h : NULL);
+    heap_intern_begin(srv->h); /* a failed request leaves no interned str behind */
     if (rc >= 0)
         rc = run_request(srv, c, &e, id, &eb, &err);
     if (rc == REQ_DEFERRED && !e.notify) {
@@ -215,7 +216,8 @@ void dispatch_message(server *srv, conn *c, const msgpack_object *msg)
         reply_error(&c->pk, e.msgid, rc, err.msg);
     }
     srv->st.protocol_errors += rc == HE_PROTOCOL;
-    encbuf_destroy(&eb);
+    encbuf_destroy(&eb); /* (gives back what a failed answer's refs held) */
+    heap_intern_end(srv->h, rc < 0);
     /* nothing to check when deferred, or when the handler already flushed
      * (shutdown): conn_flush checks what it sends */
     REPLY_CHECK(e.notify || c->out.size <= mark ||

@@ -91,7 +91,7 @@ static int list_index(req *r, hobj *seq, uint32_t arg, uint32_t *out)
 /* A key argument for a dict or set: built, hashable. */
 static int table_key(req *r, uint32_t arg, hobj **key, uint64_t *hash)
 {
-    int rc = arg_value(r, arg, key);
+    int rc = arg_key(r, arg, key);
     if (rc)
         return rc;
     rc = cont_hash(*key, hash, r->err);
@@ -180,9 +180,9 @@ static int dict_setitem(req *r, hobj *d)
 {
     hobj *key, *val;
     uint64_t hash;
-    int rc = room(r, cont_table_grow_bytes(d, 1));
-    if (!rc) /* the value is checked before the key is built: a bad value leaves nothing */
-        rc = arg_check_value(r, 2);
+    /* key and value are checked, limits included, before either is built:
+     * a failed setitem leaves nothing, not even an interned key */
+    int rc = arg_room_for_two(r, 1, 2, cont_table_grow_bytes(d, 1));
     if (!rc)
         rc = table_key(r, 1, &key, &hash);
     if (rc)

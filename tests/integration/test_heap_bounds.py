@@ -5,7 +5,7 @@ asserts answers and counts, never timings (bench/stall.py measures those)."""
 
 import unittest
 
-from heapd_client import ServerTestCase, name, wait_for
+from heapd_client import ServerTestCase, name, set_, tuple_, wait_for
 
 
 def scan_all(c, scope="global", **opts):
@@ -148,3 +148,74 @@ class RootScanTest(ServerTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class FailedRequestsLeaveNothingTest(ServerTestCase):
+    """A failed request changes nothing, interned objects included."""
+
+    def strs(self, c):
+        return c.ok("stats", "objects")["str"]
+
+    def test_no_interned_key_outlives_a_failed_setitem(self):
+        c = self.connect()
+        c.ok("bind", "d", {})
+        live = c.ok("stats", "objects")["live"]
+        strs = self.strs(c)
+        c.ok("config_set", "limits.max_objects", live + 5)
+        try:
+            for _ in range(3):  # "each time": nothing accumulates
+                self.assertError(c.err("setitem", "d", "fresh_key", list(range(300, 400))),
+                                 "MemoryError")
+                self.assertError(c.err("setitem", "d", tuple_("fresh3", 1),
+                                       list(range(300, 400))), "MemoryError")
+            self.assertError(c.err("setitem", "d", tuple_("fresh2", []), 1), "TypeError")
+            self.assertError(c.err("add", "d", "fresh4"), "TypeError")
+        finally:
+            c.ok("config_set", "limits.max_objects", 0)
+        # failing after the key was built: the lookup finds nothing
+        c.ok("bind", "s", set_())
+        self.assertError(c.err("pop", "d", "fresh5"), "KeyError")
+        self.assertError(c.err("delitem", "d", tuple_("fresh6", 7)), "KeyError")
+        self.assertError(c.err("remove", "s", "fresh7"), "KeyError")
+        try:
+            pass
+        finally:
+            c.ok("config_set", "limits.max_objects", 0)
+        self.assertEqual(self.strs(c), strs)
+        self.assertEqual(c.ok("stats", "objects")["live"], live + 1)  # the set s
+        self.assertEqual(c.ok("len", "d"), 0)
+        self.assertHealthy(c)
+
+    def test_a_successful_request_keeps_its_interned_str(self):
+        c = self.connect()
+        c.ok("bind", "d2", {})
+        strs = self.strs(c)
+        c.ok("setitem", "d2", "kept_key", 1)
+        c.ok("delitem", "d2", "kept_key")
+        self.assertEqual(self.strs(c), strs + 1)  # interned: it stays, as in Python
+        c.ok("bind", "k1", "kept_key")
+        c.ok("bind", "k2", "kept_key")
+        self.assertIs(c.ok("is", "k1", "k2"), True)
+
+
+class CollectedCountTest(ServerTestCase):
+    """gc_stats.collected counts every garbage container an automatic
+    cycle reclaims, those its cascade frees included, as gc_collect does."""
+
+    CONFIG = {"gc": {"threshold": 1000, "heap_fraction": 0}}
+
+    def test_automatic_cycle_counts_all_it_frees(self):
+        c = self.connect()
+        c.ok("gc_disable")
+        c.ok("gc_collect")
+        n = 20000
+        c.ok("bind", "g", [[i] for i in range(n)])  # n + 1 containers
+        c.ok("append", "g", name("g"))              # a cycle through them all
+        before = c.ok("gc_stats")["collected"]
+        c.ok("unbind", "g")
+        c.ok("gc_enable")
+        self.assertTrue(wait_for(lambda: c.ok("gc_stats")["collected"] >= before + n + 1, 10))
+        wait_for(lambda: c.ok("gc_stats")["phase"] == "idle"
+                 and c.ok("stats", "refcount")["pending"] == 0)
+        self.assertEqual(c.ok("gc_stats")["collected"], before + n + 1)
+        self.assertHealthy(c)
