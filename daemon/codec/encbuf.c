@@ -57,6 +57,11 @@ encbuf *encbuf_of(const msgpack_packer *pk)
     return pk->callback == encbuf_write ? pk->data : NULL;
 }
 
+void encbuf_set_over(encbuf *eb)
+{
+    eb->root->over = true;
+}
+
 bool encbuf_failed(const msgpack_packer *pk)
 {
     const encbuf *eb = encbuf_of(pk);

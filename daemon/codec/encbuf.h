@@ -66,6 +66,8 @@ encbuf *encbuf_of(const msgpack_packer *pk);
 /* True when pk is an encbuf whose answer can no longer succeed (over its
  * budget, or a count at its limit): the encoder stops walking. */
 bool encbuf_failed(const msgpack_packer *pk);
+/* Marks eb's answer as over its budget (the encoder found it would be). */
+void encbuf_set_over(encbuf *eb);
 /* Notes o as packed as a reference in pk's answer, when that answer notes
  * references (nothing otherwise). */
 void encbuf_note_ref(msgpack_packer *pk, hobj *o);

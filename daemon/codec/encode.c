@@ -170,12 +170,179 @@ static void enc_obj(struct enc *e, msgpack_packer *pk, hobj *o, uint32_t nest)
     e->level--;
 }
 
+/* --- the size of an answer, before it is encoded ---------------------------
+ *
+ * An answer over its budget is refused after a pass that packs nothing: the
+ * exact size enc_obj would write, summed with each scalar and header packed
+ * into a counter. A container met again at the same level and nesting
+ * (shared sub-lists: L1 = [L0]*100) has the size it had the first time,
+ * unless its subtree reached a container on the path above it (a cycle
+ * back, which packs as a ref and depends on the path): such sizes are not
+ * remembered. So a 10 GB answer built from four shared lists is refused in
+ * microseconds, and the pass never does more work than its budget in
+ * bytes, as every element packs at least one byte. */
+
+struct memo_entry {
+    const hobj *o;
+    uint32_t level, nest;
+    uint64_t size;
+};
+
+struct sizer {
+    struct enc e;
+    uint64_t cap;      /* stop once over this */
+    uint32_t min_hit;  /* the lowest path index a cycle reached */
+    msgpack_packer pk; /* packs into the counter */
+    uint64_t counted;
+    struct memo_entry *memo; /* open addressing, power of two */
+    size_t memo_mask, memo_used;
+};
+
+static int count_write(void *data, const char *buf, size_t len)
+{
+    (void)buf;
+    *(uint64_t *)data += len;
+    return 0;
+}
+
+static uint64_t counted(struct sizer *z)
+{
+    uint64_t n = z->counted;
+    z->counted = 0;
+    return n;
+}
+
+static size_t memo_slot(const struct sizer *z, const hobj *o, uint32_t level, uint32_t nest)
+{
+    size_t i =
+        (size_t)(((uintptr_t)o >> 4) * 0x9E3779B97F4A7C15ull ^ level * 31u ^ nest) & z->memo_mask;
+    while (z->memo[i].o &&
+           !(z->memo[i].o == o && z->memo[i].level == level && z->memo[i].nest == nest))
+        i = (i + 1) & z->memo_mask;
+    return i;
+}
+
+static void memo_put(struct sizer *z, const hobj *o, uint32_t nest, uint64_t size)
+{
+    if ((z->memo_used + 1) * 2 > z->memo_mask + 1) {
+        struct memo_entry *old = z->memo;
+        size_t oldcap = old ? z->memo_mask + 1 : 0, cap = oldcap ? oldcap * 2 : 64;
+        z->memo = xcalloc(cap, sizeof *z->memo);
+        z->memo_mask = cap - 1;
+        for (size_t i = 0; i < oldcap; i++)
+            if (old[i].o)
+                z->memo[memo_slot(z, old[i].o, old[i].level, old[i].nest)] = old[i];
+        free(old);
+    }
+    z->memo[memo_slot(z, o, z->e.level, nest)] = (struct memo_entry){o, z->e.level, nest, size};
+    z->memo_used++;
+}
+
+static uint64_t size_obj(struct sizer *z, hobj *o, uint32_t nest);
+
+static uint64_t size_items(struct sizer *z, hobj **items, uint32_t n, uint32_t nest)
+{
+    msgpack_pack_array(&z->pk, n);
+    uint64_t total = counted(z);
+    for (uint32_t i = 0; i < n && total <= z->cap; i++)
+        total += size_obj(z, items[i], nest);
+    return total;
+}
+
+static uint64_t size_table(struct sizer *z, hdict *d, uint32_t nest)
+{
+    bool dict = d->h.type == T_DICT;
+    if (dict)
+        msgpack_pack_map(&z->pk, d->used);
+    else
+        msgpack_pack_array(&z->pk, d->used);
+    uint64_t total = counted(z);
+    for (uint32_t i = 0; d->tb && i < d->fill && total <= z->cap; i++) {
+        hentry *en = htab_entry(d, i);
+        if (!en->key)
+            continue;
+        total += size_obj(z, en->key, nest);
+        if (dict)
+            total += size_obj(z, en->val, nest);
+    }
+    return total;
+}
+
+static uint64_t size_expanded(struct sizer *z, hobj *o, uint32_t nest)
+{
+    if (o->type == T_LIST)
+        return size_items(z, AS_LIST(o)->items, AS_LIST(o)->len, nest + 1);
+    if (o->type == T_DICT)
+        return size_table(z, AS_DICT(o), nest + 1);
+    uint64_t payload = o->type == T_TUPLE ? size_items(z, AS_TUPLE(o)->items, AS_TUPLE(o)->len, 1)
+                                          : size_table(z, AS_DICT(o), 1);
+    msgpack_pack_ext(&z->pk, payload > UINT32_MAX ? UINT32_MAX : (size_t)payload, EXT_TUPLE);
+    return counted(z) + payload;
+}
+
+/* The path index of o if it is on the path, else UINT32_MAX. */
+static uint32_t path_index(const struct enc *e, const hobj *o)
+{
+    for (uint32_t i = 0; i < e->level; i++)
+        if (e->path[i] == o)
+            return i;
+    return UINT32_MAX;
+}
+
+static uint64_t size_obj(struct sizer *z, hobj *o, uint32_t nest)
+{
+    if (!hobj_is_container(o)) {
+        enc_scalar(&z->pk, o);
+        return counted(z);
+    }
+    if (!enc_expands(&z->e, o, nest)) {
+        uint32_t at = path_index(&z->e, o);
+        if (at < z->min_hit)
+            z->min_hit = at; /* a cycle back: the size depends on the path */
+        enc_ref(&z->pk, o);
+        return counted(z);
+    }
+    bool shared = o->refcnt > 1;
+    if (shared && z->memo) {
+        size_t i = memo_slot(z, o, z->e.level, nest);
+        if (z->memo[i].o)
+            return z->memo[i].size;
+    }
+    uint32_t level = z->e.level, saved_hit = z->min_hit;
+    z->min_hit = UINT32_MAX;
+    z->e.path[z->e.level++] = o;
+    uint64_t size = size_expanded(z, o, nest);
+    z->e.level--;
+    if (shared && z->min_hit >= level && size <= z->cap)
+        memo_put(z, o, nest, size);
+    if (saved_hit < z->min_hit)
+        z->min_hit = saved_hit;
+    return size;
+}
+
+/* The bytes enc_obj(o) would write, or some number over cap. */
+static uint64_t enc_size(const struct enc *e, hobj *o, uint64_t cap)
+{
+    struct sizer z = {.e = *e, .cap = cap, .min_hit = UINT32_MAX};
+    msgpack_packer_init(&z.pk, &z.counted, count_write);
+    uint64_t size = size_obj(&z, o, 0);
+    free(z.memo);
+    return size;
+}
+
 void enc_value(msgpack_packer *pk, heap *h, hobj *o, uint32_t depth)
 {
-    const encbuf *eb = encbuf_of(pk);
+    encbuf *eb = encbuf_of(pk);
     struct enc e = {.h = h,
                     .budget = eb ? eb->root : NULL,
                     .depth = depth < ENC_MAX_DEPTH ? depth : ENC_MAX_DEPTH};
+    if (eb && eb->root->limit && hobj_is_container(o) && !eb->root->over) {
+        uint64_t left = eb->root->limit - eb->root->used;
+        if (enc_size(&e, o, left) > left) {
+            encbuf_set_over(eb); /* refused before anything is packed */
+            return;
+        }
+    }
     enc_obj(&e, pk, o, 0);
 }
 

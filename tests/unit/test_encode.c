@@ -802,6 +802,73 @@ static void a_budget_stops_the_walk_at_the_limit(void **state)
     tw_free(w);
 }
 
+/* Encodes o under a budget of `limit`; returns whether it was refused, and
+ * checks that a refused answer wrote nothing (the size pass refuses it
+ * before packing) and an accepted one wrote exactly `want` bytes. */
+static bool refused_at(heap *h, hobj *o, uint32_t depth, size_t limit, size_t want)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    encbuf eb;
+    encbuf_init(&eb, &sb, limit, NULL);
+    enc_value(&eb.pk, h, o, depth);
+    bool over = eb.over;
+    if (over)
+        assert_int_equal(sb.size, 0);
+    else
+        assert_int_equal(sb.size, want);
+    encbuf_destroy(&eb);
+    msgpack_sbuffer_destroy(&sb);
+    return over;
+}
+
+static void append_to(tworld *w, const char *list, const char *item)
+{
+    hobj *l = tw_get(w, list);
+    cont_list_reserve(w->h, l, 1);
+    cont_list_append(w->h, l, heap_incref(w->h, tw_get(w, item)));
+}
+
+/* The size pass that refuses an answer before encoding it agrees with the
+ * encoder to the byte, for every shape the encoder has rules for: shared
+ * containers, cycles back to the path, tuples and sets, depth, nesting. */
+static void the_size_pass_agrees_with_the_encoder(void **state)
+{
+    (void)state;
+    tworld *w = tw_new(INTERN_PYTHON);
+    bind_shared_lists(w, 3);
+    tw_bind(w, "c", "[[1, 'two'], {'k': (3.5, None)}]");
+    append_to(w, "c", "c");                  /* c holds itself */
+    tw_bind(w, "s", "[$c, $c, ($c, [$c])]"); /* c shared, and cycling below */
+    tw_bind(w, "t", "({1, 2, (3, b'')}, {(1, 'a'), 2.5})");
+    hobj *deep = tw_build(w, "[1]"); /* past the 30 levels a buffer may nest */
+    for (int i = 0; i < 36; i++) {
+        hobj *up = tw_build(w, i % 2 ? "[]" : "[0]");
+        cont_list_reserve(w->h, up, 1);
+        cont_list_append(w->h, up, deep);
+        deep = up;
+    }
+    ns_bind(w->ns, w->s, "deep", 4, deep, true);
+    static char big[80000];
+    int n = snprintf(big, sizeof big, "['%0300d', b'", 0);
+    memset(big + n, 'y', 70000);
+    snprintf(big + n + 70000, sizeof big - (size_t)n - 70000,
+             "', 1099511627776, -7, 1.5, {'a': [1, 1, 1]}]");
+    tw_bind(w, "big", big);
+    static const char *const names[] = {"L0", "L1", "L2", "c", "s", "t", "deep", "big"};
+    for (size_t i = 0; i < ARRAY_LEN(names); i++) {
+        hobj *o = tw_get(w, names[i]);
+        for (uint32_t depth = 0; depth <= 40; depth += depth < 4 ? 1 : 9) {
+            size_t need = plain_size(w->h, o, depth);
+            assert_false(refused_at(w->h, o, depth, need, need));
+            assert_false(refused_at(w->h, o, depth, need + 1, need));
+            if (hobj_is_container(o) && depth)
+                assert_true(refused_at(w->h, o, depth, need - 1, need));
+        }
+    }
+    tw_free(w);
+}
+
 /* A tuple's payload is packed in a buffer of its own: its bytes count while
  * it is open and once moved, never twice, so nested tuples that fit are
  * not refused; and a result nobody reads (sb NULL) is counted the same. */
@@ -910,6 +977,7 @@ static void references_are_noted_with_a_count(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(the_size_pass_agrees_with_the_encoder),
         cmocka_unit_test(scalars_are_msgpack_scalars),
         cmocka_unit_test(floats_are_float64_bit_exact),
         cmocka_unit_test(a_list_is_an_array),
