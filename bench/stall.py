@@ -740,6 +740,10 @@ def w_pipeline(b):
             def done():
                 st = b.stats("clients")
                 calls = b.stats("commands").get("get", {}).get("calls", 0)
+                if any(x.get("paused") for x in b.ctl.ok("clients")):
+                    out["paused"] = True  # heapd stopped reading from it
+                    out["served"] = calls - calls0
+                    return True
                 if st["slow_disconnected"] > slow0:
                     out["dropped"] = True
                     out["served"] = calls - calls0
@@ -761,8 +765,10 @@ def w_pipeline(b):
         growth = peak - rss0
         bound = limit + items + 64 + 8 * MiB
         mem_ok = growth <= bound
+        what = ("paused the client (stopped reading it)" if out.get("paused") else
+                "dropped the client" if out.get("dropped") else "neither paused nor dropped")
         notes = ["%s after %d gets answered (%.2f s); heapd RSS %s before, peak %s (+%s)"
-                 % ("dropped the client" if out.get("dropped") else "did NOT drop the client",
+                 % (what,
                     out.get("served", -1), out.get("secs", 0), fmt_bytes(rss0),
                     fmt_bytes(peak), fmt_bytes(growth)),
                  "wanted: unsent output at most 1 MiB + one answer; RSS growth within "

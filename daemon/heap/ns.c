@@ -182,16 +182,14 @@ static void close_handles(hns *ns, hsession *s)
                 heap_decref(ns->h, s->handles[i].o);
         settle(ns, cap * sizeof *s->handles, 0);
         free(s->handles);
-    } else {
-        uint64_t refs = 0;
-        for (size_t i = 0; i < cap; i++)
-            refs += s->handles[i].n;
+    } else { /* O(1) here: the table goes whole to the deferred queue */
         struct closed_handles *c = xcalloc(1, sizeof *c);
         *c = (struct closed_handles){ns->h, s->handles, cap, 0};
-        heap_queue_holder(ns->h, &closed_handles_ops, c, refs);
+        heap_queue_holder(ns->h, &closed_handles_ops, c, s->hrefs);
     }
     s->handles = NULL;
     s->hmask = s->hcount = 0;
+    s->hrefs = 0;
 }
 
 hsession *ns_session_new(hns *ns)
@@ -387,6 +385,7 @@ void ns_handle_add(hns *ns, hsession *s, hobj *o)
         s->hcount++;
     }
     e->n++;
+    s->hrefs++;
 }
 
 uint32_t ns_handle_count(const hsession *s, const hobj *o)
@@ -412,6 +411,7 @@ int ns_handle_release(hns *ns, hsession *s, hobj *o, herr *err)
     size_t i = s->handles ? handle_slot(s, o) : 0;
     if (!s->handles || !s->handles[i].o)
         return herr_set(err, HE_VALUE, "this session holds no handle to that object");
+    s->hrefs--;
     if (--s->handles[i].n == 0)
         handle_remove_slot(s, i);
     heap_decref(ns->h, o);

@@ -19,6 +19,7 @@ struct hsession {
     uint32_t depth, frames_cap;
     struct handle *handles; /* open addressing, backward-shift deletion */
     size_t hmask, hcount;
+    uint64_t hrefs; /* the sum of the handles' counts */
 };
 
 /* Where the collector's incremental root scan is (ns_roots.c). Tables are

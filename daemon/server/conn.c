@@ -2,6 +2,7 @@
  * slow readers, and closing (which ends the session). */
 #include "conn.h"
 #include "dispatch.h"
+#include "gc.h"
 #include "log.h"
 #include "mpscan.h"
 #include "pack.h"
@@ -102,6 +103,7 @@ static void on_closed(uv_handle_t *h)
     if (c->next)
         c->next->prev = c->prev;
     srv->nconns--;
+    srv->nyielded -= c->yielded;
     events_drop_conn(&srv->ev, c);
     ns_session_end(srv->ns, c->s); /* frames popped, handles dropped */
     msgpack_sbuffer_destroy(&c->out);
@@ -144,6 +146,18 @@ void conn_close_after_writes(conn *c)
         free(req);
         conn_close(c);
     }
+}
+
+static void run_and_read(conn *c);
+
+void conn_continue(conn *c)
+{
+    if (!c->yielded)
+        return;
+    c->yielded = false;
+    c->srv->nyielded--;
+    if (!c->closing && !c->draining)
+        run_and_read(c);
 }
 
 static void conn_unpause(conn *c);
@@ -257,7 +271,6 @@ static void run_message(conn *c, const char *p, size_t len)
     srv->served = true;
     dispatch_message(srv, c, &msg);
     msgpack_zone_clear(&srv->zone);
-    server_after_request(srv);
 }
 
 static const char *scan_error(enum mpscan_result r)
@@ -279,9 +292,24 @@ static const char *scan_error(enum mpscan_result r)
 /* Frames and runs every whole message in the input buffer. msgpack-c sizes
  * arrays from their declared length, so each message is scanned first
  * (mpscan): declared lengths past the message limit never cost memory. */
+/* A client that pipelines many requests runs them for at most one slice
+ * (gc.slice_us) per loop turn; the rest wait in its buffer while the other
+ * clients are served (server_after_io resumes it next turn). */
+static bool used_its_turn(conn *c, uint64_t t0)
+{
+    if (now_ns() - t0 < gc_get_config(c->srv->h)->slice_us * 1000)
+        return false;
+    c->yielded = true;
+    c->srv->nyielded++;
+    uv_read_stop(&c->u.stream);
+    server_wake(c->srv);
+    return true;
+}
+
 static void process_input(conn *c)
 {
     size_t pos = 0, limit = c->srv->cfg.max_message_bytes;
+    uint64_t t0 = now_ns();
     while (!c->closing && !c->draining && !c->waiting && !c->paused && pos < c->in_len) {
         size_t used = 0;
         enum mpscan_result r = mpscan_resume(&c->scan, c->in + pos, c->in_len - pos, limit,
@@ -297,8 +325,13 @@ static void process_input(conn *c)
         }
         run_message(c, c->in + pos, used);
         pos += used;
+        if (pos == c->in_len)
+            conn_flush(c); /* the last answer leaves before any freeing below */
+        server_after_request(c->srv);
         if (conn_over_output_limit(c))
             break; /* the rest of the input waits in c->in */
+        if (pos < c->in_len && used_its_turn(c, t0))
+            break;
     }
     memmove(c->in, c->in + pos, c->in_len - pos);
     c->in_len -= pos;
@@ -328,7 +361,7 @@ void conn_defer(conn *c, uint32_t msgid)
 static void run_and_read(conn *c)
 {
     process_input(c); /* may defer or pause again */
-    if (!c->waiting && !c->paused && !c->closing && !c->draining)
+    if (!c->waiting && !c->paused && !c->yielded && !c->closing && !c->draining)
         uv_read_start(&c->u.stream, on_alloc, conn_on_read);
 }
 
@@ -359,7 +392,7 @@ void conn_start(conn *c)
 
 void conn_pack_info(msgpack_packer *pk, const conn *c)
 {
-    msgpack_pack_map(pk, 7);
+    msgpack_pack_map(pk, 8);
     pack_cstr(pk, "id");
     msgpack_pack_uint64(pk, c->id);
     pack_cstr(pk, "age_s");
@@ -373,4 +406,6 @@ void conn_pack_info(msgpack_packer *pk, const conn *c)
     pack_cstr(pk, "transport");
     pack_cstr(pk, c->is_tcp ? "tcp" : "unix");
     pack_kv_u(pk, "handles", c->handles);
+    pack_cstr(pk, "paused"); /* not read from: its answers wait to be read */
+    pack_bool(pk, c->paused);
 }

@@ -20,6 +20,7 @@ struct conn {
     bool authed, closing, draining, gc_subscribed, is_tcp;
     bool waiting;        /* a request's answer is deferred (conn_defer) */
     bool paused;         /* unsent output over the limit: not reading (conn.c) */
+    bool yielded;        /* ran its slice of requests: the rest wait a turn */
     bool ref_handles;    /* ref-handle mode (hello): every ref answered is a handle */
     uint64_t handles;    /* handles the session holds, all objects together */
     uint32_t wait_msgid; /* ... and this is its msgid */
@@ -47,6 +48,9 @@ void conn_fatal(conn *c, int code, const char *msg);
  * until conn_resume, c runs no further request, so its answers stay in
  * order, and reading stops (requests wait in the socket). */
 void conn_defer(conn *c, uint32_t msgid);
+/* A connection that yielded (it had used its slice of this loop turn)
+ * runs the requests it has buffered and reads on; a no-op otherwise. */
+void conn_continue(conn *c);
 /* After the deferred answer has been packed into c's output: sends it
  * and, if run_more, runs the requests that came meanwhile and reads on. */
 void conn_resume(conn *c, bool run_more);

@@ -38,7 +38,7 @@ void server_after_request(server *srv)
 
 static bool work_pending(server *srv)
 {
-    return heap_get_stats(srv->h)->pending ||
+    return heap_get_stats(srv->h)->pending || srv->nyielded ||
            (gc_isenabled(srv->h) && gc_get_phase(srv->h) != GC_IDLE);
 }
 
@@ -47,6 +47,21 @@ static void on_idle(uv_idle_t *h)
     (void)h;
 } /* only keeps poll from blocking */
 
+void server_wake(server *srv)
+{
+    if (!srv->stopping)
+        uv_idle_start(&srv->keep_busy, on_idle);
+}
+
+/* The connections that used their turn run their next slice of requests. */
+static void continue_yielded(server *srv)
+{
+    for (conn *c = srv->conns, *next; c && srv->nyielded; c = next) {
+        next = c->next; /* c may close */
+        conn_continue(c);
+    }
+}
+
 /* The check handle runs once per loop iteration, after the I/O callbacks:
  * a slice when the collector is due (paced by allocation when clients were
  * served in this iteration, the whole budget when the loop was idle), then
@@ -54,18 +69,25 @@ static void on_idle(uv_idle_t *h)
 static void on_after_io(uv_check_t *h)
 {
     server *srv = h->data;
+    uint64_t t0 = now_ns();
     if (gc_due(srv->h, uv_now(srv->loop))) {
         if (srv->served)
             gc_step_paced(srv->h, gc_get_config(srv->h)->slice_us);
         else
             gc_step(srv->h, gc_get_config(srv->h)->slice_us);
+        uint64_t spent = now_ns() - t0; /* the slice is the turn's, frees included */
+        srv->drain_left_ns = spent >= srv->drain_left_ns ? 0 : srv->drain_left_ns - spent;
     }
-    if (heap_get_stats(srv->h)->pending)
-        heap_drain(srv->h, slice_ns(srv));
+    /* one slice of freeing per turn in all: what the requests of this turn
+     * did not use (all of it when none came) */
+    if (heap_get_stats(srv->h)->pending && srv->drain_left_ns)
+        heap_drain(srv->h, srv->drain_left_ns);
     if (events_pending(&srv->ev))
         events_send(srv);
     srv->served = false;
     srv->drain_left_ns = slice_ns(srv);
+    if (srv->nyielded)
+        continue_yielded(srv);
     if (work_pending(srv) && !srv->stopping)
         uv_idle_start(&srv->keep_busy, on_idle);
     else

@@ -52,6 +52,7 @@ typedef struct server {
     uint64_t start_ns;
     uint64_t drain_left_ns; /* what this loop iteration may still spend freeing */
     bool served;            /* requests were served in this loop iteration */
+    uint32_t nyielded;      /* connections waiting for their next turn (conn.c) */
     bool stopping;
     int exit_code;
     msgpack_zone zone;       /* decoding scratch, cleared after each message */
@@ -81,5 +82,8 @@ void server_pack_clients(server *srv, msgpack_packer *pk);
  * connection closed (the stop completes when the last one is gone). */
 void server_after_request(server *srv);
 void server_after_close(server *srv);
+/* Keeps the loop turning (no blocking poll) until the work queued is done:
+ * a connection that yielded its turn. */
+void server_wake(server *srv);
 
 #endif

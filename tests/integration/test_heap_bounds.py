@@ -5,7 +5,7 @@ asserts answers and counts, never timings (bench/stall.py measures those)."""
 
 import unittest
 
-from heapd_client import ServerTestCase, name, set_, tuple_, wait_for
+from heapd_client import ServerTestCase, name, request, set_, tuple_, wait_for
 
 
 def scan_all(c, scope="global", **opts):
@@ -219,3 +219,27 @@ class CollectedCountTest(ServerTestCase):
                  and c.ok("stats", "refcount")["pending"] == 0)
         self.assertEqual(c.ok("gc_stats")["collected"], before + n + 1)
         self.assertHealthy(c)
+
+
+class FairTurnsTest(ServerTestCase):
+    """A client that pipelines many requests runs them a slice at a time:
+    another client's request is answered before the pipeline is done."""
+
+    def test_a_ping_overtakes_a_long_pipeline(self):
+        a, b = self.connect(), self.connect()
+        a.ok("bind", "big", list(range(300, 3300)))
+        n = 3000
+        ids = []
+        buf = bytearray()
+        for _ in range(n):
+            msgid = a._msgid()
+            ids.append(msgid)
+            buf += request(msgid, "get", "big")
+        a.send_raw(bytes(buf))
+        self.assertEqual(b.ok("ping"), "pong")
+        served = b.ok("stats", "commands")["get"]["calls"]
+        self.assertLess(served, n)  # b did not wait for all of a's
+        for msgid in ids:  # and a gets every answer, in order
+            msg = a.recv_response(msgid)
+            self.assertIsNone(msg[2])
+        self.assertEqual(b.ok("stats", "commands")["get"]["calls"], n)
