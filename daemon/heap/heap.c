@@ -657,7 +657,7 @@ static void dq_step(heap *h)
     h->cause = saved;
 }
 
-#define DRAIN_CLOCK_EVERY 256
+#define DRAIN_CLOCK_EVERY 64 /* steps between clock reads: a few microseconds */
 
 bool heap_drain(heap *h, uint64_t budget_ns)
 {

@@ -26,7 +26,8 @@ void nametab_init(nametab *t)
 
 void nametab_destroy(nametab *t)
 {
-    for (size_t i = 0; t->slots && i <= t->mask; i++)
+    /* an emptied table (a closed frame, drained) frees no entry: no walk */
+    for (size_t i = 0; t->count && t->slots && i <= t->mask; i++)
         free(t->slots[i]);
     free(t->slots);
     nametab_init(t);
