@@ -122,7 +122,8 @@ all: $(HEAPD) $(HEAPCTL)
 deps:
 	@if ! command -v $(firstword $(CC)) >/dev/null 2>&1 || \
 	    ! command -v scdoc >/dev/null 2>&1 || \
-	    ! pkg-config --exists $(PKGS) $(CLIENT_PKGS) $(DAEMON_PKGS) $(TEST_PKGS) 2>/dev/null; then \
+	    ! pkg-config --exists $(PKGS) $(CLIENT_PKGS) $(DAEMON_PKGS) $(TEST_PKGS) 2>/dev/null || \
+	    ! /usr/bin/python3 -c 'import msgpack, pytest, venv' 2>/dev/null; then \
 	    echo "deps: build dependencies missing; running scripts/install-deps.sh" >&2; \
 	    scripts/install-deps.sh; \
 	fi

@@ -322,16 +322,18 @@ static void plan_free(struct plan *p)
         msgpack_zone_free(p->zone);
 }
 
+static struct plan plan_new(heap *h, lit_resolve_fn resolve, void *ctx, herr *err)
+{
+    return (struct plan){
+        .h = h, .resolve = resolve, .rctx = ctx, .err = err, .max_depth = heap_cfg(h)->max_depth};
+}
+
 /* Both passes; with out NULL, only the first (and no limit check). */
 static int plan_and_build(heap *h, const msgpack_object *v, lit_resolve_fn resolve, void *ctx,
                           hobj **out, herr *err, bool key)
 {
     herr local_err;
-    struct plan p = {.h = h,
-                     .resolve = resolve,
-                     .rctx = ctx,
-                     .err = err ? err : &local_err,
-                     .max_depth = heap_cfg(h)->max_depth};
+    struct plan p = plan_new(h, resolve, ctx, err ? err : &local_err);
     int rc = plan_only(&p, v, key);
     if (!rc && out)
         rc = heap_check_room(h, p.objects, p.bytes, p.err);
@@ -358,11 +360,7 @@ int lit_cost(heap *h, const msgpack_object *v, lit_resolve_fn resolve, void *ctx
              lit_costs *out, herr *err)
 {
     herr local_err;
-    struct plan p = {.h = h,
-                     .resolve = resolve,
-                     .rctx = ctx,
-                     .err = err ? err : &local_err,
-                     .max_depth = heap_cfg(h)->max_depth};
+    struct plan p = plan_new(h, resolve, ctx, err ? err : &local_err);
     int rc = plan_only(&p, v, key);
     out->objects += p.objects;
     out->bytes += p.bytes;
@@ -374,11 +372,7 @@ int lit_check_refs(heap *h, const msgpack_object *v, lit_resolve_fn resolve, voi
                    lit_ref_fn on_ref, void *arg, herr *err)
 {
     herr local_err;
-    struct plan p = {.h = h,
-                     .resolve = resolve,
-                     .rctx = ctx,
-                     .err = err ? err : &local_err,
-                     .max_depth = heap_cfg(h)->max_depth};
+    struct plan p = plan_new(h, resolve, ctx, err ? err : &local_err);
     int rc = plan_only(&p, v, false);
     for (size_t i = 0; !rc && i < p.len; i++)
         if (p.nodes[i].kind == P_REF && p.nodes[i].n == 1)

@@ -10,7 +10,7 @@ import struct
 import time
 import unittest
 
-from heapd_client import (VALGRIND, Server, ServerTestCase, name, ref, ref_id, set_, tuple_,
+from heapd_client import (SANITIZED, VALGRIND, Server, ServerTestCase, name, ref, ref_id, set_, tuple_,
                           wait_for)
 
 # Heavy tests shrink under valgrind.
@@ -274,7 +274,9 @@ class ServiceDuringSaveTest(SnapshotTestCase):
         s.start()
         self.assertEqual(self.connect(s).ok("names"), ["before"])
 
-    @unittest.skipIf(VALGRIND, "latency means nothing under valgrind")
+    @unittest.skipIf(VALGRIND or SANITIZED,
+                     "latency means nothing under valgrind or ASan (whose shadow memory "
+                     "makes fork itself take tens of ms)")
     def test_clients_are_served_while_a_big_save_runs(self):
         s = self.server()
         a, b = self.connect(s), self.connect(s)
