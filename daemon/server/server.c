@@ -201,7 +201,8 @@ server *server_new(uv_loop_t *loop, heapd_config *cfg, char *err, size_t errlen)
     uv_check_init(loop, &srv->after_io);
     uv_idle_init(loop, &srv->keep_busy);
     uv_timer_init(loop, &srv->gc_timer);
-    srv->after_io.data = srv->gc_timer.data = srv->keep_busy.data = srv;
+    uv_timer_init(loop, &srv->stop_timer);
+    srv->after_io.data = srv->gc_timer.data = srv->keep_busy.data = srv->stop_timer.data = srv;
     if (rc) {
         server_stop(srv);
         uv_run(loop, UV_RUN_DEFAULT); /* let the handles close */
@@ -220,6 +221,17 @@ static void close_if_open(uv_handle_t *h)
         uv_close(h, NULL);
 }
 
+/* A client that does not read its last answers cannot hold a stop: past
+ * this, the connections still open are closed without waiting. */
+#define STOP_DRAIN_MS 3000
+
+static void on_stop_timer(uv_timer_t *t)
+{
+    server *srv = t->data;
+    for (conn *c = srv->conns; c; c = c->next)
+        conn_close(c);
+}
+
 void server_stop(server *srv)
 {
     if (srv->stopping)
@@ -230,6 +242,8 @@ void server_stop(server *srv)
     listeners_close(&srv->lis);
     for (conn *c = srv->conns; c; c = c->next)
         conn_close_after_writes(c);
+    if (srv->conns && srv->stop_timer.loop)
+        uv_timer_start(&srv->stop_timer, on_stop_timer, STOP_DRAIN_MS, 0);
     server_after_close(srv);
 }
 
@@ -242,6 +256,7 @@ void server_after_close(server *srv)
     close_if_open((uv_handle_t *)&srv->after_io);
     close_if_open((uv_handle_t *)&srv->keep_busy);
     close_if_open((uv_handle_t *)&srv->gc_timer);
+    close_if_open((uv_handle_t *)&srv->stop_timer);
     close_if_open((uv_handle_t *)&srv->watchdog);
     authlimit_close(&srv->auth);
     for (int i = 0; i < 3; i++)

@@ -39,11 +39,12 @@ typedef struct server {
     hns *ns;
     listeners lis;
     uv_timer_t watchdog;
-    uv_timer_t gc_timer; /* starts cycles by the interval rule, idles slices */
-    uv_check_t after_io; /* after each batch of reads: frees and a paced slice */
-    uv_idle_t keep_busy; /* keeps the loop spinning while work is pending */
-    uv_signal_t sigs[3]; /* TERM, INT, HUP */
-    authlimit auth;      /* failed auth attempts, answered late */
+    uv_timer_t gc_timer;   /* starts cycles by the interval rule, idles slices */
+    uv_timer_t stop_timer; /* a stop waits this long for clients to read */
+    uv_check_t after_io;   /* after each batch of reads: frees and a paced slice */
+    uv_idle_t keep_busy;   /* keeps the loop spinning while work is pending */
+    uv_signal_t sigs[3];   /* TERM, INT, HUP */
+    authlimit auth;        /* failed auth attempts, answered late */
     conn *conns;
     uint32_t nconns;
     server_stats st;

@@ -204,7 +204,10 @@ class EventsPastTheLimitTest(ServerTestCase):
         w = self.connect()
         n = 20000
         k.ok("bind", "watched", [[i] for i in range(n)])
-        refs = [r for _, r in k.pipeline([("getitem", "watched", i) for i in range(n)])]
+        refs = []  # a thousand at a time: answers read as they come
+        for j in range(0, n, 1000):
+            refs += [r for _, r in k.pipeline([("getitem", "watched", i)
+                                               for i in range(j, j + 1000)])]
         for j in range(0, n, 1000):  # read as it goes: these answers do not pile up
             w.pipeline([("watch", r) for r in refs[j:j + 1000]])
         before = k.ok("stats", "clients")["slow_disconnected"]

@@ -73,6 +73,19 @@ class SignalsTest(ServiceTestCase):
         self.assertEqual(s.wait(10), 0, s.stderr_text())
         c.close()
 
+    def test_sigterm_while_a_client_never_reads(self):
+        # 16 MB of answers, under limits.max_output_bytes (so not paused),
+        # more than the socket can hold: the stop closes the client after a
+        # few seconds instead of waiting for it forever.
+        s = self.server().start()
+        c = s.client()
+        c.ok("bind", "big", list(range(300, 300 + 200000)))
+        c.send_raw(b"".join(request(1000 + i, "get", "big") for i in range(16)))
+        time.sleep(0.5)
+        s.proc.send_signal(signal.SIGTERM)
+        self.assertEqual(s.wait(10), 0, s.stderr_text())
+        c.close()
+
     def test_sigterm_right_after_socket_accepts(self):
         # Regression (was a bug, fixed): server_new() listens on the Unix socket before
         # it installs the SIGTERM/SIGINT/SIGHUP handlers (uv_signal_start at
