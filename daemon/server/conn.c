@@ -292,12 +292,12 @@ static const char *scan_error(enum mpscan_result r)
 /* Frames and runs every whole message in the input buffer. msgpack-c sizes
  * arrays from their declared length, so each message is scanned first
  * (mpscan): declared lengths past the message limit never cost memory. */
-/* A client that pipelines many requests runs them for at most one slice
+/* A client that pipelines many requests runs them for at most half a slice
  * (gc.slice_us) per loop turn; the rest wait in its buffer while the other
  * clients are served (server_after_io resumes it next turn). */
 static bool used_its_turn(conn *c, uint64_t t0)
 {
-    if (now_ns() - t0 < gc_get_config(c->srv->h)->slice_us * 1000)
+    if (now_ns() - t0 < gc_get_config(c->srv->h)->slice_us * 1000 / 2)
         return false;
     c->yielded = true;
     c->srv->nyielded++;

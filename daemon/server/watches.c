@@ -28,7 +28,8 @@ void watches_init(watches *w)
 void watches_free(watches *w)
 {
     free(w->slots);
-    free(w->nodes);
+    free(w->old);
+    big_free(w->nodes, w->cap * sizeof *w->nodes);
     *w = (watches){0};
 }
 
@@ -46,16 +47,71 @@ static size_t slot_of(watches *w, hid id)
     return i;
 }
 
+/* --- growing, a few entries at a time -------------------------------------
+ *
+ * After a growth the old table stays until every entry has moved: each
+ * operation moves MOVE_STEP slots of it (enough to empty it long before
+ * the new table needs to grow again), and an operation on an id still in
+ * it moves that entry first, so every change happens in the new table. A
+ * moved entry leaves a tombstone, never an empty slot, so the probe runs of
+ * the old table stay whole for the lookups that still go there. */
+#define MOVE_STEP 8
+#define TOMB      UINT32_MAX
+
+static void move_entry(watches *w, struct wslot *from)
+{
+    size_t j = slot_of(w, from->id);
+    assert(!w->slots[j].first);
+    w->slots[j] = *from;
+    from->first = TOMB;
+}
+
+static void move_some(watches *w, size_t n)
+{
+    for (; w->old && n; n--) {
+        struct wslot *s = &w->old[w->old_pos];
+        if (s->first && s->first != TOMB)
+            move_entry(w, s);
+        if (++w->old_pos > w->old_mask) {
+            free(w->old);
+            w->old = NULL;
+        }
+    }
+}
+
+/* The old table's slot holding id, or NULL (a read: nothing moves). */
+static struct wslot *old_find(const watches *w, hid id)
+{
+    if (!w->old)
+        return NULL;
+    for (size_t i = hash_mix(id) & w->old_mask; w->old[i].first; i = (i + 1) & w->old_mask)
+        if (w->old[i].first != TOMB && w->old[i].id == id)
+            return &w->old[i];
+    return NULL;
+}
+
+/* The new table's slot for id (holding it, or empty where it would go),
+ * after moving it there if it was still in the old one. */
+static size_t find(watches *w, hid id)
+{
+    move_some(w, MOVE_STEP);
+    struct wslot *s = old_find(w, id);
+    if (s)
+        move_entry(w, s);
+    return slot_of(w, id);
+}
+
 static void table_grow(watches *w)
 {
-    struct wslot *old = w->slots;
-    size_t oldcap = old ? w->mask + 1 : 0, cap = oldcap ? oldcap * 2 : 64;
+    move_some(w, SIZE_MAX); /* never two old tables (rare: moves outpace growth) */
+    size_t oldcap = w->slots ? w->mask + 1 : 0, cap = oldcap ? oldcap * 2 : 64;
+    w->old = w->slots;
+    w->old_mask = w->mask;
+    w->old_pos = 0;
     w->slots = xcalloc(cap, sizeof *w->slots);
     w->mask = cap - 1;
-    for (size_t i = 0; i < oldcap; i++)
-        if (old[i].first)
-            w->slots[slot_of(w, old[i].id)] = old[i];
-    free(old);
+    if (!oldcap)
+        w->old = NULL;
 }
 
 /* Empties slot i, shifting back the entries of its probe run. */
@@ -81,9 +137,10 @@ static uint32_t node_new(watches *w)
         w->free_list = w->nodes[n].id_next;
         return n;
     }
-    if (w->nnodes + 1 >= w->cap) {
-        w->cap = w->cap ? w->cap * 2 : 64;
-        w->nodes = xrealloc(w->nodes, w->cap * sizeof *w->nodes);
+    if (w->nnodes + 1 >= w->cap) { /* mremap: no copy of a big pool in one request */
+        uint32_t cap = w->cap ? w->cap * 2 : 64;
+        w->nodes = big_grow(w->nodes, w->cap * sizeof *w->nodes, cap * sizeof *w->nodes);
+        w->cap = cap;
     }
     return ++w->nnodes; /* node 0 stays unused: it means "none" */
 }
@@ -110,7 +167,7 @@ bool watches_add(watches *w, hid id, void *owner, uint32_t *head)
 {
     if (!w->slots || (w->nids + 1) * 2 > w->mask + 1)
         table_grow(w);
-    size_t i = slot_of(w, id);
+    size_t i = find(w, id);
     uint32_t *link = &w->slots[i].first;
     for (; *link; link = &w->nodes[*link].id_next)
         if (w->nodes[*link].owner == owner)
@@ -136,7 +193,7 @@ bool watches_remove(watches *w, hid id, const void *owner)
 {
     if (!w->count)
         return false;
-    size_t i = slot_of(w, id);
+    size_t i = find(w, id);
     for (uint32_t *link = &w->slots[i].first; *link; link = &w->nodes[*link].id_next) {
         uint32_t n = *link;
         if (w->nodes[n].owner != owner)
@@ -154,7 +211,7 @@ size_t watches_fire(watches *w, hid id, watch_fire_fn fn, void *arg)
 {
     if (!w->count)
         return 0;
-    size_t i = slot_of(w, id), told = 0;
+    size_t i = find(w, id), told = 0;
     if (!w->slots[i].first)
         return 0;
     uint32_t n = w->slots[i].first;
@@ -172,7 +229,7 @@ size_t watches_fire(watches *w, hid id, watch_fire_fn fn, void *arg)
 /* Removes node n from its id's list, found through the table. */
 static void unlink_from_id(watches *w, uint32_t n)
 {
-    size_t i = slot_of(w, w->nodes[n].id);
+    size_t i = find(w, w->nodes[n].id);
     uint32_t *link = &w->slots[i].first;
     while (*link != n)
         link = &w->nodes[*link].id_next;
@@ -202,7 +259,8 @@ size_t watches_of(const watches *w, hid id)
     size_t i = hash_mix(id) & w->mask, k = 0;
     while (w->slots[i].first && w->slots[i].id != id)
         i = (i + 1) & w->mask;
-    for (uint32_t n = w->slots[i].first; n; n = w->nodes[n].id_next)
+    const struct wslot *old = old_find(w, id);
+    for (uint32_t n = old ? old->first : w->slots[i].first; n; n = w->nodes[n].id_next)
         k++;
     return k;
 }

@@ -24,6 +24,11 @@ struct wnode; /* one watch */
 typedef struct watches {
     struct wslot *slots; /* open addressing, linear probing, at most half full */
     size_t mask, nids;
+    /* the table before the last growth, moved into slots a few entries per
+     * operation (as Redis's dict rehashes), so growing costs no one request
+     * the whole table; NULL once empty */
+    struct wslot *old;
+    size_t old_mask, old_pos;
     struct wnode *nodes; /* the pool; index 0 is "none" */
     uint32_t nnodes, cap, free_list;
     size_t count;    /* watches */

@@ -136,6 +136,55 @@ static void churn_keeps_every_watch(void **state)
     watches_free(&w);
 }
 
+/* Growing moves the table a few entries per operation: right after a
+ * growth most entries are still in the old table, and every watch is found,
+ * added to, removed and fired correctly wherever its entry is, against a
+ * reference count kept here. */
+static void growth_moves_entries_a_few_at_a_time(void **state)
+{
+    (void)state;
+    enum { N = 40000 };
+    static int want[N];
+    watches w;
+    struct owner a = {0}, b = {0};
+    watches_init(&w);
+    bool saw_old = false;
+    unsigned seed = 29;
+    for (int step = 0; step < 6 * N; step++) {
+        hid id = (hid)(rand_r(&seed) % N);
+        int op = rand_r(&seed) % 10;
+        size_t before_mask = w.mask;
+        if (op < 6) {
+            bool added = watches_add(&w, id * 16 + 3, &a, &a.head);
+            assert_int_equal(added, want[id] == 0);
+            want[id] = 1;
+            if (w.mask != before_mask && before_mask >= 1023) {
+                assert_non_null(w.old); /* not moved in one step */
+                saw_old = true;
+            }
+        } else if (op < 8) {
+            assert_int_equal(watches_remove(&w, id * 16 + 3, &a), want[id] == 1);
+            want[id] = 0;
+        } else if (op < 9) {
+            assert_int_equal(watches_fire(&w, id * 16 + 3, tell, NULL), (size_t)want[id]);
+            want[id] = 0;
+        } else {
+            assert_int_equal(watches_of(&w, id * 16 + 3), (size_t)want[id]);
+        }
+    }
+    assert_true(saw_old);
+    size_t live = 0;
+    for (int i = 0; i < N; i++) {
+        live += (size_t)want[i];
+        assert_int_equal(watches_of(&w, (hid)i * 16 + 3), (size_t)want[i]);
+    }
+    assert_int_equal(watches_count(&w), live);
+    watches_drop_owner(&w, &a.head);
+    watches_drop_owner(&w, &b.head);
+    assert_int_equal(watches_count(&w), 0);
+    watches_free(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -143,6 +192,7 @@ int main(void)
         cmocka_unit_test(unwatch_and_an_owner_going_away),
         cmocka_unit_test(an_unwatched_id_costs_a_few_probes),
         cmocka_unit_test(churn_keeps_every_watch),
+        cmocka_unit_test(growth_moves_entries_a_few_at_a_time),
     };
     return cmocka_run_group_tests_name("watches", tests, NULL, NULL);
 }
