@@ -63,7 +63,7 @@ static void pack_params(msgpack_packer *pk, const struct scan_args *a, uint64_t 
     }
 }
 
-/* One step; *next and *names point into rep. */
+/* One step: its answer [next_cursor, names] in rep, checked for shape. */
 static int step(session *s, const struct scan_args *a, uint64_t cursor, rpc_reply *rep)
 {
     msgpack_sbuffer b;
@@ -74,14 +74,8 @@ static int step(session *s, const struct scan_args *a, uint64_t cursor, rpc_repl
     pack_params(&pk, a, cursor);
     int rc = rpc_call_packed(s->rpc, "scan", b.data, b.size, rep, err, sizeof err);
     msgpack_sbuffer_destroy(&b);
-    if (rc) {
-        session_error(s, "ConnectionError", "%s", err);
-        return EXIT_CONNECT;
-    }
-    if (!rep->ok) {
-        session_error(s, rep->etype, "%s", rep->emsg);
-        return EXIT_SERVER_ERROR;
-    }
+    if ((rc = session_answer(s, rc, err, rep)))
+        return rc;
     const msgpack_object *r = &rep->result;
     if (r->type != MSGPACK_OBJECT_ARRAY || r->via.array.size != 2 ||
         r->via.array.ptr[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||

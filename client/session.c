@@ -123,15 +123,22 @@ static int call_method(session *s, const method_info *m, int argc, char **argv, 
     char err[600];
     int rc = rpc_call_packed(s->rpc, m->name, params.data, params.size, &rep, err, sizeof err);
     msgpack_sbuffer_destroy(&params);
+    rc = session_answer(s, rc, err, &rep);
+    if (!rc)
+        session_print(s, &rep.result);
+    return rc;
+}
+
+int session_answer(const session *s, int rc, const char *err, const rpc_reply *rep)
+{
     if (rc) {
         session_error(s, "ConnectionError", "%s", err);
         return EXIT_CONNECT;
     }
-    if (!rep.ok) {
-        session_error(s, rep.etype, "%s", rep.emsg);
+    if (!rep->ok) {
+        session_error(s, rep->etype, "%s", rep->emsg);
         return EXIT_SERVER_ERROR;
     }
-    session_print(s, &rep.result);
     return EXIT_OK;
 }
 

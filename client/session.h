@@ -41,6 +41,10 @@ void session_error(const session *s, const char *type, const char *fmt, ...)
  * under the character there, and the message. */
 void session_syntax_error(const session *s, const char *text, size_t col, const char *msg);
 
+/* The exit status of a call's outcome, its failure printed: rc is what
+ * rpc_call* returned and err its message; EXIT_OK when rep holds a result. */
+int session_answer(const session *s, int rc, const char *err, const rpc_reply *rep);
+
 /* Prints the result value as the session shows results. */
 void session_print(const session *s, const msgpack_object *result);
 

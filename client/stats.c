@@ -119,15 +119,7 @@ static int call_stats(session *s, const char *section, rpc_reply *rep)
     char err[600];
     int rc = section ? rpc_call_str(s->rpc, "stats", section, rep, err, sizeof err)
                      : rpc_call0(s->rpc, "stats", rep, err, sizeof err);
-    if (rc) {
-        session_error(s, "ConnectionError", "%s", err);
-        return EXIT_CONNECT;
-    }
-    if (!rep->ok) {
-        session_error(s, rep->etype, "%s", rep->emsg);
-        return EXIT_SERVER_ERROR;
-    }
-    return EXIT_OK;
+    return session_answer(s, rc, err, rep);
 }
 
 /* Until interrupted (or the connection fails): a line every `secs`,

@@ -131,15 +131,23 @@ hobj *nametab_del(nametab *t, const char *name, size_t len)
     return val;
 }
 
+/* Empties slot i of a table being torn down, without the backward shift
+ * (no lookup follows); the entry is the caller's to free. */
+static struct nentry *unlink_slot(nametab *t, size_t i)
+{
+    struct nentry *e = t->slots[i];
+    t->slots[i] = NULL;
+    t->count--;
+    t->bytes -= ENTRY_BYTES(e->len);
+    return e;
+}
+
 void nametab_drain(nametab *t, nametab_fn fn, void *arg)
 {
     for (size_t i = 0; t->slots && i <= t->mask; i++) {
-        struct nentry *e = t->slots[i];
-        if (!e)
+        if (!t->slots[i])
             continue;
-        t->slots[i] = NULL;
-        t->count--;
-        t->bytes -= ENTRY_BYTES(e->len);
+        struct nentry *e = unlink_slot(t, i);
         fn(e->name, e->len, e->val, arg);
         free(e);
     }
@@ -148,13 +156,10 @@ void nametab_drain(nametab *t, nametab_fn fn, void *arg)
 hobj *nametab_take_next(nametab *t, size_t *pos)
 {
     for (; t->slots && *pos <= t->mask; ++*pos) {
-        struct nentry *e = t->slots[*pos];
-        if (!e)
+        if (!t->slots[*pos])
             continue;
+        struct nentry *e = unlink_slot(t, *pos);
         hobj *val = e->val;
-        t->slots[*pos] = NULL;
-        t->count--;
-        t->bytes -= ENTRY_BYTES(e->len);
         free(e);
         return val;
     }

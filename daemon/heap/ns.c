@@ -90,23 +90,11 @@ static hobj *names_take(void *p)
     return o;
 }
 
-struct visit_walk {
-    hvisit_fn visit;
-    void *arg;
-};
-
-static void visit_value(const char *name, size_t len, hobj *val, void *arg)
-{
-    (void)name, (void)len;
-    struct visit_walk *w = arg;
-    w->visit(val, w->arg);
-}
-
 static void names_visit(void *p, hvisit_fn visit, void *arg)
 {
     struct closed_names *c = p;
-    struct visit_walk w = {visit, arg};
-    nametab_foreach(&c->t, visit_value, &w);
+    struct ns_walk w = {visit, arg};
+    nametab_foreach(&c->t, ns_visit_binding, &w);
 }
 
 static void names_destroy(void *p, heap *h)
@@ -158,9 +146,7 @@ static hobj *handles_take(void *p)
 static void handles_visit(void *p, hvisit_fn visit, void *arg)
 {
     struct closed_handles *c = p;
-    for (size_t i = c->pos; i < c->cap; i++)
-        for (uint32_t k = 0; c->tab[i].o && k < c->tab[i].n; k++)
-            visit(c->tab[i].o, arg);
+    ns_visit_handles(c->tab, c->pos, c->cap, true, visit, arg);
 }
 
 static void handles_destroy(void *p, heap *h)

@@ -46,6 +46,18 @@ struct hns {
     uint64_t next_session_id;
 };
 
+/* A visit of the objects a name table or a handle table holds (ns_roots.c):
+ * ns_visit_binding is a nametab_fn taking a struct ns_walk. */
+struct ns_walk {
+    hvisit_fn visit;
+    void *arg;
+};
+void ns_visit_binding(const char *name, size_t len, hobj *val, void *arg);
+/* The objects of handle slots [from, cap): once per count when each_count
+ * (counting), else once per object (shading). */
+void ns_visit_handles(const struct handle *tab, size_t from, size_t cap, bool each_count,
+                      hvisit_fn visit, void *arg);
+
 /* The root set's operations, for heap_set_roots (ns_roots.c). */
 extern const hroots_ops ns_roots_ops;
 /* The root scan moves off a session that is ending. */

@@ -5,38 +5,39 @@
 #include "cursor.h"
 #include "ns_priv.h"
 
-struct root_walk {
-    hvisit_fn visit;
-    void *arg;
-};
-
-static void visit_binding(const char *name, size_t len, hobj *val, void *arg)
+void ns_visit_binding(const char *name, size_t len, hobj *val, void *arg)
 {
     (void)name, (void)len;
-    struct root_walk *w = arg;
+    struct ns_walk *w = arg;
     w->visit(val, w->arg);
 }
 
-/* Each handle once per count (for counting), or once (for shading). */
-static void visit_handles(const hsession *s, hvisit_fn visit, void *arg, bool each_count)
+void ns_visit_handles(const struct handle *tab, size_t from, size_t cap, bool each_count,
+                      hvisit_fn visit, void *arg)
 {
-    for (size_t i = 0; s->handles && i <= s->hmask; i++)
-        for (uint32_t k = 0; k < (each_count ? s->handles[i].n : 1u) && s->handles[i].o; k++)
-            visit(s->handles[i].o, arg);
+    for (size_t i = from; i < cap; i++)
+        for (uint32_t k = 0; tab[i].o && k < (each_count ? tab[i].n : 1u); k++)
+            visit(tab[i].o, arg);
 }
 
-static void visit_session(const hsession *s, struct root_walk *w, bool each_count)
+static void visit_handles(const hsession *s, hvisit_fn visit, void *arg, bool each_count)
+{
+    if (s->handles)
+        ns_visit_handles(s->handles, 0, s->hmask + 1, each_count, visit, arg);
+}
+
+static void visit_session(const hsession *s, struct ns_walk *w, bool each_count)
 {
     visit_handles(s, w->visit, w->arg, each_count);
     for (uint32_t d = 0; d < s->depth; d++)
-        nametab_foreach(&s->frames[d], visit_binding, w);
+        nametab_foreach(&s->frames[d], ns_visit_binding, w);
 }
 
 static void visit_all(void *ctx, hvisit_fn visit, void *arg)
 {
     hns *ns = ctx;
-    struct root_walk w = {visit, arg};
-    nametab_foreach(&ns->global, visit_binding, &w);
+    struct ns_walk w = {visit, arg};
+    nametab_foreach(&ns->global, ns_visit_binding, &w);
     for (hsession *s = ns->sessions; s; s = s->next)
         visit_session(s, &w, true);
 }
@@ -50,8 +51,7 @@ static void scan_begin(void *ctx)
 }
 
 /* One home bucket of a handle table; the next cursor, 0 when done. */
-static uint64_t handles_scan(const hsession *s, uint64_t cursor, struct root_walk *w,
-                             uint64_t *work)
+static uint64_t handles_scan(const hsession *s, uint64_t cursor, struct ns_walk *w, uint64_t *work)
 {
     if (!s->hcount)
         return 0;
@@ -80,7 +80,7 @@ static void next_session(struct root_scan *rs)
     rs->cursor = 0;
 }
 
-static void step_session(struct root_scan *rs, struct root_walk *w, uint64_t *work)
+static void step_session(struct root_scan *rs, struct ns_walk *w, uint64_t *work)
 {
     hsession *s = rs->s;
     if (rs->part == 0) {
@@ -93,7 +93,7 @@ static void step_session(struct root_scan *rs, struct root_walk *w, uint64_t *wo
         next_session(rs);
         return;
     }
-    if (!(rs->cursor = nametab_scan(&s->frames[d], rs->cursor, visit_binding, w, work)))
+    if (!(rs->cursor = nametab_scan(&s->frames[d], rs->cursor, ns_visit_binding, w, work)))
         next_part(rs);
 }
 
@@ -101,12 +101,12 @@ static bool scan_step(void *ctx, hvisit_fn visit, void *arg, uint64_t max, uint6
 {
     hns *ns = ctx;
     struct root_scan *rs = &ns->rs;
-    struct root_walk w = {visit, arg};
+    struct ns_walk w = {visit, arg};
     uint64_t start = *work;
     while (rs->active && *work - start < max) {
         switch (rs->stage) {
         case RS_GLOBAL:
-            rs->cursor = nametab_scan(&ns->global, rs->cursor, visit_binding, &w, work);
+            rs->cursor = nametab_scan(&ns->global, rs->cursor, ns_visit_binding, &w, work);
             if (!rs->cursor) {
                 rs->stage = RS_SESSIONS;
                 rs->s = ns->sessions;
@@ -138,7 +138,7 @@ void ns_roots_forget_session(hns *ns, hsession *s)
 /* The session being scanned: the parts before the cursor's. Sessions
  * before it in the list were scanned, or opened after the scan began (so
  * every root they hold was shaded by the barrier): all of theirs count. */
-static void visit_current(const struct root_scan *rs, struct root_walk *w)
+static void visit_current(const struct root_scan *rs, struct ns_walk *w)
 {
     const hsession *s = rs->s;
     if (rs->part == 0) {
@@ -150,27 +150,27 @@ static void visit_current(const struct root_scan *rs, struct root_walk *w)
     }
     visit_handles(s, w->visit, w->arg, false);
     for (uint32_t d = 0; d + 1 < rs->part && d < s->depth; d++)
-        nametab_foreach(&s->frames[d], visit_binding, w);
+        nametab_foreach(&s->frames[d], ns_visit_binding, w);
     uint32_t d = rs->part - 1;
     if (d < s->depth && rs->cursor)
-        nametab_foreach_scanned(&s->frames[d], rs->cursor, visit_binding, w);
+        nametab_foreach_scanned(&s->frames[d], rs->cursor, ns_visit_binding, w);
 }
 
 static void visit_scanned(void *ctx, hvisit_fn visit, void *arg)
 {
     hns *ns = ctx;
     const struct root_scan *rs = &ns->rs;
-    struct root_walk w = {visit, arg};
+    struct ns_walk w = {visit, arg};
     if (!rs->active || rs->stage == RS_DONE) {
         visit_all(ctx, visit, arg);
         return;
     }
     if (rs->stage == RS_GLOBAL) {
         if (rs->cursor)
-            nametab_foreach_scanned(&ns->global, rs->cursor, visit_binding, &w);
+            nametab_foreach_scanned(&ns->global, rs->cursor, ns_visit_binding, &w);
         return;
     }
-    nametab_foreach(&ns->global, visit_binding, &w);
+    nametab_foreach(&ns->global, ns_visit_binding, &w);
     for (hsession *s = ns->sessions; s && s != rs->s; s = s->next)
         visit_session(s, &w, false);
     if (rs->s)

@@ -190,20 +190,22 @@ int arg_scope_opts(req *r, uint32_t i, bool *global)
         return bad_type(r, i, "an opts map");
     for (uint32_t k = 0; k < a->via.map.size; k++) {
         const msgpack_object *key = &a->via.map.ptr[k].key, *val = &a->via.map.ptr[k].val;
-        bool is_scope = key->type == MSGPACK_OBJECT_STR && key->via.str.size == 5 &&
-                        memcmp(key->via.str.ptr, "scope", 5) == 0;
-        if (!is_scope)
+        if (!arg_is_str(key, "scope"))
             return herr_set(r->err, HE_VALUE, "%s(): unknown option", req_method(r));
-        bool g = val->type == MSGPACK_OBJECT_STR && val->via.str.size == 6 &&
-                 memcmp(val->via.str.ptr, "global", 6) == 0;
-        bool l = val->type == MSGPACK_OBJECT_STR && val->via.str.size == 5 &&
-                 memcmp(val->via.str.ptr, "local", 5) == 0;
-        if (!g && !l)
+        bool g = arg_is_str(val, "global");
+        if (!g && !arg_is_str(val, "local"))
             return herr_set(r->err, HE_VALUE, "%s(): scope must be \"global\" or \"local\"",
                             req_method(r));
         *global = g;
     }
     return 0;
+}
+
+bool arg_is_str(const msgpack_object *o, const char *s)
+{
+    size_t n = strlen(s);
+    return o->type == MSGPACK_OBJECT_STR && o->via.str.size == n &&
+           memcmp(o->via.str.ptr, s, n) == 0;
 }
 
 const char *req_method(const req *r)

@@ -40,6 +40,9 @@ int arg_scope_opts(req *r, uint32_t i, bool *global);
 /* A str argument, not necessarily a name. */
 int arg_str(req *r, uint32_t i, const char **s, size_t *len);
 
+/* Whether o is the msgpack str s (option keys and their named values). */
+bool arg_is_str(const msgpack_object *o, const char *s);
+
 /* The method's name, for messages ("%s() takes ..."). */
 const char *req_method(const req *r);
 

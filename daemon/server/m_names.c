@@ -90,8 +90,8 @@ static int parse_scope(req *r, bool *local)
     int rc = arg_str(r, 0, &scope, &len);
     if (rc)
         return rc;
-    bool g = len == 6 && memcmp(scope, "global", 6) == 0;
-    if (!g && !(len == 5 && memcmp(scope, "local", 5) == 0))
+    bool g = arg_is_str(&r->args[0], "global");
+    if (!g && !arg_is_str(&r->args[0], "local"))
         return herr_set(r->err, HE_VALUE, "%s() scope must be \"local\" or \"global\"",
                         req_method(r));
     *local = !g;
@@ -129,23 +129,17 @@ struct scan_opts {
     uint64_t count;
 };
 
-static bool key_is(const msgpack_object *k, const char *s)
-{
-    return k->type == MSGPACK_OBJECT_STR && k->via.str.size == strlen(s) &&
-           memcmp(k->via.str.ptr, s, k->via.str.size) == 0;
-}
-
 static int scan_option(req *r, const msgpack_object *k, const msgpack_object *v,
                        struct scan_opts *o)
 {
-    if (key_is(k, "match")) {
+    if (arg_is_str(k, "match")) {
         if (v->type != MSGPACK_OBJECT_STR)
             return herr_set(r->err, HE_TYPE, "scan() match must be a str");
         o->match = v->via.str.ptr;
         o->match_len = v->via.str.size;
         return 0;
     }
-    if (!key_is(k, "count"))
+    if (!arg_is_str(k, "count"))
         return herr_set(r->err, HE_VALUE, "scan(): unknown option (\"match\", \"count\")");
     if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER || v->via.u64 < 1 || v->via.u64 > SCAN_COUNT_MAX)
         return herr_set(r->err, HE_VALUE, "scan() count must be an int from 1 to %d",

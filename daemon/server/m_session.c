@@ -7,13 +7,6 @@
 
 #include <string.h>
 
-static bool str_is(const msgpack_object *o, const char *s)
-{
-    size_t n = strlen(s);
-    return o->type == MSGPACK_OBJECT_STR && o->via.str.size == n &&
-           memcmp(o->via.str.ptr, s, n) == 0;
-}
-
 /* hello's opts: {"ref_handles": bool}. An unknown option is a ValueError,
  * as bind's are; a value of the wrong type a TypeError. */
 static int hello_opts(req *r, bool *ref_handles)
@@ -26,11 +19,11 @@ static int hello_opts(req *r, bool *ref_handles)
         return herr_set(r->err, HE_TYPE, "hello() argument 1 must be an opts map");
     for (uint32_t k = 0; k < a->via.map.size; k++) {
         const msgpack_object *key = &a->via.map.ptr[k].key, *val = &a->via.map.ptr[k].val;
-        if (!str_is(key, "ref_handles") && key->type == MSGPACK_OBJECT_STR)
+        if (!arg_is_str(key, "ref_handles") && key->type == MSGPACK_OBJECT_STR)
             return herr_set(r->err, HE_VALUE, "hello(): unknown option '%.*s'",
                             (int)(key->via.str.size > 40 ? 40 : key->via.str.size),
                             key->via.str.ptr);
-        if (!str_is(key, "ref_handles"))
+        if (!arg_is_str(key, "ref_handles"))
             return herr_set(r->err, HE_VALUE, "hello(): unknown option");
         if (val->type != MSGPACK_OBJECT_BOOLEAN)
             return herr_set(r->err, HE_TYPE, "hello(): ref_handles must be a bool");

@@ -24,6 +24,13 @@ static uint64_t turn_drain_ns(const server *srv)
     return gc_get_config(srv->h)->slice_us * 1000 / 4;
 }
 
+/* Takes what ran since t0 off what this loop turn may still spend freeing. */
+static void spend_turn(server *srv, uint64_t t0)
+{
+    uint64_t spent = now_ns() - t0;
+    srv->drain_left_ns = spent >= srv->drain_left_ns ? 0 : srv->drain_left_ns - spent;
+}
+
 /* After each request: release what it freed, within what is left of one
  * slice for this loop iteration, so counts are exact for the next request
  * whenever the cascade is small. */
@@ -32,8 +39,7 @@ void server_after_request(server *srv)
     if (heap_get_stats(srv->h)->pending && srv->drain_left_ns) {
         uint64_t t0 = now_ns();
         heap_drain(srv->h, srv->drain_left_ns);
-        uint64_t spent = now_ns() - t0;
-        srv->drain_left_ns = spent >= srv->drain_left_ns ? 0 : srv->drain_left_ns - spent;
+        spend_turn(srv, t0);
     }
     if (events_pending(&srv->ev))
         events_send(srv);
@@ -65,6 +71,22 @@ static void continue_yielded(server *srv)
     }
 }
 
+/* A whole slice when no client was served in this turn; else what the
+ * turn's requests left of its budget, but never under a quarter of a slice,
+ * so that the collector always moves on. Its time is the turn's, frees
+ * included. */
+static void collector_slice(server *srv)
+{
+    uint64_t t0 = now_ns();
+    uint64_t slice_us = gc_get_config(srv->h)->slice_us, left_us = srv->drain_left_ns / 1000;
+    uint64_t busy_us = left_us > slice_us / 4 ? left_us : slice_us / 4;
+    if (srv->served)
+        gc_step_paced(srv->h, busy_us); /* >= 2: gc.slice_us is at least 10 */
+    else
+        gc_step(srv->h, slice_us);
+    spend_turn(srv, t0);
+}
+
 /* The check handle runs once per loop iteration, after the I/O callbacks:
  * a slice when the collector is due (paced by allocation when clients were
  * served in this iteration, the whole budget when the loop was idle), then
@@ -72,22 +94,9 @@ static void continue_yielded(server *srv)
 static void on_after_io(uv_check_t *h)
 {
     server *srv = h->data;
-    uint64_t t0 = now_ns();
-    if (gc_due(srv->h, uv_now(srv->loop))) {
-        /* a whole slice when no client was served in this turn; else what
-         * the turn's requests left of its budget, but never under a quarter
-         * of a slice, so that the collector always moves on */
-        uint64_t slice_us = gc_get_config(srv->h)->slice_us, left_us = srv->drain_left_ns / 1000;
-        uint64_t busy_us = left_us > slice_us / 4 ? left_us : slice_us / 4;
-        if (srv->served)
-            gc_step_paced(srv->h, busy_us ? busy_us : 1);
-        else
-            gc_step(srv->h, slice_us);
-        uint64_t spent = now_ns() - t0; /* the slice is the turn's, frees included */
-        srv->drain_left_ns = spent >= srv->drain_left_ns ? 0 : srv->drain_left_ns - spent;
-    }
-    /* one slice of freeing per turn in all: what the requests of this turn
-     * did not use (all of it when none came) */
+    if (gc_due(srv->h, uv_now(srv->loop)))
+        collector_slice(srv);
+    /* what the turn's requests and the collector left of its freeing */
     if (heap_get_stats(srv->h)->pending && srv->drain_left_ns)
         heap_drain(srv->h, srv->drain_left_ns);
     if (events_pending(&srv->ev))
