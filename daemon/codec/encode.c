@@ -83,7 +83,7 @@ static void enc_items(struct enc *e, msgpack_packer *pk, hobj **items, uint32_t 
  * skipped, so the header counts `used`, not `fill`. */
 static void enc_table(struct enc *e, msgpack_packer *pk, hdict *d, uint32_t nest)
 {
-    bool dict = d->h.type == T_DICT;
+    bool dict = d->c.h.type == T_DICT;
     if (dict)
         msgpack_pack_map(pk, d->used);
     else
@@ -251,7 +251,7 @@ static uint64_t size_items(struct sizer *z, hobj **items, uint32_t n, uint32_t n
 
 static uint64_t size_table(struct sizer *z, hdict *d, uint32_t nest)
 {
-    bool dict = d->h.type == T_DICT;
+    bool dict = d->c.h.type == T_DICT;
     if (dict)
         msgpack_pack_map(&z->pk, d->used);
     else

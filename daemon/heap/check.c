@@ -1,4 +1,5 @@
 #include "check.h"
+#include "gc_list.h"
 #include "hash.h"
 #include "heap_priv.h"
 #include "util.h"
@@ -289,6 +290,82 @@ static void check_gc(struct checker *c)
         free(c->expect_gray[t]);
 }
 
+/* --- the generation lists (gc.h) --------------------------------------- */
+
+struct gen_walk {
+    struct checker *c;
+    uint8_t *seen[T__COUNT]; /* containers found in a list, by slot */
+    uint64_t tagged[GCT_PERMANENT + 1];
+    bool cursor_seen;
+};
+
+/* Walks one list: links both ways, live undoomed containers, tags in
+ * [lo, hi], each container once. */
+static void walk_list(struct gen_walk *w, const hcont *head, unsigned lo, unsigned hi,
+                      const char *what)
+{
+    struct checker *c = w->c;
+    heap *h = c->h;
+    uint64_t limit = heap_live_total(h) + 1, n = 0;
+    for (const hcont *p = head, *q = head->gc_next; q != head && !c->rc; p = q, q = q->gc_next) {
+        const hobj *o = &q->h;
+        if (++n > limit || gcl_prev(q) != p)
+            return (void)FAIL(c, "the %s list is broken after %llu members", what,
+                              (unsigned long long)n);
+        if (o->dead || !hobj_is_container(o) || o->doomed)
+            return (void)FAIL(c, "the %s list holds a freed, atomic or doomed object", what);
+        unsigned tag = gcl_tag(q);
+        if (tag < lo || tag > hi)
+            FAIL(c, "%s @%llu in the %s list is tagged %u", htype_name(o->type), ID(o), what, tag);
+        else
+            w->tagged[tag]++;
+        uint8_t *seen = &w->seen[o->type][slab_slot_of(o)];
+        if ((*seen)++)
+            FAIL(c, "%s @%llu is in two generation lists", htype_name(o->type), ID(o));
+        w->cursor_seen |= q == h->gc.perm_cursor && head == &h->gc.permanent;
+    }
+}
+
+static void check_tracked(hobj *o, void *arg)
+{
+    struct gen_walk *w = arg;
+    if (!hobj_is_container(o))
+        return;
+    bool listed = w->seen[o->type][slab_slot_of(o)];
+    unsigned tag = gcl_tag(AS_CONT(o));
+    if (o->doomed ? tag != GCT_UNTRACKED || listed : !listed)
+        FAIL(w->c, "%s @%llu is %s a generation list", htype_name(o->type), ID(o),
+             listed ? "wrongly in" : "in no");
+}
+
+static void check_generations(struct checker *c)
+{
+    heap *h = c->h;
+    struct gc_state *g = &h->gc;
+    struct gen_walk w = {.c = c};
+    for (int t = T_TUPLE; t < T__COUNT; t++)
+        w.seen[t] = xcalloc(h->slabs[t].nslots + 1, 1);
+    for (unsigned i = 0; i < GC_GENERATIONS; i++)
+        walk_list(&w, &g->gen[i].head, i, i, "generation");
+    walk_list(&w, &g->permanent, GCT_PERMANENT, GCT_PERMANENT, "permanent");
+    if (g->young.gen < 0 && !gcl_empty(&g->young.pending))
+        FAIL(c, "no young collection runs, but its pending list is not empty");
+    walk_list(&w, &g->young.pending, 0, g->young.gen < 0 ? 0 : (unsigned)g->young.gen, "pending");
+    if (!c->rc)
+        heap_foreach(h, T__COUNT, check_tracked, &w);
+    for (int i = 0; i < GC_GENERATIONS && !c->rc; i++)
+        if (w.tagged[i] != g->gen[i].objects)
+            FAIL(c, "generation %d counts %llu containers, %llu found", i,
+                 (unsigned long long)g->gen[i].objects, (unsigned long long)w.tagged[i]);
+    if (!c->rc && w.tagged[GCT_PERMANENT] != g->frozen)
+        FAIL(c, "the permanent generation counts %llu containers, %llu found",
+             (unsigned long long)g->frozen, (unsigned long long)w.tagged[GCT_PERMANENT]);
+    if (!c->rc && g->perm_cursor != &g->permanent && !w.cursor_seen)
+        FAIL(c, "the permanent generation's cursor is not in its list");
+    for (int t = T_TUPLE; t < T__COUNT; t++)
+        free(w.seen[t]);
+}
+
 int heap_check(heap *h, uint64_t *objects, herr *err)
 {
     struct checker c = {.h = h, .err = err};
@@ -308,6 +385,8 @@ int heap_check(heap *h, uint64_t *objects, herr *err)
     }
     if (!c.rc)
         check_gc(&c);
+    if (!c.rc)
+        check_generations(&c);
     for (int t = 0; t < T__COUNT; t++)
         free(c.expect[t]);
     if (!c.rc && objects)

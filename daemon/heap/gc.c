@@ -1,5 +1,7 @@
 /* The incremental collector: see gc.h for the phases and invariants. */
 #include "gc.h"
+#include "cont.h"
+#include "gc_list.h"
 #include "heap_priv.h"
 #include "util.h"
 
@@ -9,7 +11,6 @@
 /* Work units between clock reads: small enough that a slice overshoots
  * its budget by only a few microseconds. */
 #define GC_CLOCK_EVERY 256
-#define GC_UNLIMITED   UINT64_MAX
 
 const char *gc_phase_name(gc_phase p)
 {
@@ -43,19 +44,70 @@ bool gc_isenabled(const heap *h)
 {
     return h->gc.cfg->enabled;
 }
-void gc_set_threshold(heap *h, uint64_t threshold)
+void gc_set_threshold(heap *h, const uint64_t *t, int n)
 {
-    h->gc.cfg->threshold = threshold;
+    for (int i = 0; i < n && i < GC_GENERATIONS; i++)
+        h->gc.cfg->threshold[i] = t[i];
 }
 gc_phase gc_get_phase(const heap *h)
 {
     return h->gc.phase;
 }
 
-int64_t gc_count(const heap *h)
+bool gc_running(const heap *h)
+{
+    return h->gc.phase != GC_IDLE || h->gc.young.gen >= 0;
+}
+
+/* The non-generational collector's count: objects allocated minus freed
+ * since the last cycle. */
+static int64_t alloc_count(const heap *h)
 {
     const heap_stats *st = &h->hot.st;
     return (int64_t)(st->allocated - h->gc.alloc_mark) - (int64_t)(st->freed - h->gc.free_mark);
+}
+
+int64_t gc_count(const heap *h)
+{
+    return h->gc.cfg->generational ? (int64_t)h->gc.gen[0].count : alloc_count(h);
+}
+
+void gc_get_counts(const heap *h, uint64_t out[GC_GENERATIONS])
+{
+    for (int i = 0; i < GC_GENERATIONS; i++)
+        out[i] = h->gc.gen[i].count;
+    int64_t c0 = gc_count(h);
+    out[0] = c0 > 0 ? (uint64_t)c0 : 0;
+}
+
+void gc_set_debug(heap *h, unsigned flags)
+{
+    h->gc.debug = flags;
+}
+unsigned gc_get_debug(const heap *h)
+{
+    return h->gc.debug;
+}
+
+hobj *gc_garbage(heap *h)
+{
+    if (!h->gc.garbage)
+        h->gc.garbage = heap_list(h, 0); /* the heap's reference; a root */
+    return h->gc.garbage;
+}
+
+void gc_drop_garbage(heap *h)
+{
+    hobj *l = h->gc.garbage;
+    h->gc.garbage = NULL;
+    if (l)
+        heap_decref(h, l);
+}
+
+void gc_hook(heap *h, bool start, const gc_cycle_info *info)
+{
+    if (h->gc.hook)
+        h->gc.hook(h->gc.hook_ctx, start, info);
 }
 
 void gc_release(heap *h)
@@ -63,6 +115,7 @@ void gc_release(heap *h)
     big_free(h->gc.gray, h->gc.gray_cap * sizeof *h->gc.gray);
     h->gc.gray = NULL;
     h->gc.gray_len = h->gc.gray_cap = 0;
+    gc_young_release(h);
 }
 
 /* --- marking ------------------------------------------------------------ */
@@ -90,7 +143,7 @@ static void shade_if_white(hobj *o, void *arg)
 static double trigger_allocs(const heap *h)
 {
     double by_heap = h->gc.cfg->heap_fraction * (double)heap_live_total(h);
-    double t = (double)h->gc.cfg->threshold;
+    double t = (double)h->gc.cfg->threshold[0];
     return by_heap > t ? by_heap : t;
 }
 
@@ -133,12 +186,20 @@ static void start_cycle(heap *h)
     g->phase = GC_MARK;
     g->cycle_start_ns = now_ns();
     memset(&g->cur, 0, sizeof g->cur);
+    g->cur.generation = 2;
     g->cur_work = 0;
+    for (int i = 0; i < GC_GENERATIONS; i++)
+        g->gen[i].count = 0; /* as CPython, when a collection of 2 starts */
     h->hot.gc_marking = true;
     h->hot.alloc_colour = HC_BLACK; /* born during MARK: survives the cycle */
     h->hot.gc_partial = NULL;
     g->roots_done = false;
+    g->perm_done = false;
+    g->perm_cursor = g->permanent.gc_next;
     heap_roots_scan_begin(h); /* the roots are scanned in slices too */
+    if (g->garbage)
+        shade_if_white(g->garbage, h); /* gc.garbage is a root of the heap's */
+    gc_hook(h, true, &g->cur);
 }
 
 /* Shades what the next roots reference: at most about max units. */
@@ -147,6 +208,20 @@ static uint64_t scan_roots(heap *h, uint64_t max)
     uint64_t work = 0;
     h->gc.roots_done = heap_roots_scan_step(h, shade_if_white, h, max, &work);
     return work + 1;
+}
+
+/* The permanent generation is roots too: shades up to max of its
+ * containers (gc_untrack moves the cursor past one that leaves). */
+static uint64_t scan_permanent(heap *h, uint64_t max)
+{
+    struct gc_state *g = &h->gc;
+    uint64_t work = 1;
+    for (; g->perm_cursor != &g->permanent && work < max; work++) {
+        shade_if_white(&g->perm_cursor->h, h);
+        g->perm_cursor = g->perm_cursor->gc_next;
+    }
+    g->perm_done = g->perm_cursor == &g->permanent;
+    return work;
 }
 
 /* The children of a container in [pos, pos + max): visits them and returns
@@ -206,7 +281,7 @@ static uint64_t propagate(heap *h, uint64_t max)
 
 static bool mark_done(const heap *h)
 {
-    return h->gc.roots_done && h->gc.gray_len == 0 && !h->hot.gc_partial;
+    return h->gc.roots_done && h->gc.perm_done && h->gc.gray_len == 0 && !h->hot.gc_partial;
 }
 
 /* MARK -> SWEEP: every container still white is garbage. */
@@ -215,7 +290,11 @@ static void flip(heap *h)
     struct gc_state *g = &h->gc;
     struct heap_hot *hot = &h->hot;
     hot->gc_marking = false;
-    hot->doomed_colour = hot->gc_white;
+    g->garbage_colour = hot->gc_white;
+    /* Under saveall the garbage goes to gc.garbage, where clients may see
+     * it: it stays reachable by id, for the whole sweep. */
+    g->saving = (g->debug & GC_DEBUG_SAVEALL) != 0;
+    hot->doomed_colour = g->saving ? 0xFF : hot->gc_white;
     hot->gc_white ^= 1;
     hot->alloc_colour = hot->gc_white;
     g->phase = GC_SWEEP;
@@ -225,12 +304,30 @@ static void flip(heap *h)
 
 /* --- sweeping ----------------------------------------------------------- */
 
-/* Clears a garbage container: its references go to the deferred queue
- * flagged "gc", and refcounting frees what they held. */
-static void doom(heap *h, hobj *o)
+/* Keeps garbage in gc.garbage (saveall): alive, old, and resolvable. */
+static void save_garbage(heap *h, hobj *o)
 {
+    hobj *l = gc_garbage(h);
+    cont_list_reserve(h, l, 1);
+    cont_list_append(h, l, heap_incref(h, o));
+    if (gc_generation_of(o) == GC_UNTRACKED) {
+        gcl_append(&h->gc.gen[2].head, AS_CONT(o), 2);
+        h->gc.gen[2].objects++;
+    }
+    if (h->gc.phase == GC_SWEEP && o->colour == h->gc.garbage_colour)
+        o->colour = h->hot.gc_white; /* the sweep has it now */
+}
+
+/* Clears a garbage container (o untracked): its references go to the
+ * deferred queue flagged "gc", and refcounting frees what they held. */
+void gc_dispose_garbage(heap *h, hobj *o, uint64_t *collected)
+{
+    (*collected)++;
+    if (h->gc.debug & GC_DEBUG_SAVEALL || (h->gc.phase == GC_SWEEP && h->gc.saving)) {
+        save_garbage(h, o);
+        return;
+    }
     o->doomed = 1;
-    h->gc.cur.collected++;
     enum free_cause saved = h->cause;
     h->cause = FREE_GC;
     heap_queue_contents(h, o);
@@ -262,10 +359,13 @@ static uint64_t sweep(heap *h, uint64_t max)
         hobj *o = slab_at(s, g->sweep_slot++);
         if (o->dead || o->doomed)
             continue;
-        if (o->colour == hot->doomed_colour)
-            doom(h, o);
-        else if (o->colour == HC_BLACK)
+        if (o->colour == g->garbage_colour) {
+            gc_untrack(h, o);
+            gc_dispose_garbage(h, o, &g->cur.collected);
+        } else if (o->colour == HC_BLACK) {
             o->colour = hot->gc_white;
+            gc_promote_old(h, o);
+        }
     }
     return work;
 }
@@ -274,18 +374,23 @@ static void finish_cycle(heap *h)
 {
     struct gc_state *g = &h->gc;
     h->hot.doomed_colour = 0xFF;
+    g->garbage_colour = 0xFF;
+    g->saving = false;
     g->phase = GC_IDLE;
     g->cur.duration_us = (now_ns() - g->cycle_start_ns) / 1000;
     g->cycles++;
     g->collected += g->cur.collected;
+    g->gen[2].collections++;
+    g->gen[2].collected += g->cur.collected;
+    g->long_lived_total = g->gen[2].objects;
+    g->long_lived_pending = 0;
     g->last = g->cur;
     g->last_work = g->cur_work;
     g->last_slots = (uint64_t)container_slots(h);
     g->alloc_mark = h->hot.st.allocated;
     g->free_mark = h->hot.st.freed;
     g->last_end_ms = now_ns() / 1000000;
-    if (g->hook)
-        g->hook(g->hook_ctx, &g->last);
+    gc_hook(h, false, &g->last);
 }
 
 /* --- slices ------------------------------------------------------------- */
@@ -304,9 +409,9 @@ static uint64_t advance(heap *h, uint64_t max)
             flip(h);
             return 1;
         }
-        if (h->gc.gray_len == 0 && !h->hot.gc_partial)
-            return scan_roots(h, max);
-        return propagate(h, max);
+        if (h->gc.gray_len || h->hot.gc_partial)
+            return propagate(h, max);
+        return h->gc.roots_done ? scan_permanent(h, max) : scan_roots(h, max);
     case GC_SWEEP:
         if (g->sweep_type >= T__COUNT) {
             finish_cycle(h);
@@ -322,8 +427,6 @@ static void record_pause(heap *h, uint64_t ns)
     struct gc_state *g = &h->gc;
     uint64_t us = ns / 1000;
     g->slices++;
-    g->cur.slices++;
-    g->cur.pause_us += us;
     g->last_pause_ns = ns;
     g->total_pause_ns += ns;
     if (ns > g->max_pause_ns)
@@ -334,44 +437,91 @@ static void record_pause(heap *h, uint64_t ns)
         g->ring_len++;
 }
 
-/* Runs until the budget (time or work) is spent or the cycle ends. */
-static gc_phase run_slice(heap *h, uint64_t budget_ns, uint64_t max_work)
+/* A slice of the full collection: runs until the budget (time or work) is
+ * spent or the collection ends. */
+static void run_slice(heap *h, uint64_t budget_ns, uint64_t max_work)
 {
+    struct gc_state *g = &h->gc;
     uint64_t start = now_ns(), work = 0;
     bool cycle_over = false;
     while (work < max_work && !cycle_over) {
         uint64_t chunk = max_work - work < GC_CLOCK_EVERY ? max_work - work : GC_CLOCK_EVERY;
         uint64_t did = advance(h, chunk);
-        h->gc.cur_work += did; /* (reset when a cycle starts) */
+        g->cur_work += did; /* (reset when a cycle starts) */
         cycle_over = did == 0;
         work += did;
         if (budget_ns != GC_UNLIMITED && now_ns() - start >= budget_ns)
             break;
     }
-    h->gc.last_slice_work = work;
-    record_pause(h, now_ns() - start);
-    return h->gc.phase;
+    uint64_t ns = now_ns() - start;
+    g->last_slice_work = work;
+    if (!cycle_over) { /* (finish_cycle has copied cur already) */
+        g->cur.slices++;
+        g->cur.pause_us += ns / 1000;
+    }
+    g->gen[2].total_pause_ns += ns;
+    if (ns > g->gen[2].max_pause_ns)
+        g->gen[2].max_pause_ns = ns;
+    record_pause(h, ns);
+}
+
+/* A young collection's slice, if one is under way or due (or, with
+ * force, a collection of generation 0 by the interval rule): returns the
+ * time it took, or 0 when none ran. */
+static uint64_t young_part(heap *h, uint64_t budget_ns, bool force)
+{
+    uint64_t start = now_ns();
+    if (!gc_young_slice(h, budget_ns, force))
+        return 0;
+    uint64_t ns = now_ns() - start;
+    record_pause(h, ns);
+    return ns ? ns : 1;
+}
+
+/* The full collection should start now. Generational: CPython's rule,
+ * tried when generation 0 is due (generation 2's count over its
+ * threshold, and enough promoted since the last one to be worth a whole
+ * trace); else today's rule (allocations over the larger of threshold and
+ * heap_fraction of the live objects). */
+static bool full_due(const heap *h)
+{
+    const struct gc_state *g = &h->gc;
+    const gc_config *c = g->cfg;
+    if (g->phase != GC_IDLE)
+        return false;
+    if (!c->generational) {
+        int64_t count = alloc_count(h);
+        double by_heap = c->heap_fraction * (double)heap_live_total(h);
+        return count > 0 && (double)count > by_heap && (uint64_t)count > c->threshold[0];
+    }
+    return c->threshold[0] && g->gen[0].count > c->threshold[0] &&
+           g->gen[2].count > c->threshold[2] &&
+           (double)g->long_lived_pending >= c->heap_fraction * (double)g->long_lived_total;
 }
 
 gc_phase gc_step(heap *h, uint64_t budget_us)
 {
     uint64_t start = now_ns(), budget_ns = budget_us * 1000;
-    gc_phase p = run_slice(h, budget_ns, GC_UNLIMITED);
-    uint64_t spent = now_ns() - start;
+    uint64_t spent = h->gc.young.gen >= 0 ? young_part(h, budget_ns, false) : 0;
+    if (spent < budget_ns && h->gc.young.gen < 0)
+        run_slice(h, budget_ns - spent, GC_UNLIMITED);
+    spent = now_ns() - start;
     if (spent < budget_ns)
         heap_drain(h, budget_ns - spent); /* idle time frees queued garbage */
-    return p;
+    return h->gc.phase;
 }
 
 gc_phase gc_step_work(heap *h, uint64_t max_work)
 {
-    return run_slice(h, GC_UNLIMITED, max_work);
+    run_slice(h, GC_UNLIMITED, max_work);
+    return h->gc.phase;
 }
 
 /* The least work a paced slice does, so slices are not wasted on a few units. */
 #define GC_MIN_PACED_WORK 4096
 
-gc_phase gc_step_paced(heap *h, uint64_t budget_us)
+/* A full slice that does the work allocation has made owing. */
+static void paced_full(heap *h, uint64_t budget_ns)
 {
     struct gc_state *g = &h->gc;
     if (g->phase == GC_IDLE)
@@ -379,14 +529,56 @@ gc_phase gc_step_paced(heap *h, uint64_t budget_us)
     g->debt += (double)(h->hot.st.allocated - g->alloc_seen) * g->stepmul;
     g->alloc_seen = h->hot.st.allocated;
     uint64_t owed = g->debt < GC_MIN_PACED_WORK ? GC_MIN_PACED_WORK : (uint64_t)g->debt;
-    gc_phase p = run_slice(h, budget_us * 1000, owed);
+    run_slice(h, budget_ns, owed);
     g->debt -= (double)g->last_slice_work;
-    if (g->debt < 0 || p == GC_IDLE)
+    if (g->debt < 0 || g->phase == GC_IDLE)
         g->debt = 0;
-    return p;
+}
+
+/* An automatic slice (gc_due holds): the young collection under way or
+ * due first, unless a full one is due to start (the oldest due generation
+ * goes first, as in CPython); then the full collection, if one runs or is
+ * due. When only the interval rule woke the collector, it collects
+ * generation 0 (or, not generational, starts a full collection). */
+static gc_phase auto_slice(heap *h, uint64_t budget_ns, bool paced)
+{
+    struct gc_state *g = &h->gc;
+    bool start_full = full_due(h);
+    bool by_interval = !start_full && !gc_running(h) && gc_young_due(h) < 0;
+    uint64_t spent = 0;
+    if (!start_full && g->cfg->generational)
+        spent = young_part(h, budget_ns, by_interval);
+    bool full = g->phase != GC_IDLE || start_full || (by_interval && !g->cfg->generational);
+    if (!full || spent >= budget_ns || g->young.gen >= 0)
+        return g->phase;
+    if (paced)
+        paced_full(h, budget_ns - spent);
+    else
+        run_slice(h, budget_ns - spent, GC_UNLIMITED);
+    return g->phase;
+}
+
+gc_phase gc_step_paced(heap *h, uint64_t budget_us)
+{
+    return auto_slice(h, budget_us * 1000, true);
+}
+
+gc_phase gc_step_auto(heap *h, uint64_t budget_us)
+{
+    uint64_t start = now_ns(), budget_ns = budget_us * 1000;
+    auto_slice(h, budget_ns, false);
+    uint64_t spent = now_ns() - start;
+    if (spent < budget_ns)
+        heap_drain(h, budget_ns - spent); /* idle time frees queued garbage */
+    return h->gc.phase;
 }
 
 uint64_t gc_collect(heap *h)
+{
+    return gc_collect_generation(h, 2);
+}
+
+static uint64_t full_collect(heap *h)
 {
     uint64_t before = h->gc.collected + (h->gc.phase != GC_IDLE ? h->gc.cur.collected : 0);
     if (h->gc.phase != GC_IDLE)
@@ -399,16 +591,18 @@ uint64_t gc_collect(heap *h)
     return h->gc.collected - before;
 }
 
+uint64_t gc_collect_generation(heap *h, int generation)
+{
+    assert(generation >= 0 && generation < GC_GENERATIONS);
+    return generation == 2 ? full_collect(h) : gc_young_collect(h, generation);
+}
+
 bool gc_due(const heap *h, uint64_t now_ms)
 {
     const struct gc_state *g = &h->gc;
     if (!g->cfg->enabled)
         return false;
-    if (g->phase != GC_IDLE)
-        return true;
-    int64_t count = gc_count(h);
-    double by_heap = g->cfg->heap_fraction * (double)heap_live_total(h);
-    if (count > 0 && (double)count > by_heap && (uint64_t)count > g->cfg->threshold)
+    if (gc_running(h) || full_due(h) || gc_young_due(h) >= 0)
         return true;
     bool allocated = h->hot.st.allocated != g->alloc_mark;
     /* now_ms may predate the end of a cycle run since it was read */
@@ -431,13 +625,29 @@ static uint64_t p99(const struct gc_state *g)
     return sorted[(g->ring_len * 99 + 99) / 100 - 1];
 }
 
+static void gen_stats(const struct gc_state *g, int i, gc_gen_stats *out)
+{
+    const struct gc_gen *gg = &g->gen[i];
+    *out = (gc_gen_stats){
+        .threshold = g->cfg->threshold[i],
+        .count = gg->count,
+        .objects = gg->objects,
+        .collections = gg->collections,
+        .collected = gg->collected,
+        .max_pause_us = gg->max_pause_ns / 1000,
+        .total_pause_us = gg->total_pause_ns / 1000,
+    };
+}
+
 void gc_get_stats(const heap *h, gc_stats *out)
 {
     const struct gc_state *g = &h->gc;
     *out = (gc_stats){
         .enabled = g->cfg->enabled,
+        .generational = g->cfg->generational,
         .phase = g->phase,
-        .threshold = g->cfg->threshold,
+        .young_running = g->young.gen,
+        .threshold = g->cfg->threshold[0],
         .count = gc_count(h),
         .cycles = g->cycles,
         .collected = g->collected,
@@ -449,5 +659,9 @@ void gc_get_stats(const heap *h, gc_stats *out)
         .last_cycle_us = g->last.duration_us,
         .last_cycle_pause_us = g->last.pause_us,
         .last_traced = g->last.traced,
+        .frozen = g->frozen,
+        .garbage = g->garbage ? AS_LIST(g->garbage)->len : 0,
     };
+    for (int i = 0; i < GC_GENERATIONS; i++)
+        gen_stats(g, i, &out->gen[i]);
 }

@@ -105,8 +105,10 @@ static hobj *new_obj(heap *h, htype t)
     if (!o)
         xoom(objsizes[t]); /* 2^32 objects of one type: beyond any memory */
     o->refcnt = 1;
-    if (htype_is_container(t))
+    if (htype_is_container(t)) {
         o->colour = h->hot.alloc_colour;
+        gc_track(h, o);
+    }
     h->hot.st.allocated++;
     h->hot.st.increfs++;
     heap_account(h, (long)objsizes[t]);
@@ -152,6 +154,8 @@ heap *heap_new(const heap_config *cfg)
     h->hot.doomed_colour = 0xFF;
     h->gc.own_cfg = (gc_config)GC_DEFAULT_CONFIG;
     h->gc.cfg = &h->gc.own_cfg;
+    h->gc.garbage_colour = 0xFF;
+    gc_young_init(h);
     for (int t = 0; t < T__COUNT; t++)
         slab_init(&h->slabs[t], (htype)t, (uint32_t)objsizes[t]);
     itab_init(&h->interned);
@@ -201,8 +205,16 @@ void heap_set_roots(heap *h, const hroots_ops *ops, void *ctx)
     h->roots_ctx = ctx;
 }
 
+/* The heap's own root: gc.garbage, shaded as each full collection starts. */
+static void visit_own_roots(heap *h, hvisit_fn visit, void *arg)
+{
+    if (h->gc.garbage)
+        visit(h->gc.garbage, arg);
+}
+
 void heap_visit_roots(heap *h, hvisit_fn visit, void *arg)
 {
+    visit_own_roots(h, visit, arg);
     if (h->roots)
         h->roots->visit(h->roots_ctx, visit, arg);
 }
@@ -220,6 +232,7 @@ bool heap_roots_scan_step(heap *h, hvisit_fn visit, void *arg, uint64_t max, uin
 
 void heap_visit_scanned_roots(heap *h, hvisit_fn visit, void *arg)
 {
+    visit_own_roots(h, visit, arg);
     if (h->roots)
         h->roots->visit_scanned(h->roots_ctx, visit, arg);
 }
@@ -588,6 +601,11 @@ void heap_dispose(heap *h, hobj *o)
         st->cascade = 0; /* a new cascade starts here */
     if (h->free_hook)
         h->free_hook(h->free_hook_ctx, o, h->cause);
+    if (htype_is_container(o->type)) {
+        gc_untrack(h, o);
+        if (h->gc.gen[0].count) /* as CPython's gc_dealloc */
+            h->gc.gen[0].count--;
+    }
     if (h->cause == FREE_GC && htype_is_container(o->type) && !o->doomed)
         gc_note_collected(h); /* garbage freed by the cascade, not by the sweep */
     if (h->cfg.intern == INTERN_ALL && !htype_is_container(o->type) && o->type != T_NONE &&

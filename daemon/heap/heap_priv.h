@@ -13,14 +13,49 @@
 #define INTERN_STR_MAX 64
 
 #define GC_PAUSE_RING 1024
+#define GC_UNLIMITED  UINT64_MAX
+
+/* One generation (gc.h): its list and its numbers. */
+struct gc_gen {
+    hcont head;       /* sentinel of its list */
+    uint64_t count;   /* gc.get_count()'s */
+    uint64_t objects; /* containers tagged with this generation, wherever listed */
+    uint64_t collections, collected;
+    uint64_t max_pause_ns, total_pause_ns;
+};
+
+/* The young collection under way (gc_young.c). */
+struct gc_young {
+    int gen;       /* the generation being collected, or -1 */
+    hcont pending; /* what it has yet to examine */
+    hobj **chunk;  /* the chunk being examined */
+    size_t chunk_cap;
+    hobj **stack; /* reachability walk */
+    size_t stack_cap;
+    double ns_per_unit; /* measured cost of a unit of work, for sizing chunks */
+    uint64_t start_ns;
+    gc_cycle_info cur;
+};
 
 /* The collector's state (gc.c); see gc.h for the invariants. */
 struct gc_state {
-    gc_config *cfg;    /* the settings, read in place: own_cfg or the server's */
-    gc_config own_cfg; /* until gc_use_config points cfg elsewhere */
+    struct gc_gen gen[GC_GENERATIONS];
+    hcont permanent; /* gc_freeze's generation */
+    uint64_t frozen; /* its size */
+    struct gc_young young;
+    uint64_t long_lived_total;   /* generation 2's size after the last full collection */
+    uint64_t long_lived_pending; /* containers promoted to 2 since */
+    unsigned debug;              /* GC_DEBUG_* */
+    hobj *garbage;               /* gc.garbage, made on first use */
+    hcont *perm_cursor;          /* MARK: the next permanent container to shade */
+    gc_config *cfg;              /* the settings, read in place: own_cfg or the server's */
+    gc_config own_cfg;           /* until gc_use_config points cfg elsewhere */
     gc_phase phase;
-    bool roots_done; /* MARK: the roots have all been scanned */
-    hobj **gray;     /* the gray stack */
+    bool roots_done;        /* MARK: the roots have all been scanned */
+    bool perm_done;         /* MARK: ... and the permanent generation */
+    bool saving;            /* SWEEP: garbage goes to gc.garbage (saveall at the flip) */
+    uint8_t garbage_colour; /* SWEEP: the colour of garbage; else 0xFF */
+    hobj **gray;            /* the gray stack */
     size_t gray_len, gray_cap;
     htype sweep_type;               /* the sweep cursor: slab ... */
     uint32_t sweep_slot;            /* ... and slot */
@@ -80,5 +115,24 @@ struct heap {
 
 /* Moves a container's references to the deferred queue, leaving it empty. */
 void heap_queue_contents(heap *h, hobj *o);
+
+/* Between gc.c and gc_young.c. */
+void gc_young_init(heap *h);
+void gc_young_release(heap *h);
+/* Runs the young collection that is due or under way (or, with force, one
+ * of generation 0 or 1 by the counts) for about budget_ns (GC_UNLIMITED:
+ * to its end); false if there was none to run. */
+bool gc_young_slice(heap *h, uint64_t budget_ns, bool force);
+/* The generation whose young collection is due now, or -1. */
+int gc_young_due(const heap *h);
+/* Clears garbage the collector found (or keeps it in gc.garbage under
+ * saveall); counts it in *collected. */
+void gc_dispose_garbage(heap *h, hobj *o, uint64_t *collected);
+/* A container the full collection's sweep found alive: a young one moves
+ * to generation 2. */
+void gc_promote_old(heap *h, hobj *o);
+/* gc_collect_generation's young part. */
+uint64_t gc_young_collect(heap *h, int gen);
+void gc_hook(heap *h, bool start, const gc_cycle_info *info);
 
 #endif

@@ -56,6 +56,16 @@ typedef struct hobj {
 
 typedef uint64_t hid;
 
+/* The head every container starts with: the collector's generation list
+ * links (gc.h). gc_prev's low 3 bits hold the container's generation (or
+ * a collection's mark), as CPython keeps flags in _gc_prev; containers are
+ * 8-byte aligned, so the pointer bits are free. */
+typedef struct hcont {
+    hobj h;
+    uintptr_t gc_prev;
+    struct hcont *gc_next;
+} hcont;
+
 typedef struct hint {
     hobj h;
     int64_t v; /* also bool's 0/1 */
@@ -78,7 +88,7 @@ typedef struct hstr {
 
 /* list, and the part of a tuple's layout shared with it (len, items). */
 typedef struct hlist {
-    hobj h;
+    hcont c;
     uint32_t len;
     uint32_t cap;
     hobj **items;
@@ -87,7 +97,7 @@ typedef struct hlist {
 /* A tuple's hash is computed once, when it is made, from its items' hashes,
  * so hashing a tuple never recurses; `unhashable` if any item is. */
 typedef struct htuple {
-    hobj h;
+    hcont c;
     uint32_t len;
     uint32_t unhashable;
     hobj **items;
@@ -98,7 +108,7 @@ struct htab_block;
 
 /* dict and set: an insertion-ordered hash table (htab.h). */
 typedef struct hdict {
-    hobj h;
+    hcont c;
     uint32_t used; /* live entries */
     uint32_t fill; /* entries written, including deleted ones */
     struct htab_block *tb;
@@ -123,6 +133,7 @@ static inline bool hobj_is_container(const hobj *o)
 #define AS_LIST(o)  ((hlist *)(o))
 #define AS_TUPLE(o) ((htuple *)(o))
 #define AS_DICT(o)  ((hdict *)(o))
+#define AS_CONT(o)  ((hcont *)(o))
 
 /* Python's type names: "NoneType", "int", ... */
 const char *htype_name(htype t);

@@ -16,6 +16,7 @@
 #include "hash.h"
 #include "mpscan.h"
 #include "snap_fmt.h"
+#include "gc.h"
 #include "snapshot.h"
 
 #include <errno.h>
@@ -759,6 +760,8 @@ int snapshot_load_mem(heap *h, hns *ns, const void *data, size_t len, snap_info 
         free(ld.seen[t]);
     free(ld.items);
     free(ld.bound);
+    if (!rc)
+        gc_age_all(h); /* what a snapshot held is old: generation 2 */
     if (!rc && info) {
         info->bytes = len;
         info->duration_us = (now_ns() - t0) / 1000;

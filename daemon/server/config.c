@@ -32,7 +32,19 @@
  * double (cJSON's numbers) and as a JSON number in any client. */
 #define INT_SETTING_MAX 9007199254740991.0
 
-typedef enum { CT_BOOL, CT_U64, CT_F64, CT_PATH, CT_ADDR, CT_MODE, CT_ENUM, CT__COUNT } conf_ctype;
+typedef enum {
+    CT_BOOL,
+    CT_U64,
+    CT_U64S, /* gc.threshold: a list of 1..3 integers, or one */
+    CT_F64,
+    CT_PATH,
+    CT_ADDR,
+    CT_MODE,
+    CT_ENUM,
+    CT__COUNT
+} conf_ctype;
+
+#define U64S_LEN 3
 
 /* A setting whose JSON value is one of a few names (intern, log.level). */
 typedef struct conf_enum {
@@ -110,6 +122,8 @@ static const conf_enum level_enum = {
     }
 #define K_BOOL(key, f, rt, def)        ROW(key, CT_BOOL, f, bool, 0, 1, false, rt, NULL, def)
 #define K_U64(key, f, lo, hi, rt, def) ROW(key, CT_U64, f, uint64_t, lo, hi, false, rt, NULL, def)
+#define K_U64S(key, f, lo, hi, rt, def)                                                            \
+    ROW(key, CT_U64S, f, uint64_t *, lo, hi, false, rt, NULL, def)
 #define K_F64(key, f, lo, hi, rt, def) ROW(key, CT_F64, f, double, lo, hi, false, rt, NULL, def)
 #define K_PATH(key, f, maxlen, nul, def)                                                           \
     ROW(key, CT_PATH, f, char *, 1, maxlen, nul, false, NULL, def)
@@ -127,7 +141,8 @@ static const conf_key keys[] = {
     K_PATH("auth.token_file", auth_token_file, FILE_PATH_LEN, true, "null"),
     K_ENUM("intern", intern, &intern_enum, FIXED, "\"python\""),
     K_BOOL("gc.enabled", gc.enabled, RT, "true"),
-    K_U64("gc.threshold", gc.threshold, 0, 0x1p32, RT, "700"),
+    K_BOOL("gc.generational", gc.generational, RT, "true"),
+    K_U64S("gc.threshold", gc.threshold, 0, 0x1p32, RT, "[700, 10, 10]"),
     K_F64("gc.heap_fraction", gc.heap_fraction, 0, 10, RT, "0.25"),
     K_U64("gc.interval_ms", gc.interval_ms, 1, 86400000, RT, "1000"),
     K_U64("gc.slice_us", gc.slice_us, 10, 1000000, RT, "1000"),
@@ -221,7 +236,7 @@ static bool int_text(const char *s)
 static int number_of(const conf_key *k, const cJSON *v, double *d, char *text, size_t n, char *err,
                      size_t errlen)
 {
-    bool integer = k->type == CT_U64;
+    bool integer = k->type != CT_F64;
     if (cJSON_IsRaw(v) && v->valuestring && int_text(v->valuestring)) {
         *d = strtod(v->valuestring, NULL); /* exact to 2^53; past it, past every row */
         snprintf(text, n, "%s", v->valuestring);
@@ -238,7 +253,7 @@ static int number_of(const conf_key *k, const cJSON *v, double *d, char *text, s
 static int check_number(const conf_key *k, const cJSON *v, double *d, char *err, size_t errlen)
 {
     char val[32], lo[32], hi[32];
-    bool integer = k->type == CT_U64;
+    bool integer = k->type != CT_F64;
     int rc = number_of(k, v, d, val, sizeof val, err, errlen);
     if (rc || (*d >= k->lo && *d <= k->hi))
         return rc;
@@ -270,6 +285,25 @@ static int set_u64(const conf_key *k, const cJSON *v, void *field, char *err, si
     if (rc == 0)
         *(uint64_t *)field = (uint64_t)d; /* exact: within 0..2^53-1 */
     return rc;
+}
+
+/* Python's gc.set_threshold(t0, [t1, [t2]]): the values given replace the
+ * first ones, the rest stay; all are checked before any is stored. */
+static int set_u64s(const conf_key *k, const cJSON *v, void *field, char *err, size_t errlen)
+{
+    double d[U64S_LEN];
+    int n = cJSON_IsArray(v) ? cJSON_GetArraySize(v) : 1;
+    if (n < 1 || n > U64S_LEN)
+        return expect_error(k, HE_TYPE, err, errlen);
+    for (int i = 0; i < n; i++) {
+        int rc =
+            check_number(k, cJSON_IsArray(v) ? cJSON_GetArrayItem(v, i) : v, &d[i], err, errlen);
+        if (rc)
+            return rc;
+    }
+    for (int i = 0; i < n; i++)
+        ((uint64_t *)field)[i] = (uint64_t)d[i];
+    return 0;
 }
 
 static int set_f64(const conf_key *k, const cJSON *v, void *field, char *err, size_t errlen)
@@ -387,6 +421,15 @@ static cJSON *get_u64(const conf_key *k, const void *field)
     return config_json_uint(*(const uint64_t *)field);
 }
 
+static cJSON *get_u64s(const conf_key *k, const void *field)
+{
+    (void)k;
+    cJSON *a = must(cJSON_CreateArray());
+    for (int i = 0; i < U64S_LEN; i++)
+        cJSON_AddItemToArray(a, must(config_json_uint(((const uint64_t *)field)[i])));
+    return a;
+}
+
 static cJSON *get_f64(const conf_key *k, const void *field)
 {
     (void)k;
@@ -416,6 +459,8 @@ static cJSON *get_enum(const conf_key *k, const void *field)
 static const struct conf_type types[CT__COUNT] = {
     [CT_BOOL] = {sizeof(bool), false, "true or false", set_bool, get_bool},
     [CT_U64] = {sizeof(uint64_t), false, "a non-negative integer", set_u64, get_u64},
+    [CT_U64S] = {U64S_LEN * sizeof(uint64_t), false,
+                 "a list of 1 to 3 non-negative integers (or one integer)", set_u64s, get_u64s},
     [CT_F64] = {sizeof(double), false, "a number", set_f64, get_f64},
     [CT_PATH] = {sizeof(char *), true, "a non-empty string", set_path, get_string},
     [CT_ADDR] = {sizeof(char *), true,
@@ -637,7 +682,7 @@ int config_reload_runtime(heapd_config *c, const char *path, char *err, size_t e
         if (!keys[i].runtime)
             continue;
         /* swapped, not copied: a string field's old value is freed with tmp */
-        char t[sizeof(uint64_t) > sizeof(void *) ? sizeof(uint64_t) : sizeof(void *)];
+        char t[U64S_LEN * sizeof(uint64_t)]; /* the largest field */
         size_t n = types[keys[i].type].size;
         assert(n <= sizeof t);
         memcpy(t, field_of(c, &keys[i]), n);

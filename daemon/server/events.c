@@ -37,12 +37,14 @@ static void on_free(void *ctx, hobj *o, enum free_cause cause)
     watches_fire(&ev->watches, hobj_id(o), queue_freed, &f);
 }
 
-static void on_cycle(void *ctx, const gc_cycle_info *info)
+/* Python's gc.callbacks: a "start" and a "stop" for every collection. */
+static void on_cycle(void *ctx, bool start, const gc_cycle_info *info)
 {
     server *srv = ctx;
     for (conn *c = srv->conns; c; c = c->next)
         if (c->gc_subscribed)
-            queue_event(&srv->ev, (struct event){.gc = true, .c = c, .info = *info});
+            queue_event(&srv->ev,
+                        (struct event){.gc = true, .gc_start = start, .c = c, .info = *info});
 }
 
 void events_attach(server *srv)
@@ -58,13 +60,19 @@ void events_free(events *ev)
     *ev = (events){0};
 }
 
-static void pack_gc_info(msgpack_packer *pk, const gc_cycle_info *info)
+static void pack_gc_info(msgpack_packer *pk, bool start, const gc_cycle_info *info)
 {
-    msgpack_pack_map(pk, 4);
+    msgpack_pack_map(pk, start ? 2 : 8);
+    pack_kv_s(pk, "phase", start ? "start" : "stop");
+    pack_kv_u(pk, "generation", (uint64_t)info->generation);
+    if (start)
+        return;
     pack_kv_u(pk, "collected", info->collected);
+    pack_kv_u(pk, "uncollectable", 0); /* no legacy finalizers: all garbage is collectable */
     pack_kv_u(pk, "pause_us", info->pause_us);
     pack_kv_u(pk, "duration_us", info->duration_us);
     pack_kv_u(pk, "traced", info->traced);
+    pack_kv_u(pk, "slices", info->slices);
 }
 
 static void pack_event(msgpack_packer *pk, const struct event *e)
@@ -74,7 +82,7 @@ static void pack_event(msgpack_packer *pk, const struct event *e)
     pack_cstr(pk, e->gc ? "gc" : "freed");
     if (e->gc) {
         msgpack_pack_array(pk, 1);
-        pack_gc_info(pk, &e->info);
+        pack_gc_info(pk, e->gc_start, &e->info);
         return;
     }
     msgpack_pack_array(pk, 3);

@@ -18,7 +18,8 @@ struct conn;
 
 /* One queued event, for one connection. */
 struct event {
-    bool gc; /* a "gc" event, else "freed" */
+    bool gc;       /* a "gc" event, else "freed" */
+    bool gc_start; /* a "gc" event's phase: start, else stop */
     hid id;
     uint8_t type, cause;
     struct conn *c;

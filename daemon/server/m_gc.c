@@ -2,12 +2,28 @@
 #include "encode.h"
 #include "gc.h"
 #include "handlers.h"
+#include "pack.h"
 #include "server.h"
 #include "stats.h"
 
+/* A generation argument, as Python's gc.collect checks it. */
+static int arg_generation(req *r, uint32_t i, int *gen)
+{
+    int64_t g;
+    int rc = arg_int(r, i, &g);
+    if (!rc && (g < 0 || g >= GC_GENERATIONS))
+        rc = herr_set(r->err, HE_VALUE, "invalid generation");
+    *gen = (int)g;
+    return rc;
+}
+
 int m_gc_collect(req *r)
 {
-    msgpack_pack_uint64(r->out, gc_collect(r->h));
+    int gen = 2;
+    int rc = r->nargs ? arg_generation(r, 0, &gen) : 0;
+    if (rc)
+        return rc;
+    msgpack_pack_uint64(r->out, gc_collect_generation(r->h, gen));
     return 0;
 }
 
@@ -33,28 +49,116 @@ int m_gc_isenabled(req *r)
     return 0;
 }
 
+static void pack_u64s(msgpack_packer *pk, const uint64_t *v, int n)
+{
+    msgpack_pack_array(pk, (size_t)n);
+    for (int i = 0; i < n; i++)
+        msgpack_pack_uint64(pk, v[i]);
+}
+
 int m_gc_get_threshold(req *r)
 {
-    msgpack_pack_uint64(r->out, gc_get_config(r->h)->threshold);
+    pack_u64s(r->out, gc_get_config(r->h)->threshold, GC_GENERATIONS);
     return 0;
 }
 
 int m_gc_set_threshold(req *r)
 {
-    int64_t n;
-    int rc = arg_int(r, 0, &n);
-    if (!rc && (n < 0 || n > UINT32_MAX))
-        rc = herr_set(r->err, HE_VALUE, "threshold must be between 0 and %u", UINT32_MAX);
-    if (rc)
-        return rc;
-    gc_set_threshold(r->h, (uint64_t)n);
+    uint64_t t[GC_GENERATIONS];
+    for (uint32_t i = 0; i < r->nargs; i++) {
+        int64_t n;
+        int rc = arg_int(r, i, &n);
+        if (!rc && (n < 0 || n > UINT32_MAX))
+            rc = herr_set(r->err, HE_VALUE, "threshold must be between 0 and %u", UINT32_MAX);
+        if (rc)
+            return rc;
+        t[i] = (uint64_t)n;
+    }
+    gc_set_threshold(r->h, t, (int)r->nargs);
     msgpack_pack_nil(r->out);
     return 0;
 }
 
 int m_gc_get_count(req *r)
 {
-    msgpack_pack_int64(r->out, gc_count(r->h));
+    uint64_t c[GC_GENERATIONS];
+    gc_get_counts(r->h, c);
+    pack_u64s(r->out, c, GC_GENERATIONS);
+    return 0;
+}
+
+int m_gc_get_stats(req *r)
+{
+    gc_stats st;
+    gc_get_stats(r->h, &st);
+    msgpack_pack_array(r->out, GC_GENERATIONS);
+    for (int i = 0; i < GC_GENERATIONS; i++) {
+        msgpack_pack_map(r->out, 3);
+        pack_kv_u(r->out, "collections", st.gen[i].collections);
+        pack_kv_u(r->out, "collected", st.gen[i].collected);
+        pack_kv_u(r->out, "uncollectable", 0); /* no legacy finalizers */
+    }
+    return 0;
+}
+
+int m_gc_freeze(req *r)
+{
+    gc_freeze(r->h);
+    msgpack_pack_nil(r->out);
+    return 0;
+}
+
+int m_gc_unfreeze(req *r)
+{
+    gc_unfreeze(r->h);
+    msgpack_pack_nil(r->out);
+    return 0;
+}
+
+int m_gc_get_freeze_count(req *r)
+{
+    msgpack_pack_uint64(r->out, gc_get_freeze_count(r->h));
+    return 0;
+}
+
+int m_gc_is_tracked(req *r)
+{
+    hobj *o;
+    int rc = arg_target(r, 0, &o);
+    if (rc)
+        return rc;
+    pack_bool(r->out, gc_generation_of(o) != GC_UNTRACKED);
+    return 0;
+}
+
+int m_gc_set_debug(req *r)
+{
+    const msgpack_object *a = &r->args[0];
+    unsigned flags = 0;
+    if (a->type != MSGPACK_OBJECT_ARRAY)
+        return herr_set(r->err, HE_TYPE, "gc_set_debug() flags must be a list of str");
+    for (uint32_t i = 0; i < a->via.array.size; i++) {
+        if (!arg_is_str(&a->via.array.ptr[i], "saveall"))
+            return herr_set(r->err, HE_VALUE, "gc_set_debug(): unknown flag (\"saveall\")");
+        flags |= GC_DEBUG_SAVEALL;
+    }
+    gc_set_debug(r->h, flags);
+    msgpack_pack_nil(r->out);
+    return 0;
+}
+
+int m_gc_get_debug(req *r)
+{
+    bool saveall = gc_get_debug(r->h) & GC_DEBUG_SAVEALL;
+    msgpack_pack_array(r->out, saveall);
+    if (saveall)
+        pack_cstr(r->out, "saveall");
+    return 0;
+}
+
+int m_gc_garbage(req *r)
+{
+    enc_ref(r->out, gc_garbage(r->h)); /* (made on first use: one empty list) */
     return 0;
 }
 

@@ -48,7 +48,7 @@ void server_after_request(server *srv)
 static bool work_pending(server *srv)
 {
     return heap_get_stats(srv->h)->pending || srv->nyielded ||
-           (gc_isenabled(srv->h) && gc_get_phase(srv->h) != GC_IDLE);
+           (gc_isenabled(srv->h) && gc_running(srv->h));
 }
 
 static void on_idle(uv_idle_t *h)
@@ -83,7 +83,7 @@ static void collector_slice(server *srv)
     if (srv->served)
         gc_step_paced(srv->h, busy_us); /* >= 2: gc.slice_us is at least 10 */
     else
-        gc_step(srv->h, slice_us);
+        gc_step_auto(srv->h, slice_us);
     spend_turn(srv, t0);
 }
 
@@ -290,6 +290,7 @@ void server_free(server *srv)
     listeners_free(&srv->lis);
     persist_free(srv->persist);
     ns_free(srv->ns); /* every binding and session gone ... */
+    gc_drop_garbage(srv->h);
     gc_collect(srv->h);
     heap_drain_all(srv->h);
     heap_free(srv->h); /* ... and every object freed */

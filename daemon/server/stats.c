@@ -6,15 +6,33 @@
 #include "util.h"
 #include "version.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+/* gen0_count, gen0_threshold, ... for each generation: 7 keys each. */
+static void pack_gen(msgpack_packer *pk, int i, const gc_gen_stats *g)
+{
+    static const char *const names[] = {"count",     "threshold",    "objects",       "collections",
+                                        "collected", "max_pause_us", "total_pause_us"};
+    const uint64_t v[] = {g->count,     g->threshold,    g->objects,       g->collections,
+                          g->collected, g->max_pause_us, g->total_pause_us};
+    char key[32];
+    for (size_t k = 0; k < ARRAY_LEN(names); k++) {
+        snprintf(key, sizeof key, "gen%d_%s", i, names[k]);
+        pack_kv_u(pk, key, v[k]);
+    }
+}
+
 void stats_pack_gc(msgpack_packer *pk, const gc_stats *st)
 {
-    msgpack_pack_map(pk, 14);
+    msgpack_pack_map(pk, 18 + 7 * GC_GENERATIONS);
     pack_cstr(pk, "enabled");
     pack_bool(pk, st->enabled);
+    pack_cstr(pk, "generational");
+    pack_bool(pk, st->generational);
     pack_kv_s(pk, "phase", gc_phase_name(st->phase));
+    pack_kv_i(pk, "young_collecting", st->young_running); /* its generation, or -1 */
     pack_kv_u(pk, "threshold", st->threshold);
     pack_kv_i(pk, "count", st->count);
     pack_kv_u(pk, "cycles", st->cycles);
@@ -27,6 +45,10 @@ void stats_pack_gc(msgpack_packer *pk, const gc_stats *st)
     pack_kv_u(pk, "last_cycle_us", st->last_cycle_us);
     pack_kv_u(pk, "last_cycle_pause_us", st->last_cycle_pause_us);
     pack_kv_u(pk, "last_traced", st->last_traced);
+    pack_kv_u(pk, "frozen", st->frozen);
+    pack_kv_u(pk, "garbage", st->garbage);
+    for (int i = 0; i < GC_GENERATIONS; i++)
+        pack_gen(pk, i, &st->gen[i]);
 }
 
 static void sec_server(server *srv, msgpack_packer *pk)

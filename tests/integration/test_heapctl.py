@@ -355,7 +355,7 @@ class OneShotTest(CtlTestCase):
         self.assertEqual(self.one("ping", "[$neg, (1,), {2}, b'']"), "[$neg, (1,), {2}, b'']")
         self.assertEqual(self.one("ping"), "'pong'")
         # Words: setting, scope.
-        self.assertEqual(self.one("config_get", "gc.threshold"), "700")
+        self.assertEqual(self.one("config_get", "gc.threshold"), "[700, 10, 10]")
         self.assertIn("'neg'", self.one("names", "global"))
         # A word may be written as a literal too.
         self.assertEqual(self.one("get", "'neg'"), "-1")

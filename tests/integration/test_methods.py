@@ -631,13 +631,17 @@ class GcMethodsTest(ServerTestCase):
 
     def test_threshold(self):
         c = self.connect()
-        self.assertEqual(c.ok("gc_get_threshold"), 700)
-        c.ok("gc_set_threshold", 1234)
-        self.assertEqual(c.ok("gc_get_threshold"), 1234)
+        self.assertEqual(c.ok("gc_get_threshold"), [700, 10, 10])
+        c.ok("gc_set_threshold", 1234)  # as Python: the others stay
+        self.assertEqual(c.ok("gc_get_threshold"), [1234, 10, 10])
         self.assertEqual(c.ok("stats", "gc")["threshold"], 1234)
+        c.ok("gc_set_threshold", 5, 6, 7)
+        self.assertEqual(c.ok("gc_get_threshold"), [5, 6, 7])
+        self.assertEqual(c.ok("stats", "gc")["gen2_threshold"], 7)
         self.assertError(c.err("gc_set_threshold", -1), "ValueError")
-        self.assertError(c.err("gc_set_threshold", "x"), "TypeError")
-        c.ok("gc_set_threshold", 700)
+        self.assertError(c.err("gc_set_threshold", 1, "x"), "TypeError")
+        self.assertEqual(c.ok("gc_get_threshold"), [5, 6, 7])  # a failed call changes nothing
+        c.ok("gc_set_threshold", 700, 10, 10)
 
     def test_gc_settings_seen_by_config_get(self):
         # Regression (was a bug, fixed): gc_set_threshold(n) and gc_disable() change the
@@ -654,18 +658,18 @@ class GcMethodsTest(ServerTestCase):
         finally:
             c.ok("gc_set_threshold", 700)
             c.ok("gc_enable")
-        self.assertEqual(seen, (1234, False))
+        self.assertEqual(seen, ([1234, 10, 10], False))
 
     def test_count(self):
         c = self.connect()
         c.ok("gc_disable")
         try:
             c.ok("gc_collect")
-            self.assertEqual(c.ok("gc_get_count"), 0)
+            self.assertEqual(c.ok("gc_get_count"), [0, 0, 0])
             c.ok("bind", "cnt", [[], [], []])
-            self.assertEqual(c.ok("gc_get_count"), 4)
+            self.assertEqual(c.ok("gc_get_count"), [4, 0, 0])  # containers, as CPython
             c.ok("unbind", "cnt")
-            self.assertEqual(c.ok("gc_get_count"), 0)
+            self.assertEqual(c.ok("gc_get_count"), [0, 0, 0])
         finally:
             c.ok("gc_enable")
 
@@ -788,12 +792,12 @@ class ServerMethodsTest(ServerTestCase):
 
     def test_config(self):
         c = self.connect()
-        self.assertEqual(c.ok("config_get", "gc.threshold"), 700)
+        self.assertEqual(c.ok("config_get", "gc.threshold"), [700, 10, 10])
         self.assertEqual(c.ok("config_get", "limits.max_depth"), 64)
         self.assertEqual(c.ok("config_get", "intern"), "python")
         self.assertIsNone(c.ok("config_set", "gc.threshold", 900))
-        self.assertEqual(c.ok("config_get", "gc.threshold"), 900)
-        self.assertEqual(c.ok("gc_get_threshold"), 900)
+        self.assertEqual(c.ok("config_get", "gc.threshold"), [900, 10, 10])
+        self.assertEqual(c.ok("gc_get_threshold"), [900, 10, 10])
         c.ok("config_set", "gc.threshold", 700)
         self.assertIn(c.err("config_set", "gc.threshold", "x")["type"],
                       ("TypeError", "ValueError"))

@@ -264,13 +264,20 @@ class EventsTest(ServerTestCase):
         s.ok("unbind", "gcy")
         s.ok("gc_collect")
         ev = s.next_event()
-        while ev[1] != "gc":  # a timer cycle may have come first
+        # a timer collection may have come first: find gc_collect's (full) one
+        while ev[1] != "gc" or ev[2][0]["generation"] != 2:
             ev = s.next_event()
         self.assertEqual(ev[0], NOTIFY)
+        self.assertEqual(ev[2], [{"phase": "start", "generation": 2}])
+        ev = s.next_event()
+        while ev[1] != "gc" or ev[2][0]["generation"] != 2:
+            ev = s.next_event()
         self.assertEqual(len(ev[2]), 1)
         info = ev[2][0]
         self.assertIsInstance(info, dict)
-        self.assertIn("collected", info)
+        self.assertEqual(info["phase"], "stop")
+        self.assertEqual(info["uncollectable"], 0)
+        self.assertGreaterEqual(info["collected"], 1)
         self.assertTrue(any("pause" in k for k in info), info)
         self.assertTrue(any("duration" in k for k in info), info)
         s.ok("unsubscribe", "gc")

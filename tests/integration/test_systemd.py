@@ -214,7 +214,7 @@ class NotifyTest(SystemdTestCase):
         ns.wait_for("READY=1")
         # READY=1 came after the reload: the new setting is in force.
         with s.client() as c:
-            self.assertEqual(c.ok("gc_get_threshold"), 1234)
+            self.assertEqual(c.ok("gc_get_threshold"), [1234, 10, 10])
         self.assertEqual(s.stop(), 0, s.stderr_text())
 
     def test_watchdog_pings_at_half_the_interval(self):

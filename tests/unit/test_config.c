@@ -112,7 +112,7 @@ static void collector_defaults_are_the_config_tables(void **state)
     heap *h = heap_new(&hc);
     const gc_config *g = gc_get_config(h);
     assert_int_equal(g->enabled, c.gc.enabled);
-    assert_int_equal(g->threshold, c.gc.threshold);
+    assert_int_equal(g->threshold[0], c.gc.threshold[0]);
     assert_true(g->heap_fraction == c.gc.heap_fraction);
     assert_int_equal(g->interval_ms, c.gc.interval_ms);
     assert_int_equal(g->slice_us, c.gc.slice_us);
@@ -137,7 +137,7 @@ static void defaults_are_the_spec(void **state)
     assert_null(c.auth_token_file);
     assert_int_equal(c.intern, INTERN_PYTHON);
     assert_true(c.gc.enabled);
-    assert_int_equal(c.gc.threshold, 700);
+    assert_int_equal(c.gc.threshold[0], 700);
     assert_true(c.gc.heap_fraction == 0.25);
     assert_int_equal(c.gc.interval_ms, 1000);
     assert_int_equal(c.gc.slice_us, 1000);
@@ -221,7 +221,7 @@ static void every_setting_is_applied(void **state)
     assert_string_equal(c.auth_token_file, "/etc/heapd/token");
     assert_int_equal(c.intern, INTERN_ALL);
     assert_false(c.gc.enabled);
-    assert_int_equal(c.gc.threshold, 5);
+    assert_int_equal(c.gc.threshold[0], 5);
     assert_true(c.gc.heap_fraction == 1.5);
     assert_int_equal(c.gc.interval_ms, 20);
     assert_int_equal(c.gc.slice_us, 300);
@@ -243,8 +243,9 @@ static void unknown_keys_are_named(void **state)
     (void)state;
     assert_load_fails("{\"intrn\": \"all\"}", HE_KEY, "config: unknown key \"intrn\"");
     assert_load_fails("{\"gc\": {\"treshold\": 1}}", HE_KEY, "config: unknown key \"gc.treshold\"");
-    assert_load_fails("{\"gc\": {\"threshold\": {\"x\": 1}}}", HE_TYPE,
-                      "config: gc.threshold: expected a non-negative integer");
+    assert_load_fails(
+        "{\"gc\": {\"threshold\": {\"x\": 1}}}", HE_TYPE,
+        "config: gc.threshold: expected a list of 1 to 3 non-negative integers (or one integer)");
     /* a dotted member name is not a shortcut for a nested one */
     assert_load_fails("{\"gc.threshold\": 1}", HE_KEY, "config: unknown key \"gc.threshold\"");
     /* control characters in a name cannot break the line */
@@ -256,7 +257,8 @@ static void unknown_keys_are_named(void **state)
 static void wrong_types_are_named(void **state)
 {
     (void)state;
-    const char *want = "config: gc.threshold: expected a non-negative integer";
+    const char *want =
+        "config: gc.threshold: expected a list of 1 to 3 non-negative integers (or one integer)";
     assert_load_fails("{\"gc\": {\"threshold\": \"700\"}}", HE_TYPE, want);
     assert_load_fails("{\"gc\": {\"threshold\": 1.5}}", HE_TYPE, want);
     assert_load_fails("{\"gc\": {\"threshold\": -1}}", HE_TYPE, want);
@@ -433,8 +435,9 @@ static void null_is_allowed_only_where_the_default_is_null(void **state)
     (void)state;
     assert_load_ok("{\"listen\": {\"unix\": null, \"tcp\": null}, \"auth\": {\"token_file\": null},"
                    " \"persistence\": {\"path\": null}}");
-    assert_load_fails("{\"gc\": {\"threshold\": null}}", HE_TYPE,
-                      "config: gc.threshold: expected a non-negative integer");
+    assert_load_fails(
+        "{\"gc\": {\"threshold\": null}}", HE_TYPE,
+        "config: gc.threshold: expected a list of 1 to 3 non-negative integers (or one integer)");
     assert_load_names("{\"intern\": null}", "intern");
     assert_load_names("{\"log\": {\"level\": null}}", "log.level");
     assert_load_names("{\"listen\": {\"unix_mode\": null}}", "listen.unix_mode");
@@ -505,7 +508,7 @@ static void unreadable_files_are_named(void **state)
     write_file(path, big);
     free(big);
     assert_int_equal(config_load_file(&c, path, err, sizeof err), 0);
-    assert_int_equal(c.gc.threshold, 42);
+    assert_int_equal(c.gc.threshold[0], 42);
     assert_string_equal(c.source, path);
     unlink(path);
     config_free(&c);
@@ -573,7 +576,7 @@ static void set_changes_runtime_keys_only(void **state)
     char err[CONFIG_ERR_MAX] = "";
     cJSON *n = cJSON_CreateNumber(1234);
     assert_int_equal(config_set_value(&c, "gc.threshold", n, err, sizeof err), 0);
-    assert_int_equal(c.gc.threshold, 1234);
+    assert_int_equal(c.gc.threshold[0], 1234);
     cJSON *s = cJSON_CreateString("/tmp/other");
     assert_int_equal(config_set_value(&c, "listen.unix", s, err, sizeof err), HE_VALUE);
     assert_string_equal(err, "config: listen.unix cannot change at run time");
@@ -583,13 +586,15 @@ static void set_changes_runtime_keys_only(void **state)
     assert_int_equal(config_set_value(&c, "gc", n, err, sizeof err), HE_KEY);
     /* the same checks as a load, and nothing changes on error */
     assert_int_equal(config_set_value(&c, "gc.threshold", s, err, sizeof err), HE_TYPE);
-    assert_string_equal(err, "config: gc.threshold: expected a non-negative integer");
+    assert_string_equal(
+        err,
+        "config: gc.threshold: expected a list of 1 to 3 non-negative integers (or one integer)");
     assert_int_equal(config_set_value(&c, "gc.threshold", NULL, err, sizeof err), HE_TYPE);
     cJSON *big = cJSON_CreateNumber(20000);
     assert_int_equal(config_set_value(&c, "limits.max_depth", big, err, sizeof err), HE_VALUE);
     assert_string_equal(err, "config: limits.max_depth: 20000 is out of range (1..10000)");
     assert_int_equal(c.max_depth, 64);
-    assert_int_equal(c.gc.threshold, 1234);
+    assert_int_equal(c.gc.threshold[0], 1234);
     cJSON *lvl = cJSON_CreateString("warning");
     assert_int_equal(config_set_value(&c, "log.level", lvl, err, sizeof err), 0);
     assert_int_equal(c.log_level, 4);
@@ -648,7 +653,7 @@ static void get_returns_keys_and_sections(void **state)
     config_defaults(&c);
     assert_int_equal(config_load_string(&c, OTHER, NULL, 0), 0);
     cJSON *v = config_get_value(&c, "gc.threshold");
-    assert_true(cJSON_IsNumber(v) && v->valuedouble == 5);
+    assert_true(cJSON_IsArray(v) && cJSON_GetArrayItem(v, 0)->valuedouble == 5);
     cJSON_Delete(v);
     v = config_get_value(&c, "intern");
     assert_string_equal(cJSON_GetStringValue(v), "all");
@@ -658,8 +663,8 @@ static void get_returns_keys_and_sections(void **state)
     cJSON_Delete(v);
     v = config_get_value(&c, "gc");
     char *text = json_text(v);
-    assert_string_equal(text, "{\"enabled\":false,\"threshold\":5,\"heap_fraction\":1.5,"
-                              "\"interval_ms\":20,\"slice_us\":300}");
+    assert_string_equal(text, "{\"enabled\":false,\"generational\":true,\"threshold\":[5,10,10],"
+                              "\"heap_fraction\":1.5,\"interval_ms\":20,\"slice_us\":300}");
     cJSON_free(text);
     cJSON_Delete(v);
     assert_null(config_get_value(&c, "gc.nope"));
@@ -714,7 +719,7 @@ static void reload_changes_runtime_keys_only(void **state)
     assert_int_equal(config_reload_runtime(&c, path, err, sizeof err), 0);
     /* run-time settings come from the file */
     assert_false(c.gc.enabled);
-    assert_int_equal(c.gc.threshold, 5);
+    assert_int_equal(c.gc.threshold[0], 5);
     assert_true(c.gc.heap_fraction == 1.5);
     assert_int_equal(c.gc.interval_ms, 20);
     assert_int_equal(c.gc.slice_us, 300);
