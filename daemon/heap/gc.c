@@ -215,13 +215,13 @@ static uint64_t scan_roots(heap *h, uint64_t max)
 static uint64_t scan_permanent(heap *h, uint64_t max)
 {
     struct gc_state *g = &h->gc;
-    uint64_t work = 1;
+    uint64_t work = 0;
     for (; g->perm_cursor != &g->permanent && work < max; work++) {
         shade_if_white(&g->perm_cursor->h, h);
         g->perm_cursor = g->perm_cursor->gc_next;
     }
     g->perm_done = g->perm_cursor == &g->permanent;
-    return work;
+    return work + 1;
 }
 
 /* The children of a container in [pos, pos + max): visits them and returns

@@ -650,6 +650,78 @@ static void randomized_mutation_between_slices(void **state)
     tw_free(w);
 }
 
+/* Generations in the same randomized run: young collections of either
+ * generation a chunk at a time, full slices, freezing and saveall, all
+ * interleaved with mutation, and every invariant (colours and generation
+ * lists) checked after each step. */
+static void random_collector_step(tworld *w, unsigned *seed)
+{
+    switch (rand_r(seed) % 16) {
+    case 0:
+        gc_young_step_work(w->h, (int)(rand_r(seed) % 2), 1 + (uint64_t)(rand_r(seed) % 8));
+        break;
+    case 1:
+        if (rand_r(seed) % 8 == 0)
+            gc_collect_generation(w->h, (int)(rand_r(seed) % 2));
+        break;
+    case 2:
+        if (rand_r(seed) % 16 == 0)
+            gc_freeze(w->h);
+        else if (rand_r(seed) % 8 == 0)
+            gc_unfreeze(w->h);
+        break;
+    case 3:
+        if (rand_r(seed) % 16 == 0)
+            gc_set_debug(w->h, gc_get_debug(w->h) ^ GC_DEBUG_SAVEALL);
+        else if (rand_r(seed) % 8 == 0 && w->h->gc.garbage)
+            cont_clear(w->h, w->h->gc.garbage);
+        break;
+    default:
+        gc_step_work(w->h, 1 + (uint64_t)(rand_r(seed) % 4));
+    }
+}
+
+static void randomized_generations_between_slices(void **state)
+{
+    (void)state;
+    unsigned seed = 20261129;
+    int steps = (int)tw_scaled(4000, 1500);
+    tworld *w = tw_new(INTERN_PYTHON);
+    for (int i = 0; i < steps; i++) {
+        random_mutation(w, &seed);
+        if (rand_r(&seed) % 3 == 0)
+            heap_drain(w->h, 1);
+        random_collector_step(w, &seed);
+        assert_check_ok(w->h);
+        count_reachable(w);
+    }
+    gc_stats st;
+    gc_get_stats(w->h, &st);
+    printf("randomized generations: seed %u, %d steps: %llu/%llu young, %llu full collections\n",
+           20261129u, steps, (unsigned long long)st.gen[0].collections,
+           (unsigned long long)st.gen[1].collections, (unsigned long long)st.cycles);
+    assert_true(st.gen[0].collections > 5 && st.gen[1].collections > 5 && st.cycles >= 3);
+    assert_true(st.gen[0].collected + st.gen[1].collected > 0);
+    /* unfrozen, saveall off and gc.garbage emptied, nothing unreachable stays */
+    while (gc_young_step_work(w->h, 0, 1) == false)
+        ;
+    gc_unfreeze(w->h);
+    gc_set_debug(w->h, 0);
+    if (w->h->gc.garbage)
+        cont_clear(w->h, w->h->gc.garbage);
+    finish_cycle(w);
+    gc_collect(w->h);
+    assert_int_equal(count_reachable(w), live_mortal(w));
+    assert_check_ok(w->h);
+    gc_drop_garbage(w->h);
+    ns_free(w->ns);
+    w->ns = ns_new(w->h, 1000);
+    w->s = ns_session_new(w->ns);
+    gc_collect(w->h);
+    assert_int_equal(live_mortal(w), 0);
+    tw_free(w);
+}
+
 /* --- the incremental root scan ---------------------------------------------- */
 
 static void bind_list(tworld *w, hsession *s, unsigned i, bool global)
@@ -760,6 +832,7 @@ int main(void)
         cmocka_unit_test(trigger_threshold_fraction_interval),
         cmocka_unit_test(slices_finish_while_allocating),
         cmocka_unit_test(randomized_mutation_between_slices),
+        cmocka_unit_test(randomized_generations_between_slices),
         cmocka_unit_test(root_scan_is_incremental),
         cmocka_unit_test(root_scan_survives_root_changes),
     };
