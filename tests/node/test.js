@@ -299,7 +299,10 @@ test('event: a cycle freed by the collector, and the "gc" channel', async () => 
     const [ref, type, cause] = await c.nextEvent('freed');
     assert.strictEqual(ref.id, r.id);
     assert.deepStrictEqual([type, cause], ['list', 'gc']);
-    const [info] = await c.nextEvent('gc');
+    let [info] = await c.nextEvent('gc');
+    assert.deepStrictEqual(info, { phase: 'start', generation: 2 });
+    [info] = await c.nextEvent('gc');
+    assert.strictEqual(info.phase, 'stop');
     for (const k of ['collected', 'pause_us', 'duration_us']) assert.ok(k in info, k);
     await c.call('unsubscribe', 'gc');
   } finally {

@@ -57,8 +57,10 @@ def test_subscribe_gc(client):
     infos = []
     client.subscribe("gc", infos.append)
     client.gc_collect()
-    poll_until(client, lambda: infos)
-    assert infos and {"collected", "pause_us", "duration_us"} <= set(infos[-1])
+    poll_until(client, lambda: any(i["phase"] == "stop" for i in infos))
+    start, stop = [i for i in infos if i["generation"] == 2][-2:]  # (young ones may come too)
+    assert start == {"phase": "start", "generation": 2}
+    assert {"collected", "pause_us", "duration_us"} <= set(stop) and stop["phase"] == "stop"
     client.unsubscribe("gc")
     n = len(infos)
     client.gc_collect()

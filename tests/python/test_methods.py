@@ -71,16 +71,28 @@ CALLS = {
     "gc_disable": lambda c: c.gc_disable() is None and c.gc_isenabled() is False
     and c.gc_enable() is None,
     "gc_isenabled": lambda c: c.gc_isenabled() is True,
-    "gc_get_threshold": lambda c: c.gc_get_threshold() == 700,
+    "gc_get_threshold": lambda c: c.gc_get_threshold() == [700, 10, 10],
     "gc_set_threshold": lambda c: c.gc_set_threshold(800) is None
-    and c.gc_get_threshold() == 800,
-    "gc_get_count": lambda c: isinstance(c.gc_get_count(), int),
+    and c.gc_get_threshold() == [800, 10, 10] and c.gc_set_threshold(700) is None,
+    "gc_get_count": lambda c: len(c.gc_get_count()) == 3,
+    "gc_get_stats": lambda c: [set(g) for g in c.gc_get_stats()]
+    == [{"collections", "collected", "uncollectable"}] * 3,
+    "gc_freeze": lambda c: c.gc_freeze() is None and c.gc_get_freeze_count() > 0
+    and c.gc_unfreeze() is None,
+    "gc_unfreeze": lambda c: c.gc_unfreeze() is None and c.gc_get_freeze_count() == 0,
+    "gc_get_freeze_count": lambda c: c.gc_get_freeze_count() == 0,
+    "gc_get_objects": lambda c: c.lookup("g_list") in c.gc_get_objects(),
+    "gc_is_tracked": lambda c: c.gc_is_tracked("g_list") is True,
+    "gc_set_debug": lambda c: c.gc_set_debug(["saveall"]) is None
+    and c.gc_get_debug() == ["saveall"] and c.gc_set_debug([]) is None,
+    "gc_get_debug": lambda c: c.gc_get_debug() == [],
+    "gc_garbage": lambda c: c.type(c.gc_garbage()) == "list",
     "gc_step": lambda c: c.gc_step() in ("idle", "mark", "sweep"),
     "gc_get_referrers": lambda c: c.lookup("g_nest") in c.gc_get_referrers("g_list"),
     "gc_get_referents": lambda c: c.gc_get_referents("g_nest") == [c.getitem("g_nest", 0)],
     "gc_stats": lambda c: "collected" in c.gc_stats(),
     "stats": lambda c: "gc" in c.stats() and "live" in c.stats("objects"),
-    "config_get": lambda c: c.config_get("gc.threshold") in (700, 800),
+    "config_get": lambda c: c.config_get("gc.threshold") == [700, 10, 10],
     "config_set": lambda c: c.config_set("log.level", "info") is None,
     "clients": lambda c: any(row["id"] == c.session_id for row in c.clients()),
     "save": lambda c: c.save() is not False,
