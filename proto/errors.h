@@ -18,7 +18,8 @@
     X(RECURSION, "RecursionError")                                                                 \
     X(RUNTIME, "RuntimeError")                                                                     \
     X(AUTH, "AuthError")                                                                           \
-    X(PROTOCOL, "ProtocolError")
+    X(PROTOCOL, "ProtocolError")                                                                   \
+    X(ATTRIBUTE, "AttributeError")
 
 enum herr_code {
     HE_OK = 0,

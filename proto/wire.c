@@ -1,7 +1,8 @@
 #include "wire.h"
 
 const char *const wire_type_names[WIRE_TYPE_COUNT] = {
-    "NoneType", "bool", "int", "float", "str", "bytes", "tuple", "list", "dict", "set",
+    "NoneType", "bool", "int", "float", "str",    "bytes",   "tuple",
+    "list",     "dict", "set", "type",  "object", "weakref",
 };
 
 const char *wire_id_type(uint64_t id)

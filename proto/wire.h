@@ -5,10 +5,11 @@
 #include <stdint.h>
 
 enum wire_ext {
-    EXT_REF = 1,   /* 8 bytes: object id, big-endian uint64 */
-    EXT_TUPLE = 2, /* one msgpack array: the items */
-    EXT_SET = 3,   /* one msgpack array: the members */
-    EXT_NAME = 4,  /* UTF-8 name: the object bound to it */
+    EXT_REF = 1,      /* 8 bytes: object id, big-endian uint64 */
+    EXT_TUPLE = 2,    /* one msgpack array: the items */
+    EXT_SET = 3,      /* one msgpack array: the members */
+    EXT_NAME = 4,     /* UTF-8 name: the object bound to it */
+    EXT_INSTANCE = 5, /* one msgpack array [class, {attr: value}]: an instance */
 };
 
 enum wire_msg { MSG_REQUEST = 0, MSG_RESPONSE = 1, MSG_NOTIFY = 2 };
@@ -20,7 +21,7 @@ enum wire_msg { MSG_REQUEST = 0, MSG_RESPONSE = 1, MSG_NOTIFY = 2 };
  * wire_type_names (Python's type names), so a client can name the type of
  * a ref without asking. */
 #define WIRE_TYPE_BITS  4
-#define WIRE_TYPE_COUNT 10
+#define WIRE_TYPE_COUNT 13
 extern const char *const wire_type_names[WIRE_TYPE_COUNT];
 
 /* The type name of the object with this id ("list"), "object" if unknown. */

@@ -81,6 +81,13 @@ static void enc_items(struct enc *e, msgpack_packer *pk, hobj **items, uint32_t 
 
 /* A dict as a map, or a set's members as an array; holes (key NULL) are
  * skipped, so the header counts `used`, not `fill`. */
+/* A dict's value: a weak-valued dict's is its weakref's referent (NULL
+ * once gone: nil). */
+static hobj *dict_value(const struct enc *e, const hdict *d, hobj *val)
+{
+    return d->c.h.flag ? heap_weakref_get(e->h, val) : val;
+}
+
 static void enc_table(struct enc *e, msgpack_packer *pk, hdict *d, uint32_t nest)
 {
     bool dict = d->c.h.type == T_DICT;
@@ -93,8 +100,11 @@ static void enc_table(struct enc *e, msgpack_packer *pk, hdict *d, uint32_t nest
         if (!en->key)
             continue;
         enc_obj(e, pk, en->key, nest);
-        if (dict)
-            enc_obj(e, pk, en->val, nest);
+        hobj *v = dict ? dict_value(e, d, en->val) : NULL;
+        if (v)
+            enc_obj(e, pk, v, nest);
+        else if (dict)
+            msgpack_pack_nil(pk);
     }
 }
 
@@ -109,7 +119,12 @@ static int sbuf_write(void *data, const char *buf, size_t len)
     return 0;
 }
 
-/* A tuple or set: its array goes into a buffer of its own (where msgpack
+static int8_t ext_of(const hobj *o)
+{
+    return o->type == T_TUPLE ? EXT_TUPLE : o->type == T_SET ? EXT_SET : EXT_INSTANCE;
+}
+
+/* A tuple, set or instance: its array goes into a buffer of its own (where msgpack
  * nesting starts again at 1), then into pk as the ext body. Under a budget
  * the buffer is a child of pk's, so its bytes count while it is open. */
 static void enc_ext(struct enc *e, msgpack_packer *pk, hobj *o)
@@ -124,13 +139,18 @@ static void enc_ext(struct enc *e, msgpack_packer *pk, hobj *o)
     } else {
         msgpack_packer_init(&plain, &sb, sbuf_write);
     }
-    if (o->type == T_TUPLE)
+    if (o->type == T_TUPLE) {
         enc_items(e, sub, AS_TUPLE(o)->items, AS_TUPLE(o)->len, 1);
-    else
+    } else if (o->type == T_INSTANCE) { /* [class, {attr: value}] */
+        msgpack_pack_array(sub, 2);
+        enc_ref(sub, heap_class_of(o));
+        enc_table(e, sub, AS_DICT(heap_rec_dict(o)), 2);
+    } else {
         enc_table(e, sub, AS_DICT(o), 1);
+    }
     if (parent)
         encbuf_child_close(&child);
-    msgpack_pack_ext(pk, sb.size, o->type == T_TUPLE ? EXT_TUPLE : EXT_SET);
+    msgpack_pack_ext(pk, sb.size, ext_of(o));
     msgpack_pack_ext_body(pk, sb.data, sb.size);
     msgpack_sbuffer_destroy(&sb);
 }
@@ -139,8 +159,10 @@ static void enc_ext(struct enc *e, msgpack_packer *pk, hobj *o)
  * expanded rather than packed as a reference. */
 static bool enc_expands(const struct enc *e, const hobj *o, uint32_t nest)
 {
-    if (e->level >= e->depth)
-        return false;
+    if (e->level >= e->depth || o->type == T_TYPE || o->type == T_WEAKREF)
+        return false; /* classes and weakrefs are always refs */
+    if (o->type == T_INSTANCE && !heap_class_of(o))
+        return false; /* garbage being cleared */
     if ((o->type == T_LIST || o->type == T_DICT) && nest >= ENC_MAX_NEST)
         return false;
     for (uint32_t i = 0; i < e->level; i++)
@@ -262,10 +284,24 @@ static uint64_t size_table(struct sizer *z, hdict *d, uint32_t nest)
         if (!en->key)
             continue;
         total += size_obj(z, en->key, nest);
-        if (dict)
-            total += size_obj(z, en->val, nest);
+        hobj *v = dict ? dict_value(&z->e, d, en->val) : NULL;
+        if (v) {
+            total += size_obj(z, v, nest);
+        } else if (dict) {
+            msgpack_pack_nil(&z->pk);
+            total += counted(z);
+        }
     }
     return total;
+}
+
+/* An instance's ext 5 payload: [class ref, {attrs}]. */
+static uint64_t size_instance(struct sizer *z, hobj *o)
+{
+    msgpack_pack_array(&z->pk, 2);
+    enc_ref(&z->pk, heap_class_of(o));
+    uint64_t head = counted(z);
+    return head + size_table(z, AS_DICT(heap_rec_dict(o)), 2);
 }
 
 static uint64_t size_expanded(struct sizer *z, hobj *o, uint32_t nest)
@@ -275,7 +311,8 @@ static uint64_t size_expanded(struct sizer *z, hobj *o, uint32_t nest)
     if (o->type == T_DICT)
         return size_table(z, AS_DICT(o), nest + 1);
     uint64_t payload = o->type == T_TUPLE ? size_items(z, AS_TUPLE(o)->items, AS_TUPLE(o)->len, 1)
-                                          : size_table(z, AS_DICT(o), 1);
+                       : o->type == T_INSTANCE ? size_instance(z, o)
+                                               : size_table(z, AS_DICT(o), 1);
     msgpack_pack_ext(&z->pk, payload > UINT32_MAX ? UINT32_MAX : (size_t)payload, EXT_TUPLE);
     return counted(z) + payload;
 }

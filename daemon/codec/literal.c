@@ -21,7 +21,8 @@ enum pkind {
     P_LIST,
     P_DICT,
     P_SET,
-    P_REF
+    P_REF,
+    P_INSTANCE /* u.ref: the class; n attribute pairs follow */
 };
 
 struct pnode {
@@ -155,6 +156,8 @@ static int unpack_array(struct plan *p, const msgpack_object_ext *ext, msgpack_o
     return 0;
 }
 
+static int plan_instance(struct plan *p, const msgpack_object_ext *ext, uint32_t depth);
+
 static int plan_ext(struct plan *p, const msgpack_object_ext *ext, uint32_t depth, bool key)
 {
     hobj *o;
@@ -183,9 +186,70 @@ static int plan_ext(struct plan *p, const msgpack_object_ext *ext, uint32_t dept
             return rc;
         return plan_container(p, ext->type == EXT_TUPLE ? P_TUPLE : P_SET, arr.via.array.ptr,
                               arr.via.array.size, depth + 1, key);
+    case EXT_INSTANCE: /* hashable, by identity: a new one is a fine key */
+        return plan_instance(p, ext, depth);
     default:
         return herr_set(p->err, HE_PROTOCOL, "unknown ext type %d", ext->type);
     }
+}
+
+/* The class of an ext 5: a ref or a name ext to a class, or the name
+ * (str) a class is bound to. */
+static int plan_class(struct plan *p, const msgpack_object *c, hobj **cls)
+{
+    hid id = 0;
+    int rc = 0;
+    if (c->type == MSGPACK_OBJECT_EXT && c->via.ext.type == EXT_REF) {
+        if (!(rc = lit_ref_id(&c->via.ext, &id, p->err)) && !(*cls = heap_lookup(p->h, id)))
+            rc = herr_set(p->err, HE_REFERENCE, "no object with id %llu", (unsigned long long)id);
+    } else if (c->type == MSGPACK_OBJECT_STR ||
+               (c->type == MSGPACK_OBJECT_EXT && c->via.ext.type == EXT_NAME)) {
+        const char *s = c->type == MSGPACK_OBJECT_STR ? c->via.str.ptr : c->via.ext.ptr;
+        uint32_t n = c->type == MSGPACK_OBJECT_STR ? c->via.str.size : c->via.ext.size;
+        rc = utf8_valid(s, n) ? p->resolve(p->rctx, s, n, cls, p->err)
+                              : herr_set(p->err, HE_VALUE, "name is not valid UTF-8");
+    } else {
+        return herr_set(p->err, HE_TYPE, "an instance's class must be a ref, a name or a str");
+    }
+    if (!rc && (*cls)->type != T_TYPE)
+        rc = herr_set(p->err, HE_TYPE, "'%s' object is not a class", htype_name((*cls)->type));
+    return rc;
+}
+
+/* ext 5: [class, {attr: value, ...}] -> an instance (and its dict). */
+static int plan_instance(struct plan *p, const msgpack_object_ext *ext, uint32_t depth)
+{
+    msgpack_object arr;
+    hobj *cls = NULL;
+    int rc = unpack_array(p, ext, &arr);
+    if (!rc && arr.via.array.size != 2)
+        rc = herr_set(p->err, HE_PROTOCOL, "ext 5 payload must be [class, {attrs}]");
+    if (!rc)
+        rc = plan_class(p, &arr.via.array.ptr[0], &cls);
+    const msgpack_object *attrs = rc ? NULL : &arr.via.array.ptr[1];
+    if (!rc && attrs->type != MSGPACK_OBJECT_MAP)
+        rc = herr_set(p->err, HE_TYPE, "an instance's attributes must be a map");
+    for (uint32_t i = 0; !rc && i < attrs->via.map.size; i++)
+        if (attrs->via.map.ptr[i].key.type != MSGPACK_OBJECT_STR)
+            rc = herr_set(p->err, HE_TYPE, "attribute name must be string");
+    if (rc)
+        return rc;
+    if (depth + 1 > p->max_depth)
+        return herr_set(p->err, HE_RECURSION,
+                        "maximum literal nesting depth exceeded (limits.max_depth = %u)",
+                        p->max_depth);
+    struct pnode *n = plan_add(p, P_INSTANCE);
+    n->u.ref = cls;
+    n->n = attrs->via.map.size;
+    cost(p, T_INSTANCE, 0);
+    cost(p, T_DICT, n->n);
+    const msgpack_object_kv *kv = attrs->via.map.ptr;
+    for (uint32_t i = 0; !rc && i < n->n; i++) {
+        rc = plan_value(p, &kv[i].key, depth + 1, true);
+        if (!rc)
+            rc = plan_value(p, &kv[i].val, depth + 1, false);
+    }
+    return rc;
 }
 
 static int plan_value(struct plan *p, const msgpack_object *v, uint32_t depth, bool key)
@@ -301,6 +365,8 @@ static hobj *build_node(struct plan *p, size_t *pos)
             cont_list_append(h, l, build_node(p, pos));
         return l;
     }
+    case P_INSTANCE:
+        return heap_instance(h, n->u.ref, build_table(p, pos, P_DICT, n->n));
     }
     abort();
 }

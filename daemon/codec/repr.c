@@ -1,4 +1,5 @@
 #include "repr.h"
+#include "heap.h"
 #include "slab.h"
 
 #include <inttypes.h>
@@ -108,8 +109,11 @@ static void repr_into(struct out *o, hobj *x, int depth)
         }
         put(o, AS_TUPLE(x)->len == 1 ? ",)" : ")", AS_TUPLE(x)->len == 1 ? 2 : 1);
         break;
-    default:
-        putf(o, "<%s object at @%" PRIu64 ">", htype_name(x->type), hobj_id(x));
+    case T_TYPE:
+        putf(o, "<class '%s'>", heap_class_name(x));
+        break;
+    default: /* an instance: <Employee object at @ID>, as Python's default repr */
+        putf(o, "<%s object at @%" PRIu64 ">", heap_type_name(x), hobj_id(x));
     }
 }
 

@@ -108,6 +108,37 @@ static void check_table(struct checker *c, hobj *o)
         FAIL(c, "%s @%llu: used count %u, found %u", htype_name(o->type), ID(o), d->used, used);
 }
 
+/* A class, an instance or a weakref, and a weak-valued dict's values. */
+static void check_record(struct checker *c, hobj *o)
+{
+    if (o->doomed)
+        return;
+    if (o->type == T_WEAKREF) {
+        hobj *r = AS_WEAK(o)->referent;
+        if (r && (r->dead || !htype_is_weakrefable(r->type) || !r->weakly))
+            FAIL(c, "weakref @%llu points to a freed or unmarked object", ID(o));
+        return;
+    }
+    hobj *first = AS_REC(o)->ref[0], *dict = AS_REC(o)->ref[REC_DICT];
+    htype want = o->type == T_TYPE ? T_STR : T_TYPE;
+    if (!first || first->type != want || !dict || dict->type != T_DICT)
+        FAIL(c, "%s @%llu has a wrong %s or attribute dict", htype_name(o->type), ID(o),
+             o->type == T_TYPE ? "name" : "class");
+}
+
+static void check_weak_values(struct checker *c, hobj *d)
+{
+    hdict *t = AS_DICT(d);
+    for (uint32_t i = 0; t->tb && i < t->fill; i++) {
+        hentry *e = htab_entry(t, i);
+        if (!e->key)
+            continue;
+        hobj *w = e->val;
+        if (w->type != T_WEAKREF || AS_WEAK(w)->owner != hobj_id(d) || AS_WEAK(w)->key != e->key)
+            FAIL(c, "weak-valued dict @%llu: entry %u is not its own weakref", ID(d), i);
+    }
+}
+
 static void check_object(hobj *o, void *arg)
 {
     struct checker *c = arg;
@@ -129,6 +160,13 @@ static void check_object(hobj *o, void *arg)
     case T_DICT:
     case T_SET:
         check_table(c, o);
+        if (o->type == T_DICT && o->flag && !o->doomed)
+            check_weak_values(c, o);
+        break;
+    case T_TYPE:
+    case T_INSTANCE:
+    case T_WEAKREF:
+        check_record(c, o);
         break;
     default:
         break;
@@ -240,6 +278,12 @@ static void check_partial_prefix(struct checker *c, hobj *p, uint32_t pos)
     }
 }
 
+static void count_one(hobj *o, void *arg)
+{
+    (void)o;
+    (*(uint32_t *)arg)++;
+}
+
 static void check_colour(hobj *o, void *arg)
 {
     struct checker *c = arg;
@@ -247,7 +291,9 @@ static void check_colour(hobj *o, void *arg)
     if (!htype_is_container(o->type))
         return;
     if (o->doomed) {
-        if (AS_LIST(o)->len || ((o->type == T_DICT || o->type == T_SET) && AS_DICT(o)->tb))
+        uint32_t refs = 0;
+        heap_traverse(o, count_one, &refs);
+        if (refs || ((o->type == T_DICT || o->type == T_SET) && AS_DICT(o)->tb))
             FAIL(c, "doomed %s @%llu still holds references", htype_name(o->type), ID(o));
         return;
     }
@@ -366,6 +412,47 @@ static void check_generations(struct checker *c)
         free(w.seen[t]);
 }
 
+/* --- weak references (weak.c's invariants) ------------------------------ */
+
+struct weak_walk {
+    struct checker *c;
+    uint64_t listed, marked, pointing;
+};
+
+static void check_weak_list(hobj *o, hweakref *head, void *arg)
+{
+    struct weak_walk *w = arg;
+    struct checker *c = w->c;
+    if (o->dead || !o->weakly || !head)
+        FAIL(c, "the weakref table holds a freed, unmarked or empty %s", htype_name(o->type));
+    uint64_t limit = heap_live(c->h, T_WEAKREF) + 1, n = 0;
+    for (hweakref *r = head, *prev = NULL; r && !c->rc; prev = r, r = r->wnext) {
+        if (++n > limit || r->wprev != prev || r->referent != o || r->c.h.dead)
+            FAIL(c, "the weakref list of %s @%llu is broken", htype_name(o->type), ID(o));
+        w->listed++;
+    }
+}
+
+static void count_weak(hobj *o, void *arg)
+{
+    struct weak_walk *w = arg;
+    w->marked += o->weakly;
+    w->pointing += o->type == T_WEAKREF && AS_WEAK(o)->referent;
+}
+
+static void check_weakrefs(struct checker *c)
+{
+    struct weak_walk w = {.c = c};
+    heap_visit_weakly(c->h, check_weak_list, &w);
+    heap_foreach(c->h, T__COUNT, count_weak, &w);
+    if (!c->rc && (w.listed != w.pointing || w.marked != c->h->weak.used))
+        FAIL(c,
+             "weakrefs: %llu listed, %llu with a referent; %llu objects marked, %llu in the "
+             "table",
+             (unsigned long long)w.listed, (unsigned long long)w.pointing,
+             (unsigned long long)w.marked, (unsigned long long)c->h->weak.used);
+}
+
 int heap_check(heap *h, uint64_t *objects, herr *err)
 {
     struct checker c = {.h = h, .err = err};
@@ -387,6 +474,8 @@ int heap_check(heap *h, uint64_t *objects, herr *err)
         check_gc(&c);
     if (!c.rc)
         check_generations(&c);
+    if (!c.rc)
+        check_weakrefs(&c);
     for (int t = 0; t < T__COUNT; t++)
         free(c.expect[t]);
     if (!c.rc && objects)

@@ -229,6 +229,11 @@ static uint64_t scan_permanent(heap *h, uint64_t max)
 static uint32_t scan_some(heap *h, hobj *o, uint32_t pos, uint32_t max, bool *done)
 {
     uint32_t i = pos, end;
+    if (htype_is_record(o->type)) { /* two references at most: one piece */
+        heap_traverse(o, shade_if_white, h);
+        *done = true;
+        return 2;
+    }
     if (o->type == T_DICT || o->type == T_SET) {
         hdict *d = AS_DICT(o);
         end = d->tb ? d->fill : 0;
@@ -318,6 +323,17 @@ static void save_garbage(heap *h, hobj *o)
         o->colour = h->hot.gc_white; /* the sweep has it now */
 }
 
+void gc_clear_weakrefs(heap *h, hobj *o)
+{
+    weak_clear(h, o);
+}
+
+void gc_finalize_garbage(heap *h, hobj *o)
+{
+    if (o->type == T_INSTANCE && heap_finalizable(o))
+        heap_finalize(h, o, true);
+}
+
 /* Clears a garbage container (o untracked): its references go to the
  * deferred queue flagged "gc", and refcounting frees what they held. */
 void gc_dispose_garbage(heap *h, hobj *o, uint64_t *collected)
@@ -361,6 +377,8 @@ static uint64_t sweep(heap *h, uint64_t max)
             continue;
         if (o->colour == g->garbage_colour) {
             gc_untrack(h, o);
+            gc_clear_weakrefs(h, o); /* (seen as cleared since the flip) */
+            gc_finalize_garbage(h, o);
             gc_dispose_garbage(h, o, &g->cur.collected);
         } else if (o->colour == HC_BLACK) {
             o->colour = hot->gc_white;

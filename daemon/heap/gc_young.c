@@ -208,6 +208,8 @@ static void set_refs(hcont *c, uint64_t refs, unsigned tag)
 
 static uint64_t work_of(hobj *o)
 {
+    if (htype_is_record(o->type))
+        return 3;
     if (o->type == T_DICT || o->type == T_SET)
         return 1 + (AS_DICT(o)->tb ? AS_DICT(o)->fill : 0);
     return 1 + AS_LIST(o)->len;
@@ -306,6 +308,7 @@ static void examine_chunk(heap *h, size_t n)
     for (size_t i = 0; i < n; i++)
         heap_traverse(y->chunk[i], subtract_internal, NULL);
     mark_reachable(y, n);
+    size_t garbage = 0; /* moved to the chunk's front */
     for (size_t i = 0; i < n; i++) {
         hobj *o = y->chunk[i];
         bool alive = gcl_tag(AS_CONT(o)) == GCT_REACHED;
@@ -315,9 +318,17 @@ static void examine_chunk(heap *h, size_t n)
             tag_enter(g, AS_CONT(o), to);
             g->long_lived_pending += to == 2;
         } else {
-            gc_dispose_garbage(h, o, &y->cur.collected);
+            y->chunk[garbage++] = o;
         }
     }
+    /* CPython's order: every weakref to the garbage is cleared before any
+     * finalizer runs, and those run before anything is cleared */
+    for (size_t i = 0; i < garbage; i++)
+        gc_clear_weakrefs(h, y->chunk[i]);
+    for (size_t i = 0; i < garbage; i++)
+        gc_finalize_garbage(h, y->chunk[i]);
+    for (size_t i = 0; i < garbage; i++)
+        gc_dispose_garbage(h, y->chunk[i], &y->cur.collected);
 }
 
 /* One chunk of at most about max_work units; returns the work done. */

@@ -1,4 +1,5 @@
 #include "hash.h"
+#include "slab.h"
 
 #include "util.h"
 
@@ -124,6 +125,11 @@ bool obj_hash(hobj *o, uint64_t *out)
     case T_TUPLE:
         *out = AS_TUPLE(o)->hash;
         return !AS_TUPLE(o)->unhashable;
+    case T_TYPE:
+    case T_INSTANCE:
+    case T_WEAKREF: /* by identity, as object.__hash__; the id survives a restart */
+        *out = hash_int((int64_t)(hobj_id(o) >> 4));
+        return true;
     default:
         return false;
     }

@@ -10,10 +10,11 @@
 #include <string.h>
 
 static const size_t objsizes[T__COUNT] = {
-    [T_NONE] = sizeof(hobj),    [T_BOOL] = sizeof(hint),  [T_INT] = sizeof(hint),
-    [T_FLOAT] = sizeof(hfloat), [T_STR] = sizeof(hstr),   [T_BYTES] = sizeof(hstr),
-    [T_TUPLE] = sizeof(htuple), [T_LIST] = sizeof(hlist), [T_DICT] = sizeof(hdict),
-    [T_SET] = sizeof(hdict),
+    [T_NONE] = sizeof(hobj),        [T_BOOL] = sizeof(hint),  [T_INT] = sizeof(hint),
+    [T_FLOAT] = sizeof(hfloat),     [T_STR] = sizeof(hstr),   [T_BYTES] = sizeof(hstr),
+    [T_TUPLE] = sizeof(htuple),     [T_LIST] = sizeof(hlist), [T_DICT] = sizeof(hdict),
+    [T_SET] = sizeof(hdict),        [T_TYPE] = sizeof(hrec),  [T_INSTANCE] = sizeof(hrec),
+    [T_WEAKREF] = sizeof(hweakref),
 };
 
 /* The type codes are the wire's (an id's low bits), so the names are too. */
@@ -241,6 +242,18 @@ void heap_set_free_hook(heap *h, hfree_hook fn, void *ctx)
 {
     h->free_hook = fn;
     h->free_hook_ctx = ctx;
+}
+
+void heap_set_finalize_hook(heap *h, hfinalize_hook fn, void *ctx)
+{
+    h->finalize_hook = fn;
+    h->finalize_hook_ctx = ctx;
+}
+
+void heap_set_weak_hook(heap *h, hweak_hook fn, void *ctx)
+{
+    h->weak_hook = fn;
+    h->weak_hook_ctx = ctx;
 }
 
 void heap_set_free_cause(heap *h, enum free_cause cause)
@@ -496,6 +509,31 @@ hobj *heap_set(heap *h)
     return new_obj(h, T_SET);
 }
 
+hobj *heap_class(heap *h, hobj *name, hobj *dict)
+{
+    hobj *o = new_obj(h, T_TYPE);
+    AS_REC(o)->ref[REC_NAME] = name;
+    AS_REC(o)->ref[REC_DICT] = dict;
+    heap_store_barrier(h, o, dict);
+    heap_class_changed(h, o);
+    return o;
+}
+
+hobj *heap_instance(heap *h, hobj *cls, hobj *dict)
+{
+    hobj *o = new_obj(h, T_INSTANCE);
+    AS_REC(o)->ref[REC_CLASS] = heap_incref(h, cls);
+    AS_REC(o)->ref[REC_DICT] = dict;
+    heap_store_barrier(h, o, cls);
+    heap_store_barrier(h, o, dict);
+    return o;
+}
+
+hobj *heap_new_weakref_(heap *h)
+{
+    return new_obj(h, T_WEAKREF);
+}
+
 void heap_traverse(hobj *o, hvisit_fn visit, void *arg)
 {
     switch ((htype)o->type) {
@@ -517,6 +555,16 @@ void heap_traverse(hobj *o, hvisit_fn visit, void *arg)
         }
         break;
     }
+    case T_TYPE:
+    case T_INSTANCE:
+        for (int i = 0; i < 2; i++)
+            if (AS_REC(o)->ref[i])
+                visit(AS_REC(o)->ref[i], arg);
+        break;
+    case T_WEAKREF:
+        if (AS_WEAK(o)->key)
+            visit(AS_WEAK(o)->key, arg);
+        break;
     default:
         break;
     }
@@ -549,10 +597,36 @@ static void dq_push(heap *h, struct dq_item it, uint64_t refs)
     h->hot.st.pending += refs;
 }
 
+/* A class's, instance's or weakref's references: copied out into an
+ * array of their own, since the object may be freed before they are. */
+static void queue_fixed(heap *h, hobj **refs, int n)
+{
+    hobj *held[2];
+    uint32_t k = 0;
+    for (int i = 0; i < n; i++) {
+        if (refs[i])
+            held[k++] = refs[i];
+        refs[i] = NULL;
+    }
+    if (!k)
+        return;
+    hobj **copy = xmalloc(k * sizeof *copy);
+    memcpy(copy, held, k * sizeof *copy);
+    heap_account(h, (long)(k * sizeof *copy));
+    dq_push(h, (struct dq_item){.refs = copy, .n = k, .bytes = k * sizeof *copy}, k);
+}
+
 /* Moves a container's references to the deferred queue, leaving it empty.
  * A list keeps no item array (as CPython's list.clear). */
 void heap_queue_contents(heap *h, hobj *o)
 {
+    if (htype_is_record(o->type)) {
+        if (o->type == T_WEAKREF)
+            queue_fixed(h, &AS_WEAK(o)->key, 1);
+        else
+            queue_fixed(h, AS_REC(o)->ref, 2);
+        return;
+    }
     if (o->type == T_DICT || o->type == T_SET) {
         hdict *d = AS_DICT(o);
         uint32_t fill = d->fill, used = d->used;
@@ -601,6 +675,12 @@ void heap_dispose(heap *h, hobj *o)
         st->cascade = 0; /* a new cascade starts here */
     if (h->free_hook)
         h->free_hook(h->free_hook_ctx, o, h->cause);
+    if (o->type == T_INSTANCE && heap_finalizable(o))
+        heap_finalize(h, o, false); /* as CPython: __del__, then weakrefs cleared */
+    if (o->weakly)
+        weak_clear(h, o);
+    if (o->type == T_WEAKREF)
+        weak_unlink(h, o);
     if (htype_is_container(o->type)) {
         gc_untrack(h, o);
         if (h->gc.gen[0].count) /* as CPython's gc_dealloc */
@@ -791,6 +871,7 @@ void heap_free(heap *h)
     for (int t = 0; t < T__COUNT; t++)
         slab_destroy(&h->slabs[t]);
     itab_destroy(&h->interned);
+    weak_release(h);
     gc_release(h);
     big_free(h->dq, h->dq_cap * sizeof *h->dq);
     free(h->journal);

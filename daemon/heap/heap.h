@@ -87,6 +87,13 @@ typedef struct hholder_ops {
 } hholder_ops;
 /* Called just before an object is finalized, while its id still works. */
 typedef void (*hfree_hook)(void *ctx, hobj *o, enum free_cause cause);
+/* An instance whose class has a finalizer ("__del__") is reclaimed: called
+ * once per instance (PEP 442), with its attributes intact; by_collector
+ * when the collector found it in garbage (its weakrefs are cleared
+ * already, as CPython clears them before finalizers run). */
+typedef void (*hfinalize_hook)(void *ctx, hobj *inst, bool by_collector);
+/* A weakref made with a session to tell was cleared. */
+typedef void (*hweak_hook)(void *ctx, hobj *weakref);
 
 /* A heap with its immortal objects made; never NULL. */
 heap *heap_new(const heap_config *cfg);
@@ -106,6 +113,8 @@ void heap_roots_scan_begin(heap *h);
 bool heap_roots_scan_step(heap *h, hvisit_fn visit, void *arg, uint64_t max, uint64_t *work);
 void heap_visit_scanned_roots(heap *h, hvisit_fn visit, void *arg);
 void heap_set_free_hook(heap *h, hfree_hook fn, void *ctx);
+void heap_set_finalize_hook(heap *h, hfinalize_hook fn, void *ctx);
+void heap_set_weak_hook(heap *h, hweak_hook fn, void *ctx);
 /* Sets the cause reported to the free hook (the collector sets FREE_GC
  * while it clears garbage). */
 void heap_set_free_cause(heap *h, enum free_cause cause);
@@ -148,6 +157,50 @@ hobj *heap_list(heap *h, uint32_t cap);
 hobj *heap_tuple(heap *h, hobj **items, uint32_t n);
 hobj *heap_dict(heap *h);
 hobj *heap_set(heap *h);
+/* A class named by the str `name`, with the attribute dict `dict`
+ * (stealing both references). */
+hobj *heap_class(heap *h, hobj *name, hobj *dict);
+/* An instance of cls (borrowed) with the attribute dict `dict` (stolen). */
+hobj *heap_instance(heap *h, hobj *cls, hobj *dict);
+/* A weak reference to o (any container; borrowed). session: who gets the
+ * "weakref" callback event when o dies (0: nobody). */
+hobj *heap_weakref(heap *h, hobj *o, uint32_t session);
+
+/* --- classes, instances and weak references (object.c, weak.c) ----------- */
+
+/* A class's name (a str), and the attribute dict of a class or instance. */
+static inline hobj *heap_rec_dict(const hobj *o)
+{
+    return ((const hrec *)o)->ref[REC_DICT];
+}
+/* The class of an instance. */
+static inline hobj *heap_class_of(const hobj *inst)
+{
+    return ((const hrec *)inst)->ref[REC_CLASS];
+}
+/* A class's name, NUL-terminated. */
+const char *heap_class_name(const hobj *cls);
+/* The type name Python gives o: an instance's class name, else htype_name
+ * ("WeakValueDictionary" for a weak-valued dict). */
+const char *heap_type_name(const hobj *o);
+/* Whether reclaiming o calls the finalize hook: an instance, not yet
+ * finalized, whose class's attributes have a true "__del__". */
+bool heap_finalizable(const hobj *o);
+/* A class's attributes changed: re-reads whether it has "__del__". */
+void heap_class_changed(heap *h, hobj *cls);
+
+/* The referent of weakref w (borrowed), or NULL once it is gone (or is
+ * garbage the collector has found). */
+hobj *heap_weakref_get(heap *h, hobj *w);
+/* How many weakrefs point to o (weakref.getweakrefcount). */
+uint32_t heap_weakref_count(heap *h, const hobj *o);
+/* A weak-valued dict's value: a weakref to o that belongs to entry `key`
+ * (a new reference to key is kept) of dict d. */
+hobj *heap_weak_entry(heap *h, hobj *o, hobj *d, hobj *key);
+/* Removes the entries of weak-valued dicts whose values died since the
+ * last call (deferred, as no free may change a dict under a collector's
+ * examination). The server calls it before each request. */
+void heap_weak_purge(heap *h);
 
 /* True if creating this int would reuse a small-int object. */
 bool heap_would_intern_int(const heap *h, int64_t v);

@@ -90,6 +90,20 @@ struct dq_item {
     bool gc; /* left by a container the collector cleared: frees report "gc" */
 };
 
+/* Weak references (weak.c): each weakly referenced object's weakrefs, by
+ * the object's address (open addressing), and the weak-valued dict
+ * entries whose values died, waiting for heap_weak_purge. */
+struct weak_slot {
+    hobj *obj; /* NULL: empty; WEAK_TOMB: deleted */
+    hweakref *head;
+};
+struct weak_state {
+    struct weak_slot *slots;
+    size_t cap, used, tombs;
+    hid *dead; /* weakref ids */
+    size_t dead_len, dead_cap;
+};
+
 struct heap {
     struct heap_hot hot; /* first: the inline refcount functions reach it */
     heap_config cfg;
@@ -110,11 +124,29 @@ struct heap {
     void *roots_ctx;
     hfree_hook free_hook;
     void *free_hook_ctx;
+    hfinalize_hook finalize_hook;
+    void *finalize_hook_ctx;
+    hweak_hook weak_hook;
+    void *weak_hook_ctx;
+    struct weak_state weak;
     struct gc_state gc;
 };
 
 /* Moves a container's references to the deferred queue, leaving it empty. */
 void heap_queue_contents(heap *h, hobj *o);
+
+/* Weak references (weak.c): clears o's weakrefs (o is dying, or garbage
+ * the collector found); unlinks a dying weakref from its referent's list;
+ * frees the table. */
+void weak_clear(heap *h, hobj *o);
+void weak_unlink(heap *h, hobj *w);
+void weak_release(heap *h);
+/* Every weakly referenced object with its weakrefs (the checker). */
+void heap_visit_weakly(heap *h, void (*fn)(hobj *o, hweakref *head, void *arg), void *arg);
+/* A weakref with no referent yet (heap.c's constructor, for weak.c). */
+hobj *heap_new_weakref_(heap *h);
+/* An instance is reclaimed: the finalize hook, once (object.c). */
+void heap_finalize(heap *h, hobj *inst, bool by_collector);
 
 /* Between gc.c and gc_young.c. */
 void gc_young_init(heap *h);
@@ -125,8 +157,12 @@ void gc_young_release(heap *h);
 bool gc_young_slice(heap *h, uint64_t budget_ns, bool force);
 /* The generation whose young collection is due now, or -1. */
 int gc_young_due(const heap *h);
-/* Clears garbage the collector found (or keeps it in gc.garbage under
- * saveall); counts it in *collected. */
+/* Garbage the collector found, in CPython's order: its weakrefs are
+ * cleared (for a whole set of garbage before any finalizer runs), then
+ * finalizers run, then it is cleared (or kept in gc.garbage under
+ * saveall) and counted in *collected. */
+void gc_clear_weakrefs(heap *h, hobj *o);
+void gc_finalize_garbage(heap *h, hobj *o);
 void gc_dispose_garbage(heap *h, hobj *o, uint64_t *collected);
 /* A container the full collection's sweep found alive: a young one moves
  * to generation 2. */

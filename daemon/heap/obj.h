@@ -15,7 +15,9 @@
  *    next free slot of the same slab (the free list) and its gen is the
  *    generation the next object in that slot will get.
  *  - Atomic objects (None, bool, int, float, str, bytes) hold no references
- *    and cannot be part of a cycle; tuple, list, dict and set can.
+ *    and cannot be part of a cycle; tuple, list, dict, set, type (a class),
+ *    object (an instance) and weakref are containers (a weakref holds its
+ *    weak-valued dict entry's key; its referent is not a reference).
  */
 #ifndef HEAPD_OBJ_H
 #define HEAPD_OBJ_H
@@ -35,10 +37,13 @@ typedef enum htype {
     T_LIST,
     T_DICT,
     T_SET,
+    T_TYPE,     /* a class: hrec with name and attribute dict */
+    T_INSTANCE, /* an instance: hrec with class and attribute dict */
+    T_WEAKREF,  /* a weak reference (hweakref) */
     T__COUNT
 } htype;
 
-#define HGEN_BITS 23
+#define HGEN_BITS 21
 
 /* Collector colours (gc.h); only containers are ever anything but 0. */
 enum { HC_WHITE0, HC_WHITE1, HC_GRAY, HC_BLACK };
@@ -51,6 +56,8 @@ typedef struct hobj {
     unsigned immortal : 1;
     unsigned dead : 1;
     unsigned doomed : 1; /* garbage found by the collector: no longer resolves */
+    unsigned weakly : 1; /* weakrefs point to it (weak.c keeps their list) */
+    unsigned flag : 1;   /* dict: its values are weak; instance: finalized */
     unsigned gen : HGEN_BITS;
 } hobj;
 
@@ -114,13 +121,44 @@ typedef struct hdict {
     struct htab_block *tb;
 } hdict;
 
+/* A class or an instance: a container of two fixed references. */
+typedef struct hrec {
+    hcont c;
+    hobj *ref[2]; /* class: name (str), dict; instance: class, dict */
+} hrec;
+enum { REC_NAME = 0, REC_CLASS = 0, REC_DICT = 1 };
+
+/* A weak reference. Its referent is not counted: when the referent dies,
+ * referent becomes NULL (weak.c). One that is a weak-valued dict's value
+ * holds that entry's key (counted: the only reference it holds) and the
+ * dict's id, so the entry can go when the referent does. */
+typedef struct hweakref {
+    hcont c;
+    hobj *key;                      /* weak-valued dict entry: its key, else NULL */
+    hobj *referent;                 /* NULL once cleared */
+    struct hweakref *wprev, *wnext; /* the referent's weakrefs */
+    hid owner;                      /* weak-valued dict entry: the dict, else 0 */
+    uint32_t session;               /* a callback goes to this session (0: none) */
+} hweakref;
+
 static inline bool htype_is_container(htype t)
 {
     return t >= T_TUPLE;
 }
+/* list, dict and set: what item assignment and clear() may change */
 static inline bool htype_is_mutable(htype t)
 {
-    return t >= T_LIST;
+    return t >= T_LIST && t <= T_SET;
+}
+/* class, instance, weakref: containers of fixed references */
+static inline bool htype_is_record(htype t)
+{
+    return t >= T_TYPE;
+}
+/* What weakref() accepts: every container (CPython refuses int and str) */
+static inline bool htype_is_weakrefable(htype t)
+{
+    return t >= T_TUPLE;
 }
 static inline bool hobj_is_container(const hobj *o)
 {
@@ -134,6 +172,8 @@ static inline bool hobj_is_container(const hobj *o)
 #define AS_TUPLE(o) ((htuple *)(o))
 #define AS_DICT(o)  ((hdict *)(o))
 #define AS_CONT(o)  ((hcont *)(o))
+#define AS_REC(o)   ((hrec *)(o))
+#define AS_WEAK(o)  ((hweakref *)(o))
 
 /* Python's type names: "NoneType", "int", ... */
 const char *htype_name(htype t);

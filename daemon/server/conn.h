@@ -18,13 +18,14 @@ struct conn {
     hsession *s;
     uint64_t id;
     bool authed, closing, draining, gc_subscribed, is_tcp;
-    bool waiting;        /* a request's answer is deferred (conn_defer) */
-    bool paused;         /* unsent output over the limit: not reading (conn.c) */
-    bool yielded;        /* ran its slice of requests: the rest wait a turn */
-    bool ref_handles;    /* ref-handle mode (hello): every ref answered is a handle */
-    uint64_t handles;    /* handles the session holds, all objects together */
-    uint32_t wait_msgid; /* ... and this is its msgid */
-    char *in;            /* bytes read that are not yet a whole message */
+    bool finalize_subscribed; /* the "finalize" channel */
+    bool waiting;             /* a request's answer is deferred (conn_defer) */
+    bool paused;              /* unsent output over the limit: not reading (conn.c) */
+    bool yielded;             /* ran its slice of requests: the rest wait a turn */
+    bool ref_handles;         /* ref-handle mode (hello): every ref answered is a handle */
+    uint64_t handles;         /* handles the session holds, all objects together */
+    uint32_t wait_msgid;      /* ... and this is its msgid */
+    char *in;                 /* bytes read that are not yet a whole message */
     size_t in_len, in_cap;
     mpscan_state scan;   /* progress through the partial message at in[0] */
     msgpack_sbuffer out; /* responses and events not yet handed to libuv */

@@ -185,6 +185,20 @@ static int run_request(server *srv, conn *c, const struct envelope *e, int id, e
     return rc;
 }
 
+/* The events this request caused for its own session (a finalizer's, a
+ * watched object's) go before its answer, in the order Python would print
+ * them: the answer's bytes move after them. */
+static void events_before_answer(server *srv, conn *c, size_t events_mark, size_t mark)
+{
+    size_t len = c->out.size - mark;
+    char *answer = xmalloc(len);
+    memcpy(answer, c->out.data + mark, len);
+    c->out.size = mark;
+    events_pack_since(srv, c, events_mark);
+    msgpack_sbuffer_write(&c->out, answer, len);
+    free(answer);
+}
+
 void dispatch_message(server *srv, conn *c, const msgpack_object *msg)
 {
     herr err = {0};
@@ -194,7 +208,8 @@ void dispatch_message(server *srv, conn *c, const msgpack_object *msg)
         return;
     }
     int rc = admit(srv, c, &e, &err), id = rc;
-    size_t mark = c->out.size;
+    size_t mark = c->out.size, events_mark = srv->ev.nqueued;
+    heap_weak_purge(srv->h); /* entries of weak-valued dicts whose values died */
     /* A notification's result is counted against the budget, then dropped,
      * and adds no handles. A session that has not authenticated (when a
      * token is configured) holds nothing, so it gets no handles either. */
@@ -222,4 +237,6 @@ void dispatch_message(server *srv, conn *c, const msgpack_object *msg)
      * (shutdown): conn_flush checks what it sends */
     REPLY_CHECK(e.notify || c->out.size <= mark ||
                 reply_is_one_object(c->out.data + mark, c->out.size - mark));
+    if (srv->ev.nqueued > events_mark && c->out.size > mark)
+        events_before_answer(srv, c, events_mark, mark);
 }

@@ -16,14 +16,22 @@
 struct server;
 struct conn;
 
+enum event_kind { EV_FREED, EV_GC, EV_FINALIZE, EV_WEAKREF };
+
 /* One queued event, for one connection. */
 struct event {
-    bool gc;       /* a "gc" event, else "freed" */
+    uint8_t kind;  /* enum event_kind */
     bool gc_start; /* a "gc" event's phase: start, else stop */
-    hid id;
+    hid id;        /* freed: the object; weakref: the weakref */
     uint8_t type, cause;
     struct conn *c;
     gc_cycle_info info;
+    /* finalize: its params, packed when the instance died, and the
+     * containers they name, held as the session's handles until sent */
+    char *params;
+    size_t params_len;
+    hobj **held;
+    uint32_t nheld;
 };
 
 typedef struct events {
@@ -45,6 +53,10 @@ int events_unwatch(events *ev, struct conn *c, hobj *o);
 void events_drop_conn(events *ev, struct conn *c);
 
 bool events_pending(const events *ev);
+/* Packs into c's output, and takes off the queue, c's events queued at or
+ * after position from (those a request of c's caused, which Python would
+ * have printed before the request returned). */
+void events_pack_since(struct server *srv, struct conn *c, size_t from);
 /* Packs every queued event into its connection's output and flushes it. */
 void events_send(struct server *srv);
 

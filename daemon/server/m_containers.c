@@ -5,6 +5,7 @@
 #include "encode.h"
 #include "handlers.h"
 #include "hash.h"
+#include "htab.h"
 #include "repr.h"
 #include "utf8.h"
 
@@ -16,8 +17,7 @@
 
 static int no_attr(req *r, hobj *o, const char *attr)
 {
-    return herr_set(r->err, HE_TYPE, "'%s' object has no attribute '%s'", htype_name(o->type),
-                    attr);
+    return herr_set(r->err, HE_TYPE, "'%s' object has no attribute '%s'", heap_type_name(o), attr);
 }
 
 static int need(req *r, hobj *o, htype t, const char *attr)
@@ -66,7 +66,7 @@ static int bad_subscript(req *r, hobj *seq, uint32_t i)
     if (seq->type == T_STR) /* as Python 3.11 words it */
         return herr_set(r->err, HE_TYPE, "string indices must be integers, not '%s'", type);
     return herr_set(r->err, HE_TYPE, "%s indices must be integers or slices, not %s",
-                    seq->type == T_BYTES ? "byte" : htype_name(seq->type), type);
+                    seq->type == T_BYTES ? "byte" : heap_type_name(seq), type);
 }
 
 /* ... and for an argument that must be an int (list.insert, list.pop). */
@@ -129,12 +129,19 @@ static int str_getitem(req *r, hobj *o)
     if (i < 0)
         i += len;
     if (i < 0 || i >= len)
-        return herr_set(r->err, HE_INDEX, "%s index out of range", htype_name(o->type));
+        return herr_set(r->err, HE_INDEX, "%s index out of range", heap_type_name(o));
     if (o->type == T_BYTES)
         msgpack_pack_uint8(r->out, (uint8_t)s->data[i]);
     else
         pack_code_point(r, s, (uint32_t)i);
     return 0;
+}
+
+/* A value found in dict d: a weak-valued dict's is its weakref's
+ * referent (NULL once gone). */
+static hobj *dict_value(req *r, hobj *d, hobj *v)
+{
+    return v && d->flag ? heap_weakref_get(r->h, v) : v;
 }
 
 int m_getitem(req *r)
@@ -155,7 +162,7 @@ int m_getitem(req *r)
     case T_DICT: {
         if ((rc = table_key(r, 1, &key, &hash)))
             return rc;
-        hobj *v = cont_dict_get(o, key, hash);
+        hobj *v = dict_value(r, o, cont_dict_get(o, key, hash));
         rc = v ? (enc_item(r->out, r->h, v), 0) : key_error(r, key);
         heap_decref(r->h, key);
         return rc;
@@ -164,7 +171,7 @@ int m_getitem(req *r)
     case T_BYTES:
         return str_getitem(r, o);
     default:
-        return herr_set(r->err, HE_TYPE, "'%s' object is not subscriptable", htype_name(o->type));
+        return herr_set(r->err, HE_TYPE, "'%s' object is not subscriptable", heap_type_name(o));
     }
 }
 
@@ -172,17 +179,36 @@ int m_getitem(req *r)
 
 static int not_assignable(req *r, hobj *o, const char *verb)
 {
-    return herr_set(r->err, HE_TYPE, "'%s' object does not support item %s", htype_name(o->type),
+    return herr_set(r->err, HE_TYPE, "'%s' object does not support item %s", heap_type_name(o),
                     verb);
+}
+
+/* A weak-valued dict holds a weakref to val that belongs to the entry;
+ * val itself may go at once (as with a temporary in Python). */
+static void weak_set(req *r, hobj *d, hobj *key, uint64_t hash, hobj *val)
+{
+    int64_t pos = htab_find(AS_DICT(d), key, hash);
+    if (pos == HTAB_NONE) {
+        cont_dict_set(r->h, d, key, hash, heap_weak_entry(r->h, val, d, key));
+    } else { /* the entry keeps its place and key, with a new weakref */
+        hentry *e = htab_entry(AS_DICT(d), pos);
+        hobj *old = e->val;
+        e->val = heap_weak_entry(r->h, val, d, e->key);
+        heap_store_barrier(r->h, d, e->val);
+        heap_decref(r->h, key);
+        heap_decref(r->h, old);
+    }
+    heap_decref(r->h, val);
 }
 
 static int dict_setitem(req *r, hobj *d)
 {
     hobj *key, *val;
     uint64_t hash;
+    size_t extra = d->flag ? heap_cost(T_WEAKREF, 0) : 0;
     /* key and value are checked, limits included, before either is built:
      * a failed setitem leaves nothing, not even an interned key */
-    int rc = arg_room_for_two(r, 1, 2, cont_table_grow_bytes(d, 1));
+    int rc = arg_room_for_two(r, 1, 2, cont_table_grow_bytes(d, 1) + extra);
     if (!rc)
         rc = table_key(r, 1, &key, &hash);
     if (rc)
@@ -191,8 +217,18 @@ static int dict_setitem(req *r, hobj *d)
         heap_decref(r->h, key);
         return rc;
     }
+    if (d->flag && !htype_is_weakrefable(val->type)) {
+        rc = herr_set(r->err, HE_TYPE, "cannot create weak reference to '%s' object",
+                      heap_type_name(val));
+        heap_decref(r->h, key);
+        heap_decref(r->h, val);
+        return rc;
+    }
     cont_table_reserve(r->h, d, 1);
-    cont_dict_set(r->h, d, key, hash, val);
+    if (d->flag)
+        weak_set(r, d, key, hash, val);
+    else
+        cont_dict_set(r->h, d, key, hash, val);
     return 0;
 }
 
@@ -277,7 +313,7 @@ static int iter_items(req *r, hobj *src, hobj ***items, uint32_t *n, hentry **en
         *n = AS_DICT(src)->fill;
         return 0;
     }
-    return herr_set(r->err, HE_TYPE, "'%s' object is not iterable", htype_name(src->type));
+    return herr_set(r->err, HE_TYPE, "'%s' object is not iterable", heap_type_name(src));
 }
 
 int m_extend(req *r)
@@ -363,11 +399,12 @@ static int dict_pop(req *r, hobj *d)
     int rc = table_key(r, 1, &key, &hash);
     if (rc)
         return rc;
-    val = cont_dict_get(d, key, hash);
+    val = dict_value(r, d, cont_dict_get(d, key, hash));
     if (!val)
         rc = key_error(r, key);
     else if (!(rc = enc_value_fits(r->out, r->h, val, POP_DEPTH, r->err))) {
-        cont_dict_pop(r->h, d, key, hash, &val, r->err); /* found above */
+        heap_incref(r->h, val);                          /* (a weak dict holds a weakref) */
+        cont_dict_pop(r->h, d, key, hash, NULL, r->err); /* found above */
         give_back(r, val);
     }
     heap_decref(r->h, key);

@@ -4,16 +4,72 @@
 #include "encode.h"
 #include "handlers.h"
 #include "hash.h"
+#include "htab.h"
 #include "utf8.h"
 
 #include <string.h>
 
 #define GET_DEFAULT_DEPTH 16
 
+/* new(value, {"weak_values": true}): whether a weak-valued dict is asked. */
+static int new_opts(req *r, bool *weak)
+{
+    *weak = false;
+    if (r->nargs < 2 || r->args[1].type == MSGPACK_OBJECT_NIL)
+        return 0;
+    const msgpack_object *a = &r->args[1];
+    if (a->type != MSGPACK_OBJECT_MAP)
+        return herr_set(r->err, HE_TYPE, "new() opts must be a map");
+    for (uint32_t i = 0; i < a->via.map.size; i++) {
+        const msgpack_object_kv *kv = &a->via.map.ptr[i];
+        if (!arg_is_str(&kv->key, "weak_values"))
+            return herr_set(r->err, HE_VALUE, "new(): unknown option (\"weak_values\")");
+        if (kv->val.type != MSGPACK_OBJECT_BOOLEAN)
+            return herr_set(r->err, HE_TYPE, "new() weak_values must be a bool");
+        *weak = kv->val.via.boolean;
+    }
+    if (*weak && r->args[0].type != MSGPACK_OBJECT_MAP)
+        return herr_set(r->err, HE_TYPE, "weak_values needs a dict");
+    return 0;
+}
+
+/* Makes the new dict d weak-valued: each value becomes a weakref that
+ * belongs to its entry (a value that cannot be weakly referenced is a
+ * TypeError, checked before anything changes). */
+static int make_weak_valued(req *r, hobj *d)
+{
+    hdict *t = AS_DICT(d);
+    for (uint32_t i = 0; t->tb && i < t->fill; i++) {
+        hentry *e = htab_entry(t, i);
+        if (e->key && !htype_is_weakrefable(e->val->type))
+            return herr_set(r->err, HE_TYPE, "cannot create weak reference to '%s' object",
+                            heap_type_name(e->val));
+    }
+    int rc = heap_check_room(r->h, t->used, t->used * heap_cost(T_WEAKREF, 0), r->err);
+    if (rc)
+        return rc;
+    d->flag = 1;
+    for (uint32_t i = 0; t->tb && i < t->fill; i++) {
+        hentry *e = htab_entry(t, i);
+        if (!e->key)
+            continue;
+        hobj *v = e->val;
+        e->val = heap_weak_entry(r->h, v, d, e->key);
+        heap_store_barrier(r->h, d, e->val);
+        heap_decref(r->h, v); /* weakly held now: it may go at once */
+    }
+    return 0;
+}
+
 int m_new(req *r)
 {
     hobj *o;
-    int rc = arg_value(r, 0, &o);
+    bool weak;
+    int rc = new_opts(r, &weak);
+    if (!rc)
+        rc = arg_value(r, 0, &o);
+    if (!rc && weak && (rc = make_weak_valued(r, o)))
+        heap_decref(r->h, o);
     if (rc)
         return rc;
     conn_handle_add(r->conn, o);
@@ -60,7 +116,7 @@ int m_type(req *r)
     int rc = arg_target(r, 0, &o);
     if (rc)
         return rc;
-    pack_cstr(r->out, htype_name(o->type));
+    pack_cstr(r->out, o->type == T_TYPE ? "type" : heap_type_name(o));
     return 0;
 }
 
@@ -108,7 +164,7 @@ static int obj_len(req *r, hobj *o, uint64_t *len)
         *len = AS_DICT(o)->used;
         return 0;
     default:
-        return herr_set(r->err, HE_TYPE, "object of type '%s' has no len()", htype_name(o->type));
+        return herr_set(r->err, HE_TYPE, "object of type '%s' has no len()", heap_type_name(o));
     }
 }
 
@@ -157,14 +213,13 @@ static int contains(req *r, hobj *t, hobj *v, bool *out)
     case T_BYTES:
         if (v->type != t->type)
             return herr_set(r->err, HE_TYPE, "'in <%s>' requires %s as left operand, not %s",
-                            htype_name(t->type),
-                            t->type == T_STR ? "string" : "a bytes-like object",
-                            htype_name(v->type));
+                            heap_type_name(t), t->type == T_STR ? "string" : "a bytes-like object",
+                            heap_type_name(v));
         *out = sub_contains(t, v);
         return 0;
     default:
         return herr_set(r->err, HE_TYPE, "argument of type '%s' is not iterable",
-                        htype_name(t->type));
+                        heap_type_name(t));
     }
 }
 

@@ -205,10 +205,14 @@ static int channel(req *r, bool on)
     int rc = arg_str(r, 0, &ch, &len);
     if (rc)
         return rc;
-    if (len != 2 || ch[0] != 'g' || ch[1] != 'c')
-        return herr_set(r->err, HE_VALUE, "unknown channel '%.*s' (channels: \"gc\")",
+    bool gc = len == 2 && memcmp(ch, "gc", 2) == 0;
+    if (!gc && !(len == 8 && memcmp(ch, "finalize", 8) == 0))
+        return herr_set(r->err, HE_VALUE, "unknown channel '%.*s' (channels: \"gc\", \"finalize\")",
                         (int)(len > 40 ? 40 : len), ch);
-    conn_set_gc_subscribed(r->conn, on);
+    if (gc)
+        conn_set_gc_subscribed(r->conn, on);
+    else
+        r->conn->finalize_subscribed = on;
     msgpack_pack_nil(r->out);
     return 0;
 }

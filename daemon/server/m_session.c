@@ -107,7 +107,11 @@ int m_api_info(req *r)
     static const struct {
         const char *name;
         int code;
-    } exts[] = {{"ref", EXT_REF}, {"tuple", EXT_TUPLE}, {"set", EXT_SET}, {"name", EXT_NAME}};
+    } exts[] = {{"ref", EXT_REF},
+                {"tuple", EXT_TUPLE},
+                {"set", EXT_SET},
+                {"name", EXT_NAME},
+                {"instance", EXT_INSTANCE}};
     msgpack_pack_map(r->out, 3);
     pack_cstr(r->out, "methods");
     pack_methods(r->out);

@@ -35,7 +35,7 @@ REQUEST, RESPONSE, NOTIFY = 0, 1, 2
 ERROR_TYPES = [
     "NameError", "KeyError", "IndexError", "TypeError", "ValueError",
     "OverflowError", "ReferenceError", "MemoryError", "RecursionError",
-    "RuntimeError", "AuthError", "ProtocolError",
+    "RuntimeError", "AuthError", "ProtocolError", "AttributeError",
 ]
 
 # Seconds to wait for an answer; valgrind is much slower.

@@ -104,8 +104,8 @@ class SessionMethodsTest(ServerTestCase):
             self.assertIn(m, methods)
         self.assertIn("params", methods["bind"])
         self.assertEqual(sorted(info["errors"]), sorted(ERROR_TYPES))
-        self.assertEqual(len(info["errors"]), 12)
-        self.assertEqual(info["ext"], {"ref": 1, "tuple": 2, "set": 3, "name": 4})
+        self.assertEqual(len(info["errors"]), 13)
+        self.assertEqual(info["ext"], {"ref": 1, "tuple": 2, "set": 3, "name": 4, "instance": 5})
 
     def test_wrong_arity_every_method(self):
         c = self.connect()

@@ -118,8 +118,8 @@ class DocumentTest(ServerTestCase):
     def test_ext_codes(self):
         wire = dict((k.lower(), int(v)) for k, v in
                     re.findall(r"EXT_(\w+)\s*=\s*(\d+)", read("proto", "wire.h")))
-        self.assertEqual(wire, {"ref": 1, "tuple": 2, "set": 3, "name": 4})
-        self.assertIn('`{"ref": 1, "tuple": 2, "set": 3, "name": 4}`', self.text)
+        self.assertEqual(wire, {"ref": 1, "tuple": 2, "set": 3, "name": 4, "instance": 5})
+        self.assertIn('`{"ref": 1, "tuple": 2, "set": 3, "name": 4, "instance": 5}`', self.text)
         self.assertEqual(self.connect().ok("api_info")["ext"], wire)
         for code in wire.values():
             self.assertRegex(self.text, r"\| ext %d\b" % code)
