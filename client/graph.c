@@ -231,6 +231,10 @@ static int describe(session *s, gnode *n)
     int rc = view_call_id(s, "refcount", n->id, &rep);
     if (rc)
         return rc;
+    if (rep.result.type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+        session_error(s, "ProtocolError", "refcount: unexpected answer");
+        return EXIT_SERVER_ERROR;
+    }
     n->refcount = (uint32_t)rep.result.via.u64;
     if ((rc = view_call_id_int(s, "get", n->id, 0, &rep)))
         return rc;
