@@ -10,6 +10,12 @@ static const command local_commands[] = {
      "server statistics for people; --watch refreshes a live line"},
     {"scan", scan_command, "scan [global|local] [CURSOR] [--match GLOB] [--count N]",
      "every name of a scope, a page at a time (one step with CURSOR)"},
+    {"why", why_command, "why TARGET",
+     "the shortest chain of references from a root to TARGET (why_alive; O(heap))"},
+    {"graph", graph_command, "graph [TARGET...] [--depth N] [--back] [--max-nodes N] [-o FILE]",
+     "Graphviz picture of what TARGETs (all global names) reach, or --back what refers to them"},
+    {"top", top_command, "top [N] [--samples S] [--match GLOB]",
+     "the N (10) global names holding the most memory, counting what each reaches"},
 };
 enum { LOCAL_COUNT = sizeof local_commands / sizeof local_commands[0] };
 

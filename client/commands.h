@@ -27,6 +27,17 @@ int help_command(session *s, int argc, char **argv);
 /* `heapctl scan [global|local] [CURSOR] [--match GLOB] [--count N]`. */
 int scan_command(session *s, int argc, char **argv);
 
+/* `heapctl why TARGET`: why_alive's chain for people (why.c). */
+int why_command(session *s, int argc, char **argv);
+
+/* `heapctl graph [TARGET...] [--depth N] [--back] [--max-nodes N] [-o FILE]`:
+ * Graphviz pictures of the heap (graph.c). */
+int graph_command(session *s, int argc, char **argv);
+
+/* `heapctl top [N] [--samples S] [--match GLOB]`: the global names holding
+ * the most memory (top.c). */
+int top_command(session *s, int argc, char **argv);
+
 /* `heapctl stats [SECTION] [--json] [--watch SECONDS]`. */
 int stats_command(session *s, int argc, char **argv);
 

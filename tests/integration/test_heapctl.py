@@ -910,7 +910,8 @@ class StatsHelpTest(CtlTestCase):
         self.assertEqual((r.returncode, r.err), (0, ""))
         listed = [line.split()[0] for line in r.out.splitlines() if line.startswith("  ")]
         methods = [m["name"] for m in self.connect().ok("api_info")["methods"]]
-        self.assertEqual(sorted(listed), sorted(methods + ["bench", "help", "scan", "stats"]))
+        local = ["bench", "help", "scan", "stats", "why", "graph", "top"]
+        self.assertEqual(sorted(listed), sorted(methods + local))
 
     def test_help_one_command(self):
         c = self.connect()

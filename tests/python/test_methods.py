@@ -91,6 +91,8 @@ CALLS = {
     "gc_get_referrers": lambda c: c.lookup("g_nest") in c.gc_get_referrers("g_list"),
     "gc_get_referents": lambda c: c.gc_get_referents("g_nest") == [c.getitem("g_nest", 0)],
     "gc_stats": lambda c: "collected" in c.gc_stats(),
+    "why_alive": lambda c: c.why_alive("g_list") == [["global", "g_list"]],
+    "memory_usage": lambda c: c.memory_usage("g_dict")["exact"] is True,
     "stats": lambda c: "gc" in c.stats() and "live" in c.stats("objects"),
     "config_get": lambda c: c.config_get("gc.threshold") == [700, 10, 10],
     "config_set": lambda c: c.config_set("log.level", "info") is None,
