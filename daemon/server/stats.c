@@ -108,12 +108,13 @@ static void sec_memory(server *srv, msgpack_packer *pk)
 static void sec_objects(server *srv, msgpack_packer *pk)
 {
     const heap_stats *st = heap_get_stats(srv->h);
-    msgpack_pack_map(pk, T__COUNT + 3);
+    msgpack_pack_map(pk, T__COUNT + 4);
     for (int t = 0; t < T__COUNT; t++)
         pack_kv_u(pk, htype_name((htype)t), heap_live(srv->h, (htype)t));
     pack_kv_u(pk, "live", heap_live_total(srv->h));
     pack_kv_u(pk, "allocated", st->allocated);
     pack_kv_u(pk, "freed", st->freed);
+    pack_kv_u(pk, "global_names", ns_count_names(srv->ns, NULL, false));
 }
 
 static void sec_refcount(server *srv, msgpack_packer *pk)

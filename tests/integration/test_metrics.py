@@ -17,7 +17,7 @@ import unittest
 import urllib.error
 import urllib.request
 
-from heapd_client import (HEAPD, SANITIZED, TIMEOUT, VALGRIND, Server, ServerTestCase,
+from heapd_client import (HEAPD, REPO, SANITIZED, TIMEOUT, VALGRIND, Server, ServerTestCase,
                           free_tcp_port, name)
 
 NAME_RE = re.compile(r"^heapd_[a-z_]+$")
@@ -167,6 +167,12 @@ class ScrapeTest(MetricsTestCase):
                                  "list", "dict", "set"})
         self.assertEqual({s[1] for s in families["heapd_objects"]["samples"]}, {"type"})
         self.assertGreater(value(families, "heapd_resident_memory_bytes"), 1 << 20)
+
+    def test_every_family_is_documented(self):
+        with open(os.path.join(REPO, "man", "heapd.8.scd")) as f:
+            page = f.read()
+        for name in self.scrape():
+            self.assertIn("*%s*" % name, page, "heapd(8) METRICS does not list " + name)
 
     def test_values_follow_the_server(self):
         c = self.connect()
