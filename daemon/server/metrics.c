@@ -12,16 +12,13 @@
 #include "util.h"
 #include "version.h"
 
-#include <time.h>
-
 static void server_families(server *srv, prom *p)
 {
     prom_family(p, "heapd_build_info", "gauge", "heapd's version, as a label; always 1.");
     prom_u64(p, "heapd_build_info", "version", HEAPD_VERSION, 1);
     /* start time rather than uptime: Prometheus computes the rest */
-    uint64_t up_ns = now_ns() - srv->start_ns;
-    prom_family(p, "heapd_start_time_seconds", "gauge", "When heapd started, in unix time.");
-    prom_u64(p, "heapd_start_time_seconds", NULL, NULL, (uint64_t)time(NULL) - up_ns / 1000000000u);
+    prom_gauge(p, "heapd_start_time_seconds", "When heapd started, in unix time.",
+               srv->met.started_at);
 }
 
 static void object_families(server *srv, prom *p)

@@ -31,6 +31,7 @@ typedef struct metrics {
     metrics_conn *conns; /* open connections, a doubly linked list */
     uint32_t nconns;
     uint64_t scrapes, refused; /* answered 200; closed at accept (the cap) */
+    uint64_t started_at;       /* heapd's start in unix time, fixed once */
 } metrics;
 
 /* Every metric of heapd, in Prometheus's text format, appended to p. */

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct metrics_conn {
     uv_tcp_t tcp;
@@ -266,6 +267,8 @@ int metrics_open(server *srv, char *err, size_t errlen)
     if (config_host_port("metrics.listen", spec, &ss, err, errlen)) /* checked at load */
         return -1;
     metrics *m = &srv->met;
+    /* from the monotonic uptime, once: the wall clock may step later */
+    m->started_at = (uint64_t)time(NULL) - (now_ns() - srv->start_ns) / 1000000000u;
     uv_tcp_init(srv->loop, &m->listener);
     m->listener.data = srv;
     m->on = true;

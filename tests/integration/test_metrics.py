@@ -217,6 +217,10 @@ class ScrapeTest(MetricsTestCase):
                 self.assertGreaterEqual(value(b, name, s[2]), s[3], (name, s))
         self.assertGreater(value(b, "heapd_metrics_scrapes_total"),
                            value(a, "heapd_metrics_scrapes_total"))
+        start = value(a, "heapd_start_time_seconds")
+        self.assertEqual(start, value(b, "heapd_start_time_seconds"))
+        uptime = self.connect().ok("stats", "server")["uptime_s"]
+        self.assertLessEqual(abs(time.time() - uptime - start), 2)
 
 
 class RequestsTest(MetricsTestCase):
