@@ -21,6 +21,7 @@ struct metrics_conn {
     server *srv;
     int open_handles; /* freed when both tcp and deadline have closed */
     bool closing, answered;
+    bool head_only; /* a HEAD request: headers without the body */
     uv_write_t wr;
     uv_shutdown_t sd;
     char head[256]; /* the status line and headers of the answer */
@@ -108,7 +109,7 @@ static const char *reason(int status)
 }
 
 /* Writes status and c->body (or its length only, for HEAD), then closes. */
-static void answer(metrics_conn *c, int status, bool head_only)
+static void answer(metrics_conn *c, int status)
 {
     c->answered = true;
     uv_read_stop((uv_stream_t *)&c->tcp);
@@ -122,7 +123,7 @@ static void answer(metrics_conn *c, int status, bool head_only)
     uv_buf_t bufs[2] = {uv_buf_init(c->head, (unsigned)strlen(c->head)),
                         uv_buf_init(c->body.data, (unsigned)c->body.len)};
     c->wr.data = c->sd.data = c;
-    if (uv_write(&c->wr, (uv_stream_t *)&c->tcp, bufs, head_only || !c->body.len ? 1 : 2,
+    if (uv_write(&c->wr, (uv_stream_t *)&c->tcp, bufs, c->head_only || !c->body.len ? 1 : 2,
                  on_written) != 0)
         conn_close(c);
 }
@@ -133,7 +134,7 @@ static void answer_error(metrics_conn *c, int status, const char *msg)
     char line[160];
     snprintf(line, sizeof line, "%d %s: %s\n", status, reason(status), msg);
     prom_append(&c->body, line);
-    answer(c, status, false);
+    answer(c, status);
 }
 
 /* --- the request -------------------------------------------------------- */
@@ -167,15 +168,15 @@ static void handle_request(metrics_conn *c)
         return answer_error(c, 400, "expected \"GET /metrics HTTP/1.1\"");
     if (strcmp(version, "HTTP/1.0") != 0 && strcmp(version, "HTTP/1.1") != 0)
         return answer_error(c, 505, "heapd speaks HTTP/1.0 and HTTP/1.1");
-    bool head = strcmp(method, "HEAD") == 0;
-    if (!head && strcmp(method, "GET") != 0)
+    c->head_only = strcmp(method, "HEAD") == 0;
+    if (!c->head_only && strcmp(method, "GET") != 0)
         return answer_error(c, 405, "GET /metrics is the only request");
     size_t path_len = strcspn(target, "?");
     if (path_len != 8 || memcmp(target, "/metrics", 8) != 0)
         return answer_error(c, 404, "heapd serves /metrics only");
     metrics_render(c->srv, &c->body);
     c->srv->met.scrapes++; /* after: the render counted this one already */
-    answer(c, 200, head);
+    answer(c, 200);
 }
 
 /* Where the headers end ("\r\n\r\n", or "\n\n" from a lax client), or

@@ -248,6 +248,11 @@ class RequestsTest(MetricsTestCase):
         self.assertEqual(status, 200)
         self.assertEqual(body, b"")
         self.assertGreater(int(headers["Content-Length"]), 1000)
+        status, headers, body = self.status_of("/nothing", method="HEAD")
+        self.assertEqual((status, body), (404, b""))
+        out = self.raw(b"HEAD /nothing HTTP/1.0\r\n\r\n")
+        self.assertTrue(out.startswith(b"HTTP/1.1 404 "), out)
+        self.assertTrue(out.endswith(b"\r\n\r\n"), out)  # no body after the headers
 
     def test_http_1_0_and_bare_newlines(self):
         out = self.raw(b"GET /metrics HTTP/1.0\n\n")
