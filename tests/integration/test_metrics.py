@@ -447,6 +447,23 @@ class ConfigTest(unittest.TestCase):
         self.assertEqual(r.returncode, 1, r.stderr)
         self.assertIn("metrics.port", r.stderr)
 
+    def test_stop_does_not_wait_for_metrics_clients(self):
+        port = free_tcp_port()
+        s = Server({"metrics": {"listen": "127.0.0.1:%d" % port}}).start()
+        try:
+            idle = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+            half = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+            half.sendall(b"GET /metrics HTTP/1.1\r\n")
+            s.client().ok("ping")  # both accepted by now
+            t0 = time.monotonic()
+            self.assertEqual(s.stop(), 0, s.stderr_text())
+            self.assertLess(time.monotonic() - t0, TIMEOUT_S - 1)  # not the deadline
+            for c in (idle, half):
+                self.assertEqual(c.recv(1), b"")
+                c.close()
+        finally:
+            s.cleanup()
+
     def test_port_in_use_stops_startup(self):
         with socket.socket() as busy:
             busy.bind(("127.0.0.1", 0))
