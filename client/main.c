@@ -152,22 +152,28 @@ static int parse_options(int argc, char **argv, options *o)
     return EXIT_OK;
 }
 
+/* "heapctl: could not connect ..." for people; a ConnectionError for --json. */
+static int connect_failed(const session *s, const char *err)
+{
+    if (s->json)
+        session_error(s, "ConnectionError", "%s", err);
+    else
+        fprintf(stderr, "heapctl: %s\n", err);
+    return EXIT_CONNECT;
+}
+
 static int connect_session(const options *o, session *s)
 {
     char err[600];
     *s = (session){.json = o->json, .raw = o->raw};
     s->rpc = rpc_connect(&o->ep, err, sizeof err);
-    if (!s->rpc) {
-        fprintf(stderr, "heapctl: %s\n", err);
-        return EXIT_CONNECT;
-    }
+    if (!s->rpc)
+        return connect_failed(s, err);
     rpc_on_event(s->rpc, session_print_event, s);
     if (o->ep.token) {
         rpc_reply rep;
-        if (rpc_call_str(s->rpc, "auth", o->ep.token, &rep, err, sizeof err)) {
-            fprintf(stderr, "heapctl: %s\n", err);
-            return EXIT_CONNECT;
-        }
+        if (rpc_call_str(s->rpc, "auth", o->ep.token, &rep, err, sizeof err))
+            return connect_failed(s, err);
         if (!rep.ok) {
             session_error(s, rep.etype, "%s", rep.emsg);
             return EXIT_SERVER_ERROR;

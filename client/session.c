@@ -11,17 +11,45 @@
 #include <stdlib.h>
 #include <string.h>
 
-void session_error(const session *s, const char *type, const char *fmt, ...)
+/* {"error": {"type": T, "message": M[, "file": F, "line": L][, "column": C]}}
+ * on one line of stderr: --json's errors, for programs (stdout keeps to
+ * results). column is 0 when there is none. */
+static void json_error(const session *s, const char *type, const char *msg, size_t column)
 {
-    fflush(stdout); /* keep stdout and stderr in order on a terminal */
+    cJSON *root = cJSON_CreateObject(), *e = cJSON_AddObjectToObject(root, "error");
+    cJSON_AddStringToObject(e, "type", type);
+    cJSON_AddStringToObject(e, "message", msg);
+    if (s && s->file) {
+        cJSON_AddStringToObject(e, "file", s->file);
+        cJSON_AddNumberToObject(e, "line", (double)s->line);
+    }
+    if (column)
+        cJSON_AddNumberToObject(e, "column", (double)column);
+    char *text = cJSON_PrintUnformatted(root);
+    fprintf(stderr, "%s\n", text ? text : "{\"error\": {\"type\": \"MemoryError\"}}");
+    free(text);
+    cJSON_Delete(root);
+}
+
+static void text_error(const session *s, const char *type, const char *msg)
+{
     if (s && s->file)
         fprintf(stderr, "%s:%ld: ", s->file, s->line);
-    fprintf(stderr, "%s: ", type);
+    fprintf(stderr, "%s: %s\n", type, msg);
+}
+
+void session_error(const session *s, const char *type, const char *fmt, ...)
+{
+    char msg[1024];
     va_list ap;
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
+    fflush(stdout); /* keep stdout and stderr in order on a terminal */
+    if (s && s->json)
+        json_error(s, type, msg, 0);
+    else
+        text_error(s, type, msg);
 }
 
 static void print_json(const msgpack_object *o)
@@ -79,6 +107,8 @@ void session_syntax_error(const session *s, const char *text, size_t col, const 
 {
     col = char_column(text, col);
     fflush(stdout);
+    if (s && s->json)
+        return json_error(s, "SyntaxError", msg, col);
     fprintf(stderr, "  %s\n  %*s^\n", text, (int)(col - 1), "");
     session_error(s, "SyntaxError", "%s (column %zu)", msg, col);
 }

@@ -33,7 +33,8 @@ typedef struct session {
  * result on stdout or the error on stderr; returns an exit status. */
 int session_run(session *s, int count, char **words, const char *text, const size_t *starts);
 
-/* Prints an error "TypeError: message" on stderr, located when s->file. */
+/* Prints an error "TypeError: message" on stderr, located when s->file;
+ * with s->json, one line {"error": {"type": ..., "message": ...}} instead. */
 void session_error(const session *s, const char *type, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

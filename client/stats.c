@@ -9,12 +9,46 @@
 #include <string.h>
 #include <time.h>
 
+/* Settings where 0 means no limit (SPEC §7), wherever stats shows them. */
+static const char *const unlimited_keys[] = {"limit", "max_objects", "max_memory_bytes"};
+
+static bool key_is(const msgpack_object *k, const char *name)
+{
+    return k->type == MSGPACK_OBJECT_STR && k->via.str.size == strlen(name) &&
+           memcmp(k->via.str.ptr, name, k->via.str.size) == 0;
+}
+
+static bool zero_means_unlimited(const msgpack_object *key, const msgpack_object *v)
+{
+    if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER || v->via.u64 != 0)
+        return false;
+    for (size_t i = 0; i < sizeof unlimited_keys / sizeof unlimited_keys[0]; i++)
+        if (key_is(key, unlimited_keys[i]))
+            return true;
+    return false;
+}
+
+/* A value for people: str bare, a float to two decimals (usec_per_call
+ * 1.58, not 1.5826666666666667: --json keeps every digit), else repr. */
 static void put_plain(msgpack_sbuffer *b, const msgpack_object *v)
 {
-    if (v->type == MSGPACK_OBJECT_STR)
+    if (v->type == MSGPACK_OBJECT_STR) {
         msgpack_sbuffer_write(b, v->via.str.ptr, v->via.str.size);
-    else
+    } else if (v->type == MSGPACK_OBJECT_FLOAT64 || v->type == MSGPACK_OBJECT_FLOAT32) {
+        char buf[64];
+        int n = snprintf(buf, sizeof buf, "%.2f", v->via.f64);
+        msgpack_sbuffer_write(b, buf, n > 0 && (size_t)n < sizeof buf ? (size_t)n : 0);
+    } else {
         fmt_repr(b, v);
+    }
+}
+
+static void put_value(msgpack_sbuffer *b, const msgpack_object *key, const msgpack_object *v)
+{
+    if (zero_means_unlimited(key, v))
+        msgpack_sbuffer_write(b, "unlimited", 9);
+    else
+        put_plain(b, v);
 }
 
 /* "calls=3,errors=0,usec=12": a nested map on one line, as Redis prints
@@ -26,7 +60,7 @@ static void put_inline_map(msgpack_sbuffer *b, const msgpack_object_map *m)
             msgpack_sbuffer_write(b, ",", 1);
         put_plain(b, &m->ptr[i].key);
         msgpack_sbuffer_write(b, "=", 1);
-        put_plain(b, &m->ptr[i].val);
+        put_value(b, &m->ptr[i].key, &m->ptr[i].val);
     }
 }
 
@@ -42,7 +76,7 @@ static void print_entries(const msgpack_object_map *m)
         if (v->type == MSGPACK_OBJECT_MAP)
             put_inline_map(&b, &v->via.map);
         else
-            put_plain(&b, v);
+            put_value(&b, &m->ptr[i].key, v);
         printf("%.*s\n", (int)b.size, b.data);
     }
     msgpack_sbuffer_destroy(&b);
@@ -122,21 +156,34 @@ static int call_stats(session *s, const char *section, rpc_reply *rep)
     return session_answer(s, rc, err, rep);
 }
 
+static void print_json_line(session *s, const msgpack_object *v)
+{
+    session tmp = *s;
+    tmp.json = true;
+    session_print(&tmp, v);
+    fflush(stdout);
+}
+
 /* Until interrupted (or the connection fails): a line every `secs`,
- * with a header every 20 lines, as redis-cli --stat does. */
-static int watch(session *s, double secs)
+ * with a header every 20 lines, as redis-cli --stat does; with --json,
+ * what `stats [SECTION] --json` prints, once a tick: JSON lines. */
+static int watch(session *s, const char *section, double secs, bool json)
 {
     uint64_t prev = 0;
     for (unsigned n = 0;; n++) {
         rpc_reply rep;
-        int rc = call_stats(s, NULL, &rep);
+        int rc = call_stats(s, json ? section : NULL, &rep);
         if (rc)
             return rc;
-        if (n % 20 == 0)
-            watch_header();
-        uint64_t calls = total_calls(&rep.result);
-        watch_line(&rep.result, calls, prev, secs);
-        prev = calls;
+        if (json) {
+            print_json_line(s, &rep.result);
+        } else {
+            if (n % 20 == 0)
+                watch_header();
+            uint64_t calls = total_calls(&rep.result);
+            watch_line(&rep.result, calls, prev, secs);
+            prev = calls;
+        }
         struct timespec ts = {(time_t)secs, (long)((secs - floor(secs)) * 1e9)};
         nanosleep(&ts, NULL);
     }
@@ -167,16 +214,16 @@ int stats_command(session *s, int argc, char **argv)
             return stats_usage(s, "unexpected argument");
         }
     }
+    if (secs > 0 && section && !json)
+        return stats_usage(s, "--watch shows a SECTION with --json only");
     if (secs > 0)
-        return watch(s, secs);
+        return watch(s, section, secs, json);
     rpc_reply rep;
     int rc = call_stats(s, section, &rep);
     if (rc)
         return rc;
     if (json) {
-        session tmp = *s;
-        tmp.json = true;
-        session_print(&tmp, &rep.result);
+        print_json_line(s, &rep.result);
     } else {
         print_stats(&rep.result, section == NULL);
     }

@@ -453,6 +453,7 @@ static void record_pause(heap *h, uint64_t ns)
     g->ring_pos = (g->ring_pos + 1) % GC_PAUSE_RING;
     if (g->ring_len < GC_PAUSE_RING)
         g->ring_len++;
+    gc_pause_hist_add(&g->pause_hist, ns);
 }
 
 /* A slice of the full collection: runs until the budget (time or work) is

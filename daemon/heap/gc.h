@@ -259,6 +259,17 @@ bool gc_running(const heap *h);
 /* Drops the heap's reference to gc.garbage (before a final collection). */
 void gc_drop_garbage(heap *h);
 
+/* Slice pauses as a histogram, for Prometheus (server/metrics.c): the
+ * upper bounds of the buckets, in µs, increasing; a last bucket, +Inf,
+ * is implied. */
+#define GC_PAUSE_BUCKETS 13
+extern const uint64_t gc_pause_bounds_us[GC_PAUSE_BUCKETS];
+
+/* Every slice's pause since the heap was made, cumulative as Prometheus
+ * wants them: counts[i] slices took at most gc_pause_bounds_us[i], and
+ * counts[GC_PAUSE_BUCKETS] is every slice (+Inf); *sum_ns their total. */
+void gc_pause_histogram(const heap *h, uint64_t counts[GC_PAUSE_BUCKETS + 1], uint64_t *sum_ns);
+
 /* Frees the collector's own memory (called by heap_free). */
 void gc_release(heap *h);
 

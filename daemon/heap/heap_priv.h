@@ -37,6 +37,16 @@ struct gc_young {
     gc_cycle_info cur;
 };
 
+/* Slice pauses by bucket (gc_pause.c), not cumulative: counts[i] for
+ * pauses in (bound[i-1], bound[i]], the last for those past every bound. */
+typedef struct gc_pause_hist {
+    uint64_t counts[GC_PAUSE_BUCKETS + 1];
+    uint64_t sum_ns;
+} gc_pause_hist;
+
+/* Counts one slice's pause (record_pause in gc.c). */
+void gc_pause_hist_add(gc_pause_hist *ph, uint64_t ns);
+
 /* The collector's state (gc.c); see gc.h for the invariants. */
 struct gc_state {
     struct gc_gen gen[GC_GENERATIONS];
@@ -74,6 +84,7 @@ struct gc_state {
     gc_cycle_info last;
     uint32_t ring[GC_PAUSE_RING]; /* recent slice pauses in µs, for p99 */
     size_t ring_len, ring_pos;
+    gc_pause_hist pause_hist; /* every slice's pause, for gc_pause_histogram */
     gc_cycle_hook hook;
     void *hook_ctx;
 };

@@ -156,6 +156,7 @@ static const conf_key keys[] = {
     K_PATH("persistence.path", persistence_path, FILE_PATH_LEN, true, "null"),
     K_U64("persistence.interval_s", persistence_interval_s, 0, 31536000, FIXED, "0"),
     K_ENUM("log.level", log_level, &level_enum, RT, "\"info\""),
+    K_ADDR("metrics.listen", metrics_listen, true, "null"),
 };
 
 static const conf_key *key_find(const char *dotted)
@@ -343,28 +344,34 @@ static bool host_parse(const char *h, size_t n, unsigned port, struct sockaddr_s
               : uv_ip4_addr(host, (int)port, (struct sockaddr_in *)ss) == 0;
 }
 
-int config_tcp_address(const char *spec, struct sockaddr_storage *ss, char *err, size_t errlen)
+int config_host_port(const char *key, const char *spec, struct sockaddr_storage *ss, char *err,
+                     size_t errlen)
 {
     const char *colon = strrchr(spec, ':'), *port = colon ? colon + 1 : "";
     size_t n = strlen(port);
     if (!colon || colon == spec)
-        return fail(err, errlen, HE_VALUE, "config: listen.tcp: \"%.80s\": expected \"HOST:PORT\"",
+        return fail(err, errlen, HE_VALUE, "config: %s: \"%.80s\": expected \"HOST:PORT\"", key,
                     spec);
     if (n == 0 || strspn(port, "0123456789") != n)
         return fail(err, errlen, HE_VALUE,
-                    "config: listen.tcp: \"%.80s\": the port must be a number (1..65535)", spec);
+                    "config: %s: \"%.80s\": the port must be a number (1..65535)", key, spec);
     /* 0 is refused too: a random port would leave clients nowhere to go */
     unsigned long v = strtoul(port, NULL, 10); /* ULONG_MAX when huge: out of range too */
     if (v < 1 || v > 65535)
         return fail(err, errlen, HE_VALUE,
-                    "config: listen.tcp: \"%.80s\": port %.20s is out of range (1..65535)", spec,
+                    "config: %s: \"%.80s\": port %.20s is out of range (1..65535)", key, spec,
                     port);
     if (!host_parse(spec, (size_t)(colon - spec), (unsigned)v, ss))
         return fail(err, errlen, HE_VALUE,
-                    "config: listen.tcp: \"%.80s\": the host must be an IPv4 address, or an IPv6 "
+                    "config: %s: \"%.80s\": the host must be an IPv4 address, or an IPv6 "
                     "address in brackets",
-                    spec);
+                    key, spec);
     return 0;
+}
+
+int config_tcp_address(const char *spec, struct sockaddr_storage *ss, char *err, size_t errlen)
+{
+    return config_host_port("listen.tcp", spec, ss, err, errlen);
 }
 
 static int set_addr(const conf_key *k, const cJSON *v, void *field, char *err, size_t errlen)
@@ -372,7 +379,7 @@ static int set_addr(const conf_key *k, const cJSON *v, void *field, char *err, s
     struct sockaddr_storage ss;
     if (!cJSON_IsString(v))
         return expect_error(k, HE_TYPE, err, errlen);
-    int rc = config_tcp_address(v->valuestring, &ss, err, errlen);
+    int rc = config_host_port(k->name, v->valuestring, &ss, err, errlen);
     if (rc == 0)
         store_string(field, v->valuestring);
     return rc;

@@ -37,8 +37,9 @@ typedef struct heapd_config {
         max_output_bytes;
     char *persistence_path; /* or NULL: no snapshots */
     uint64_t persistence_interval_s;
-    int log_level; /* syslog priority: debug 7, info 6, notice 5, warning 4, error 3 */
-    char *source;  /* the file it was loaded from, or NULL for built-in defaults */
+    int log_level;        /* syslog priority: debug 7, info 6, notice 5, warning 4, error 3 */
+    char *metrics_listen; /* "HOST:PORT" for GET /metrics (Prometheus), or NULL: off */
+    char *source;         /* the file it was loaded from, or NULL for built-in defaults */
 } heapd_config;
 
 /* Fills *c with the SPEC defaults, overwriting it without freeing anything. */
@@ -66,6 +67,10 @@ int config_set_option(heapd_config *c, const char *dotted, const char *value, ch
  * decimal 1..65535 (0, a random port, is refused: clients could not find
  * it). Fills *ss; 0, or HE_VALUE with one line naming listen.tcp. */
 int config_tcp_address(const char *spec, struct sockaddr_storage *ss, char *err, size_t errlen);
+/* The same parser for any "HOST:PORT" setting: its messages name key
+ * (metrics.listen). */
+int config_host_port(const char *key, const char *spec, struct sockaddr_storage *ss, char *err,
+                     size_t errlen);
 
 /* For SIGHUP: loads path into a temporary and, if it is valid, copies only
  * the run-time settable settings into *c. On error *c is unchanged. */

@@ -6,6 +6,7 @@
 #include "log.h"
 #include "mpscan.h"
 #include "pack.h"
+#include "peer.h"
 #include "reply.h"
 #include "util.h"
 #include "wire.h"
@@ -31,6 +32,7 @@ conn *conn_new(server *srv)
     c->s = ns_session_new(srv->ns);
     c->id = ns_session_id(c->s);
     c->connected_ns = now_ns();
+    c->active_ms = uv_now(srv->loop);
     mpscan_init(&c->scan);
     msgpack_sbuffer_init(&c->out);
     msgpack_packer_init(&c->pk, &c->out, msgpack_sbuffer_write);
@@ -108,6 +110,7 @@ static void on_closed(uv_handle_t *h)
     ns_session_end(srv->ns, c->s); /* frames popped, handles dropped */
     msgpack_sbuffer_destroy(&c->out);
     free(c->in);
+    free(c->peer);
     free(c);
     server_after_close(srv);
 }
@@ -268,6 +271,7 @@ static void run_message(conn *c, const char *p, size_t len)
         return;
     }
     c->requests++;
+    c->active_ms = uv_now(srv->loop); /* the loop's cached clock: no system call */
     srv->served = true;
     dispatch_message(srv, c, &msg);
     msgpack_zone_clear(&srv->zone);
@@ -387,16 +391,26 @@ void conn_resume(conn *c, bool run_more)
 void conn_start(conn *c)
 {
     c->u.handle.data = c;
+    c->peer = peer_name(&c->u.stream, c->is_tcp, &c->peer_pid);
     uv_read_start(&c->u.stream, on_alloc, conn_on_read);
 }
 
 void conn_pack_info(msgpack_packer *pk, const conn *c)
 {
-    msgpack_pack_map(pk, 8);
+    uint64_t now = now_ns();
+    msgpack_pack_map(pk, 10 + (c->peer_pid > 0));
     pack_cstr(pk, "id");
     msgpack_pack_uint64(pk, c->id);
+    pack_kv_s(pk, "peer", c->peer ? c->peer : "?");
+    if (c->peer_pid > 0) {
+        pack_cstr(pk, "pid");
+        msgpack_pack_int64(pk, c->peer_pid);
+    }
     pack_cstr(pk, "age_s");
-    msgpack_pack_uint64(pk, (now_ns() - c->connected_ns) / 1000000000u);
+    msgpack_pack_uint64(pk, (now - c->connected_ns) / 1000000000u);
+    pack_cstr(pk, "idle_s"); /* since its last request, as Redis's CLIENT LIST idle= */
+    uint64_t loop_ms = uv_now(c->srv->loop);
+    msgpack_pack_uint64(pk, loop_ms > c->active_ms ? (loop_ms - c->active_ms) / 1000 : 0);
     pack_cstr(pk, "requests");
     msgpack_pack_uint64(pk, c->requests);
     pack_cstr(pk, "scope_depth");

@@ -32,6 +32,9 @@ struct conn {
     msgpack_packer pk;
     uint32_t watch_head; /* this session's watches (watches.h) */
     uint64_t connected_ns, requests;
+    uint64_t active_ms; /* uv_now when its last request ran (or it connected): idle */
+    char *peer;         /* peer.h: "ADDR:PORT", or the Unix socket's path */
+    int64_t peer_pid;   /* a Unix client's pid, else 0 */
     /* The deferred answer (waiting) is a failed auth's, not save's, and how
      * many auth attempts failed here (authlimit.h). */
     bool waiting_auth;
@@ -39,6 +42,7 @@ struct conn {
 };
 
 conn *conn_new(server *srv);
+/* After the accept: notes who the peer is (clients()), then reads. */
 void conn_start(conn *c);
 void conn_on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
 void conn_flush(conn *c);
@@ -70,8 +74,8 @@ void conn_handle_add(conn *c, hobj *o);
 /* Drops count handles the session holds on o: ValueError, and nothing
  * dropped, when it holds fewer. */
 int conn_handle_release(conn *c, hobj *o, uint32_t count, herr *err);
-/* A map per connection: id, age, requests, session depth, auth, transport,
- * handles. */
+/* A map per connection: id, peer (and a Unix client's pid), age and idle
+ * seconds, requests, session depth, auth, transport, handles, paused. */
 void conn_pack_info(msgpack_packer *pk, const conn *c);
 
 #endif

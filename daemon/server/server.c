@@ -206,6 +206,8 @@ server *server_new(uv_loop_t *loop, heapd_config *cfg, char *err, size_t errlen)
         rc = persist_init(&srv->persist, &ps, err, errlen);
     if (!rc)
         rc = listeners_open(srv, err, errlen);
+    if (!rc)
+        rc = metrics_open(srv, err, errlen);
     authlimit_init(&srv->auth, loop, srv);
     uv_check_init(loop, &srv->after_io);
     uv_idle_init(loop, &srv->keep_busy);
@@ -249,6 +251,7 @@ void server_stop(server *srv)
     persist_stop(srv->persist);
     notify_stopping();
     listeners_close(&srv->lis);
+    metrics_close(&srv->met);
     for (conn *c = srv->conns; c; c = c->next)
         conn_close_after_writes(c);
     if (srv->conns && srv->stop_timer.loop)

@@ -12,6 +12,7 @@
 #include "events.h"
 #include "heap.h"
 #include "listeners.h"
+#include "metrics.h"
 #include "methods.h"
 #include "ns.h"
 
@@ -38,6 +39,7 @@ typedef struct server {
     heap *h;
     hns *ns;
     listeners lis;
+    metrics met; /* GET /metrics on metrics.listen, when set */
     uv_timer_t watchdog;
     uv_timer_t gc_timer;   /* starts cycles by the interval rule, idles slices */
     uv_timer_t stop_timer; /* a stop waits this long for clients to read */

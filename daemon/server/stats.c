@@ -6,6 +6,7 @@
 #include "util.h"
 #include "version.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -22,6 +23,32 @@ static void pack_gen(msgpack_packer *pk, int i, const gc_gen_stats *g)
         snprintf(key, sizeof key, "gen%d_%s", i, names[k]);
         pack_kv_u(pk, key, v[k]);
     }
+}
+
+uint64_t stats_rss_bytes(void)
+{
+    unsigned long long size, resident;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (!f)
+        return 0;
+    int n = fscanf(f, "%llu %llu", &size, &resident);
+    fclose(f);
+    long page = sysconf(_SC_PAGESIZE);
+    return n == 2 && page > 0 ? (uint64_t)resident * (uint64_t)page : 0;
+}
+
+void stats_human_bytes(char buf[16], uint64_t n)
+{
+    static const char units[] = "KMGTP";
+    if (n < 1024) {
+        snprintf(buf, 16, "%" PRIu64 "B", n);
+        return;
+    }
+    double v = (double)n / 1024;
+    int u = 0;
+    while (v >= 1024 && u < 4)
+        v /= 1024, u++;
+    snprintf(buf, 16, "%.2f%c", v, units[u]);
 }
 
 void stats_pack_gc(msgpack_packer *pk, const gc_stats *st)
@@ -74,26 +101,41 @@ static void sec_clients(server *srv, msgpack_packer *pk)
     pack_kv_u(pk, "max_clients", srv->cfg.max_clients);
 }
 
+/* key and its "_human" twin; a limit of 0 reads "unlimited". */
+static void pack_bytes(msgpack_packer *pk, const char *key, const char *human_key, uint64_t n,
+                       bool limit)
+{
+    char human[16];
+    stats_human_bytes(human, n);
+    pack_kv_u(pk, key, n);
+    pack_kv_s(pk, human_key, limit && n == 0 ? "unlimited" : human);
+}
+
+/* Numbers for programs, each byte count with a "_human" twin for people
+ * (Redis's used_memory_human). bytes is what the heap accounts for (and
+ * limits.max_memory_bytes counts); rss_bytes what the process holds. */
 static void sec_memory(server *srv, msgpack_packer *pk)
 {
     const heap_stats *st = heap_get_stats(srv->h);
-    msgpack_pack_map(pk, 5);
-    pack_kv_u(pk, "bytes", st->bytes);
-    pack_kv_u(pk, "peak_bytes", st->peak_bytes);
+    msgpack_pack_map(pk, 10);
+    pack_bytes(pk, "bytes", "bytes_human", st->bytes, false);
+    pack_bytes(pk, "peak_bytes", "peak_human", st->peak_bytes, false);
+    pack_bytes(pk, "rss_bytes", "rss_human", stats_rss_bytes(), false);
     pack_kv_u(pk, "names_bytes", heap_ext_bytes(srv->h));
-    pack_kv_u(pk, "limit", srv->cfg.max_memory_bytes);
+    pack_bytes(pk, "limit", "limit_human", srv->cfg.max_memory_bytes, true);
     pack_kv_u(pk, "max_objects", srv->cfg.max_objects);
 }
 
 static void sec_objects(server *srv, msgpack_packer *pk)
 {
     const heap_stats *st = heap_get_stats(srv->h);
-    msgpack_pack_map(pk, T__COUNT + 3);
+    msgpack_pack_map(pk, T__COUNT + 4);
     for (int t = 0; t < T__COUNT; t++)
         pack_kv_u(pk, htype_name((htype)t), heap_live(srv->h, (htype)t));
     pack_kv_u(pk, "live", heap_live_total(srv->h));
     pack_kv_u(pk, "allocated", st->allocated);
     pack_kv_u(pk, "freed", st->freed);
+    pack_kv_u(pk, "global_names", ns_count_names(srv->ns, NULL, false));
 }
 
 static void sec_refcount(server *srv, msgpack_packer *pk)

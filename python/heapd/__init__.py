@@ -17,22 +17,23 @@ from __future__ import annotations
 
 from .client import Client, connect, default_socket_path
 from .errors import (
-    AuthError, ConnectionError, Error, IndexError, KeyError, MemoryError, NameError,
+    AttributeError, AuthError, ConnectionError, Error, IndexError, KeyError, MemoryError, NameError,
     OverflowError, ProtocolError, RecursionError, ReferenceError, RuntimeError,
     TimeoutError, TypeError, ValueError, error_class,
 )
 from .pipeline import Pipeline
 from .protocol import PendingCall
 from .refs import Ref
-from .values import Name
+from .values import Instance, Name
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "connect", "Client", "Pipeline", "PendingCall", "Ref", "Name", "default_socket_path",
+    "connect", "Client", "Pipeline", "PendingCall", "Ref", "Name", "Instance", "default_socket_path",
     "Error", "ConnectionError", "TimeoutError", "NameError", "KeyError", "IndexError",
     "TypeError", "ValueError", "OverflowError", "ReferenceError", "MemoryError",
-    "RecursionError", "RuntimeError", "AuthError", "ProtocolError", "error_class",
+    "RecursionError", "RuntimeError", "AuthError", "ProtocolError", "AttributeError",
+    "error_class",
 ]
 
 

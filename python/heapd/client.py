@@ -384,9 +384,22 @@ class Client(ClientBase):
         self.call("unwatch", target)
         self._router.remove_watch(obj_id)
 
+    def weakref(self, target: Target, callback: Optional[Callable[[Any], Any]] = None) -> Any:
+        """A weak reference to target (a Ref to a ``weakref`` object, which
+        ``weakref_get`` dereferences). With a callback, ``callback(w)`` runs
+        once the referent is reclaimed, as ``weakref.ref(x, callback)``."""
+        if callback is None:
+            return self.call("weakref", target)
+        w = self.call("weakref", target, {"callback": True})
+        self._router.add_weakref(w.id, callback)
+        return w
+
     def subscribe(self, channel: str, callback: Callable[..., Any]) -> None:
-        """Calls ``callback(info)`` for each event of `channel` (``"gc"``:
-        one per collection cycle, info a dict)."""
+        """Calls ``callback(*params)`` for each event of `channel`: ``"gc"``,
+        ``callback(info)`` as each collection starts and stops (info a
+        dict); ``"finalize"``, ``callback(ref, class_name, attrs)`` when an
+        instance of a class with ``__del__`` is reclaimed (PEP 442: once),
+        before the answer to the call that freed it."""
         self._router.add_channel(channel, callback)
         try:
             self.call("subscribe", channel)

@@ -28,6 +28,7 @@ __all__ = [
     "RuntimeError",
     "AuthError",
     "ProtocolError",
+    "AttributeError",
     "error_class",
     "from_wire",
 ]
@@ -92,12 +93,14 @@ RecursionError = _server_error("RecursionError", "A value nests deeper than limi
 RuntimeError = _server_error("RuntimeError", "The operation cannot run now (no scope to pop, no persistence...).")
 AuthError = _server_error("AuthError", "Authentication is required, or the token is wrong.")
 ProtocolError = _server_error("ProtocolError", "A malformed message, an unknown method, or a confused stream.")
+AttributeError = _server_error("AttributeError", "An instance or class has no such attribute.")
 
 _CLASSES: Dict[str, Type[Error]] = {
     cls.type: cls
     for cls in (
         NameError, KeyError, IndexError, TypeError, ValueError, OverflowError,
         ReferenceError, MemoryError, RecursionError, RuntimeError, AuthError, ProtocolError,
+        AttributeError,
     )
 }
 

@@ -26,12 +26,16 @@ class Router:
     def __init__(self) -> None:
         self.watchers: Dict[int, List[Callback]] = {}
         self.channels: Dict[str, List[Callback]] = {}
+        self.weakrefs: Dict[int, List[Callback]] = {}
 
     def add_watch(self, obj_id: int, callback: Callback) -> None:
         self.watchers.setdefault(obj_id, []).append(callback)
 
     def remove_watch(self, obj_id: int, callback: Optional[Callback] = None) -> None:
         _remove(self.watchers, obj_id, callback)
+
+    def add_weakref(self, w_id: int, callback: Callback) -> None:
+        self.weakrefs.setdefault(w_id, []).append(callback)
 
     def add_channel(self, channel: str, callback: Callback) -> None:
         self.channels.setdefault(channel, []).append(callback)
@@ -45,6 +49,10 @@ class Router:
             ref, type_name, cause = params
             obj_id = ref.id if isinstance(ref, BaseRef) else ref
             return [_bound(cb, obj_id, type_name, cause) for cb in self.watchers.pop(obj_id, [])]
+        if method == "weakref" and len(params) == 1:
+            w = params[0]
+            w_id = w.id if isinstance(w, BaseRef) else w
+            return [_bound(cb, w) for cb in self.weakrefs.pop(w_id, [])]
         if method == "error":
             log.warning("heapd reported an error on this connection: %r", params)
             return []

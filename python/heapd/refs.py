@@ -188,3 +188,28 @@ class Ref(BaseRef):
     def keys(self) -> List[Any]:
         """A dict's keys, in insertion order."""
         return self._client.call("keys", self)
+
+    # -- classes and instances: attributes, and calling a class --
+
+    def __getattr__(self, name: str) -> Any:
+        """``ref.name``: an instance's (or its class's) attribute, a
+        class's attribute (getattr on the server; AttributeError if none)."""
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return self._client.call("getattr", self, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name.startswith("_") or name in ("type",):
+            object.__setattr__(self, name, value)
+            return
+        self._client.call("setattr", self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        if name.startswith("_"):
+            object.__delattr__(self, name)
+            return
+        self._client.call("delattr", self, name)
+
+    def __call__(self, **attrs: Any) -> "Ref":
+        """A class Ref called makes an instance: ``Employee(name="Ann")``."""
+        return self._client.call("instance", self, attrs)

@@ -13,16 +13,16 @@ are, and ext 1 a Ref (made by the caller's hook, which also counts handles).
 from __future__ import annotations
 
 import struct
-from typing import Any, Callable, Dict, Iterable, List, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 import msgpack
 
 from . import errors
 
-__all__ = ["Name", "EXT_REF", "EXT_TUPLE", "EXT_SET", "EXT_NAME", "INT64_MIN", "INT64_MAX",
+__all__ = ["Name", "Instance", "EXT_REF", "EXT_TUPLE", "EXT_SET", "EXT_NAME", "EXT_INSTANCE", "INT64_MIN", "INT64_MAX",
            "Encoder", "make_ext_hook", "make_dict", "pack_ref"]
 
-EXT_REF, EXT_TUPLE, EXT_SET, EXT_NAME = 1, 2, 3, 4
+EXT_REF, EXT_TUPLE, EXT_SET, EXT_NAME, EXT_INSTANCE = 1, 2, 3, 4, 5
 INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
 
 # Far deeper than heapd accepts (limits.max_depth, 64 by default), shallow
@@ -30,6 +30,26 @@ INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
 MAX_NESTING = 256
 
 _ID = struct.Struct(">Q")
+
+
+class Instance:
+    """An instance of a heapd class, as a value (ext 5): ``cls`` is the
+    class (a Ref, a :class:`Name`, or the str name it is bound to) and
+    ``attrs`` its attributes. ``get`` answers instances this way; sending
+    one makes a new instance, as ``Employee(name="Ann")`` would."""
+
+    __slots__ = ("cls", "attrs")
+
+    def __init__(self, cls: Any, attrs: Optional[Dict[str, Any]] = None) -> None:
+        self.cls = cls
+        self.attrs = dict(attrs or {})
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, Instance) and self.cls == other.cls
+                and self.attrs == other.attrs)
+
+    def __repr__(self) -> str:
+        return "Instance(%r, %r)" % (self.cls, self.attrs)
 
 
 class Name(str):
@@ -67,7 +87,7 @@ class Encoder:
         self._exact: Dict[type, Callable[[Any, int], Any]] = {
             type(None): _same, bool: _same, float: _same, str: _same, bytes: _same,
             int: _int, list: self._list, dict: self._dict, tuple: self._tuple,
-            set: self._set, frozenset: self._set, Name: _name,
+            set: self._set, frozenset: self._set, Name: _name, Instance: self._instance,
         }
 
     def value(self, v: Any, depth: int = 0) -> Any:
@@ -124,6 +144,14 @@ class Encoder:
         d = self._nested(depth)
         conv = self.value
         return {conv(k, d): conv(x, d) for k, x in v.items()}
+
+    def _instance(self, v: "Instance", depth: int) -> msgpack.ExtType:
+        d = self._nested(depth)
+        for k in v.attrs:
+            if not isinstance(k, str):
+                raise errors.TypeError("attribute name must be string, not %r" % type(k).__name__)
+        payload = [self.value(v.cls, d), self._dict(v.attrs, d)]
+        return msgpack.ExtType(EXT_INSTANCE, self.pack(payload))
 
     def _ext(self, code: int, items: Iterable[Any], depth: int) -> msgpack.ExtType:
         return msgpack.ExtType(code, self.pack(self._list(items, depth)))
@@ -201,6 +229,11 @@ def make_ext_hook(on_ref: Callable[[int], Any]) -> Callable[[int, bytes], Any]:
             return _make_set(unpack_payload(data))
         if code == EXT_NAME:
             return Name(data.decode("utf-8"))
+        if code == EXT_INSTANCE:
+            items = unpack_payload(data)
+            if len(items) != 2 or not isinstance(items[1], dict):
+                raise errors.ProtocolError("ext 5 payload is not [class, attrs]")
+            return Instance(items[0], items[1])
         return msgpack.ExtType(code, data)
 
     return hook

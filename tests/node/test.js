@@ -184,7 +184,7 @@ test('hello and api_info', async () => {
   assert.strictEqual(typeof h.version, 'string');
   assert.ok(Number.isInteger(h.session) && h.session > 0, 'session ' + h.session);
   const info = await c.call('api_info');
-  assert.deepStrictEqual(info.ext, { ref: 1, tuple: 2, set: 3, name: 4 });
+  assert.deepStrictEqual(info.ext, { ref: 1, tuple: 2, set: 3, name: 4, instance: 5 });
   assert.ok(info.errors.includes('NameError') && info.errors.includes('ProtocolError'));
   assert.ok(info.methods.some((m) => m.name === 'bind' && m.min_args === 2));
 });

@@ -48,6 +48,8 @@ def provoke(kind, client, uniq, make_server, monkeypatch):
         c.bind(uniq("deep"), deep)
     elif kind == "RuntimeError":
         c.pop_scope()  # no scope open
+    elif kind == "AttributeError":
+        c.getattr(c.instance(c.class_new("Employee")), "nope")
     elif kind == "AuthError":
         s = make_server(token="s3cret")
         with s.connect() as c2:
@@ -60,7 +62,7 @@ def provoke(kind, client, uniq, make_server, monkeypatch):
 
 KINDS = ["NameError", "KeyError", "IndexError", "TypeError", "ValueError", "OverflowError",
          "ReferenceError", "MemoryError", "RecursionError", "RuntimeError", "AuthError",
-         "ProtocolError"]
+         "ProtocolError", "AttributeError"]
 
 
 # A fragment of each server message: the error came from heapd, not from a
@@ -71,6 +73,7 @@ SERVER_SAYS = {
     "ReferenceError": "no object with id", "MemoryError": "limits.max_objects",
     "RecursionError": "limits.max_depth", "RuntimeError": "scope",
     "AuthError": "invalid token", "ProtocolError": "unknown method 'no_such_method'",
+    "AttributeError": "has no attribute 'nope'",
 }
 
 

@@ -92,6 +92,15 @@ CALLS = {
     "gc_get_referents": lambda c: c.gc_get_referents("g_nest") == [c.getitem("g_nest", 0)],
     "gc_stats": lambda c: "collected" in c.gc_stats(),
     "why_alive": lambda c: c.why_alive("g_list") == [["global", "g_list"]],
+    "class_new": lambda c: c.type(c.class_new("Point", {"dims": 2})) == "type",
+    "instance": lambda c: c.type(c.instance(c.class_new("Point"), {"x": 1})) == "Point",
+    "getattr": lambda c: c.getattr(c.instance(c.class_new("P", {"k": 7})), "k") == 7,
+    "setattr": lambda c: c.setattr(c.class_new("Q"), "a", 1) is None,
+    "delattr": lambda c: c.delattr(c.instance(c.class_new("R"), {"a": 1}), "a") is None,
+    "dir": lambda c: c.dir(c.instance(c.class_new("S", {"b": 1}), {"a": 1})) == ["a", "b"],
+    "weakref": lambda c: c.type(c.weakref("g_list")) == "weakref",
+    "weakref_get": lambda c: c.weakref_get(c.weakref("g_list")) == c.lookup("g_list"),
+    "weakref_count": lambda c: c.weakref_count("g_dict") == 0,
     "memory_usage": lambda c: c.memory_usage("g_dict")["exact"] is True,
     "stats": lambda c: "gc" in c.stats() and "live" in c.stats("objects"),
     "config_get": lambda c: c.config_get("gc.threshold") == [700, 10, 10],
@@ -128,7 +137,7 @@ def test_methods_are_made_from_api_info(client):
     for row in client.api["methods"]:
         method = getattr(client, row["name"])
         assert callable(method)
-        if row["name"] not in ("watch", "unwatch", "subscribe", "unsubscribe"):
+        if row["name"] not in ("watch", "unwatch", "subscribe", "unsubscribe", "weakref"):
             assert row["help"][1:] in method.__doc__
     assert client.is_ is getattr(client, "is") or client.is_ == getattr(client, "is")
     sig = inspect.signature(client.bind)
