@@ -336,10 +336,20 @@ void gc_finalize_garbage(heap *h, hobj *o)
 
 /* Clears a garbage container (o untracked): its references go to the
  * deferred queue flagged "gc", and refcounting frees what they held. */
+/* Whether garbage found now goes to gc.garbage. During a sweep, only if
+ * saveall was on at its flip: otherwise garbage the sweep has not reached
+ * yet no longer resolves, and what saved garbage points to must. */
+static bool saving_now(const heap *h)
+{
+    if (h->gc.phase == GC_SWEEP)
+        return h->gc.saving;
+    return (h->gc.debug & GC_DEBUG_SAVEALL) != 0;
+}
+
 void gc_dispose_garbage(heap *h, hobj *o, uint64_t *collected)
 {
     (*collected)++;
-    if (h->gc.debug & GC_DEBUG_SAVEALL || (h->gc.phase == GC_SWEEP && h->gc.saving)) {
+    if (saving_now(h)) {
         save_garbage(h, o);
         return;
     }

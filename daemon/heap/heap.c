@@ -534,6 +534,22 @@ hobj *heap_new_weakref_(heap *h)
     return new_obj(h, T_WEAKREF);
 }
 
+hobj *heap_restore_record(heap *h, htype t)
+{
+    assert(htype_is_record(t));
+    return new_obj(h, t);
+}
+
+void heap_restore_rec(heap *h, hobj *o, hobj *a, hobj *b, bool flag)
+{
+    assert(o->type == T_TYPE || o->type == T_INSTANCE);
+    AS_REC(o)->ref[0] = heap_incref(h, a);
+    AS_REC(o)->ref[1] = heap_incref(h, b);
+    heap_store_barrier(h, o, a);
+    heap_store_barrier(h, o, b);
+    o->flag = flag;
+}
+
 void heap_traverse(hobj *o, hvisit_fn visit, void *arg)
 {
     switch ((htype)o->type) {

@@ -269,6 +269,13 @@ bool heap_restore_place(heap *h, hid id);
 void heap_restore_unplace(heap *h, htype t);
 /* Rebuilds the free lists (lowest slot reused first; HGEN_MAX retired). */
 void heap_restore_end(heap *h);
+/* A class, instance or weakref with nothing in it yet (a shell)... */
+hobj *heap_restore_record(heap *h, htype t);
+/* ... then what a class (a: name, b: dict) or an instance (a: class, b:
+ * dict) holds (new references are taken), and its flag; or what a weakref
+ * holds (key or NULL, referent or NULL, owner dict id or 0). */
+void heap_restore_rec(heap *h, hobj *o, hobj *a, hobj *b, bool flag);
+void heap_restore_weakref(heap *h, hobj *w, hobj *key, hobj *referent, hid owner);
 
 /* --- implementation of the inline functions ----------------------------- */
 

@@ -74,13 +74,10 @@ static void drop(struct weak_state *w, struct weak_slot *s)
     w->tombs++;
 }
 
-hobj *heap_weakref(heap *h, hobj *o, uint32_t session)
+/* Puts weakref wr at the head of o's list. */
+static void link_referent(heap *h, hweakref *wr, hobj *o)
 {
-    assert(htype_is_weakrefable(o->type) && !o->dead);
-    hobj *wo = heap_new_weakref_(h);
-    hweakref *wr = AS_WEAK(wo);
     wr->referent = o;
-    wr->session = session;
     struct weak_slot *s = o->weakly ? find(&h->weak, o) : NULL;
     if (s) {
         wr->wnext = s->head;
@@ -90,7 +87,28 @@ hobj *heap_weakref(heap *h, hobj *o, uint32_t session)
         put(&h->weak, o, wr);
         o->weakly = 1;
     }
+}
+
+hobj *heap_weakref(heap *h, hobj *o, uint32_t session)
+{
+    assert(htype_is_weakrefable(o->type) && !o->dead);
+    hobj *wo = heap_new_weakref_(h);
+    link_referent(h, AS_WEAK(wo), o);
+    AS_WEAK(wo)->session = session;
     return wo;
+}
+
+void heap_restore_weakref(heap *h, hobj *wo, hobj *key, hobj *referent, hid owner)
+{
+    hweakref *w = AS_WEAK(wo);
+    assert(!w->key && !w->referent);
+    if (key) {
+        w->key = heap_incref(h, key);
+        heap_store_barrier(h, wo, key);
+    }
+    if (referent)
+        link_referent(h, w, referent);
+    w->owner = owner;
 }
 
 hobj *heap_weak_entry(heap *h, hobj *o, hobj *d, hobj *key)

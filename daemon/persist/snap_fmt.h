@@ -13,11 +13,19 @@
  *        generation: a live object's own, else the one the slot gives
  *        next (HGEN_MAX: retired). One GENS per type with slots.
  *   [SCALARS, [id, value, ...]]      None nil, bool, int, float64, str, bin
- *   [SHELLS, [id, ...]]              lists, dicts and sets, made empty
+ *   [SHELLS, [id, ...]]              lists, dicts, sets, classes, instances
+ *                                    and weakrefs, made empty
  *   [TUPLE, id, n, [item id, ...]]                                  sequence
  *        each tuple after every tuple it holds (its hash needs theirs)
  *   [FILL, id, n, [item id, ...]]    a non-empty list or set        sequence
  *   [FILL, id, n, [key id, value id, ...]]  a non-empty dict (n pairs)
+ *   [RECS, [id, a, b, owner, flags, ...]]   (version 2) what the shells of
+ *        classes, instances and weakrefs hold, and weak-valued dicts:
+ *          class    a: its name (a str), b: its dict, flags 1: has __del__
+ *          instance a: its class, b: its dict, flags 1: finalized
+ *          weakref  a: its entry's key or 0, b: its referent or 0 (not
+ *                   saved: cleared), owner: its weak-valued dict or 0
+ *          dict     flags 1: weak-valued (a, b, owner 0)
  *   [NAMES, [name, id, ...]]         global bindings
  *   [END, objects, names]
  *   [MORE, [...]]                    the next entries of the open sequence
@@ -54,6 +62,7 @@ enum snap_kind {
     SR_SHELLS,
     SR_TUPLE,
     SR_FILL,
+    SR_RECS, /* version 2 */
     SR_NAMES,
     SR_END,
     SR_MORE,

@@ -58,14 +58,19 @@ struct loader {
     uint32_t got, items_cap;
     struct bound *bound; /* names bound, for undo */
     size_t nbound, bound_cap;
+    uint32_t version;  /* of the file: 1 has no RECS, and 10 types */
+    uint64_t recs_got; /* RECS entries read */
 };
 
 #define BAD(ld, ...) herr_set((ld)->err, HE_RUNTIME, __VA_ARGS__)
 #define ULL(x)       ((unsigned long long)(x))
 
 static const char *const kind_names[] = {
-    "?", "header", "gens", "scalars", "shells", "tuple", "fill", "names", "end", "more",
+    "?", "header", "gens", "scalars", "shells", "tuple", "fill", "recs", "names", "end", "more",
 };
+
+/* Version 1's types and kinds: no class, instance or weakref, no RECS. */
+#define V1_TYPES 10
 
 /* --- ids and objects ----------------------------------------------------- */
 
@@ -200,13 +205,16 @@ static int shell(struct loader *ld, const msgpack_object *idv)
     bool premade;
     int rc = take_id(ld, idv, &id);
     htype t = hid_type(id);
-    if (!rc && !htype_is_mutable(t))
-        rc = BAD(ld, "@%llu: a %s among the lists, dicts and sets", ULL(id), htype_name(t));
+    if (!rc && !htype_is_mutable(t) && !htype_is_record(t))
+        rc = BAD(ld, "@%llu: a %s among the shells", ULL(id), htype_name(t));
     if (!rc)
         rc = claim(ld, id, &premade);
     if (rc)
         return rc;
-    hobj *o = t == T_LIST ? heap_list(ld->h, 0) : t == T_DICT ? heap_dict(ld->h) : heap_set(ld->h);
+    hobj *o = t == T_LIST   ? heap_list(ld->h, 0)
+              : t == T_DICT ? heap_dict(ld->h)
+              : t == T_SET  ? heap_set(ld->h)
+                            : heap_restore_record(ld->h, t);
     return claimed(ld, id, premade, o);
 }
 
@@ -432,6 +440,99 @@ static int shells(struct loader *ld, const msgpack_object *arr)
     return rc;
 }
 
+/* --- RECS: classes, instances, weakrefs, weak-valued dicts ------------------- */
+
+/* An id of the file that may be 0 (nothing). */
+static int resolve_or_null(struct loader *ld, const msgpack_object *v, hobj **out)
+{
+    *out = NULL;
+    if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER && v->via.u64 == 0)
+        return 0;
+    return resolve(ld, v, out);
+}
+
+/* A record's shell is filled once: its first reference is still NULL. */
+static bool unfilled(const hobj *o)
+{
+    return o->type == T_WEAKREF ? !AS_WEAK(o)->key && !AS_WEAK(o)->referent && !AS_WEAK(o)->owner
+                                : !AS_REC(o)->ref[0];
+}
+
+static int rec_fill(struct loader *ld, hobj *o, hobj *a, hobj *b, uint64_t owner, bool flag)
+{
+    if (o->type == T_WEAKREF) {
+        if (b && !htype_is_weakrefable(b->type))
+            return BAD(ld, "weakref @%llu: a %s cannot be weakly referenced", ULL(hobj_id(o)),
+                       htype_name(b->type));
+        if (!a != !owner || flag)
+            return BAD(ld, "weakref @%llu: a key goes with an owner", ULL(hobj_id(o)));
+        heap_restore_weakref(ld->h, o, a, b, owner);
+        return 0;
+    }
+    htype want = o->type == T_TYPE ? T_STR : T_TYPE;
+    if (!a || !b || a->type != want || b->type != T_DICT || owner)
+        return BAD(ld, "%s @%llu: a wrong %s or dict", htype_name(o->type), ULL(hobj_id(o)),
+                   o->type == T_TYPE ? "name" : "class");
+    heap_restore_rec(ld->h, o, a, b, flag);
+    return 0;
+}
+
+static int rec_entry(struct loader *ld, const msgpack_object *e)
+{
+    hobj *o, *a, *b;
+    int rc = resolve(ld, &e[0], &o);
+    if (!rc)
+        rc = resolve_or_null(ld, &e[1], &a);
+    if (!rc)
+        rc = resolve_or_null(ld, &e[2], &b);
+    if (rc)
+        return rc;
+    if (e[3].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+        e[4].type != MSGPACK_OBJECT_POSITIVE_INTEGER || e[4].via.u64 > 1)
+        return BAD(ld, "a recs entry for @%llu has a bad owner or flags", ULL(hobj_id(o)));
+    bool flag = e[4].via.u64;
+    if (o->type == T_DICT && !a && !b && !e[3].via.u64 && flag && !o->flag) {
+        o->flag = 1; /* weak-valued: its values are checked at the end */
+        return 0;
+    }
+    if (!htype_is_record(o->type) || !unfilled(o))
+        return BAD(ld, "a recs entry for @%llu, a %s (or a second one)", ULL(hobj_id(o)),
+                   htype_name(o->type));
+    ld->recs_got++;
+    return rec_fill(ld, o, a, b, e[3].via.u64, flag);
+}
+
+static int recs(struct loader *ld, const msgpack_object *arr)
+{
+    const msgpack_object *e = NULL;
+    uint32_t n = 0;
+    int rc = flat_entries(ld, arr, 5, &e, &n);
+    for (uint32_t i = 0; !rc && i < n; i++)
+        rc = rec_entry(ld, &e[5 * i]);
+    return rc;
+}
+
+/* After the records: every class and instance was filled, and each value
+ * of a weak-valued dict is its own entry's weakref. */
+static void check_rec(struct loader *ld, hobj *o)
+{
+    if (ld->err->code)
+        return;
+    if ((o->type == T_TYPE || o->type == T_INSTANCE) && unfilled(o))
+        BAD(ld, "%s @%llu has no recs entry", htype_name(o->type), ULL(hobj_id(o)));
+    if (o->type != T_DICT || !o->flag)
+        return;
+    hdict *d = AS_DICT(o);
+    for (uint32_t i = 0; d->tb && i < d->fill; i++) {
+        hentry *en = htab_entry(d, i);
+        if (en->key && (en->val->type != T_WEAKREF || AS_WEAK(en->val)->owner != hobj_id(o) ||
+                        AS_WEAK(en->val)->key != en->key)) {
+            BAD(ld, "weak-valued dict @%llu: a value is not its entry's weakref", ULL(hobj_id(o)));
+            return;
+        }
+    }
+}
+
 static int bind_name(struct loader *ld, const msgpack_object *nv, const msgpack_object *idv)
 {
     hobj *o;
@@ -482,9 +583,10 @@ static bool take_u64(const msgpack_object *v, uint64_t *out)
 
 static int header_slots(struct loader *ld, const msgpack_object *v)
 {
-    if (v->type != MSGPACK_OBJECT_ARRAY || v->via.array.size != T__COUNT)
-        return BAD(ld, "the header's slots are not %d counts", T__COUNT);
-    for (int t = 0; t < T__COUNT; t++) {
+    uint32_t types = ld->version == 1 ? V1_TYPES : T__COUNT;
+    if (v->type != MSGPACK_OBJECT_ARRAY || v->via.array.size != types)
+        return BAD(ld, "the header's slots are not %u counts", types);
+    for (uint32_t t = 0; t < types; t++) {
         const msgpack_object *c = &v->via.array.ptr[t];
         if (c->type != MSGPACK_OBJECT_POSITIVE_INTEGER || c->via.u64 > UINT32_MAX)
             return BAD(ld, "the header's %s slot count is bad", htype_name((htype)t));
@@ -580,8 +682,8 @@ static int end_record(struct loader *ld, const msgpack_object *a)
 /* --- records ------------------------------------------------------------------ */
 
 static const uint8_t record_len[] = {
-    [SR_HEADER] = 2, [SR_GENS] = 4,  [SR_SCALARS] = 2, [SR_SHELLS] = 2, [SR_TUPLE] = 4,
-    [SR_FILL] = 4,   [SR_NAMES] = 2, [SR_END] = 3,     [SR_MORE] = 2,
+    [SR_HEADER] = 2, [SR_GENS] = 4, [SR_SCALARS] = 2, [SR_SHELLS] = 2, [SR_TUPLE] = 4,
+    [SR_FILL] = 4,   [SR_RECS] = 2, [SR_NAMES] = 2,   [SR_END] = 3,    [SR_MORE] = 2,
 };
 
 /* The order rule: the header first and once, then kinds in order, and
@@ -605,9 +707,14 @@ static int record(struct loader *ld, const msgpack_object *rec)
     const msgpack_object *a = rec->via.array.ptr;
     if (rec->type != MSGPACK_OBJECT_ARRAY || rec->via.array.size < 2 ||
         a[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER || a[0].via.u64 < SR_HEADER ||
-        a[0].via.u64 > SR_MORE || rec->via.array.size != record_len[a[0].via.u64])
+        a[0].via.u64 > SR_MORE)
         return BAD(ld, "the record at byte %zu is not one of the known kinds", ld->pos);
-    int kind = (int)a[0].via.u64, rc = check_order(ld, kind);
+    int kind = (int)a[0].via.u64;
+    if (ld->version == 1 && kind >= SR_RECS) /* version 1 had no RECS */
+        kind = kind == SR_MORE ? -1 : kind + 1;
+    if (kind < 0 || rec->via.array.size != record_len[kind])
+        return BAD(ld, "the record at byte %zu is not one of the known kinds", ld->pos);
+    int rc = check_order(ld, kind);
     if (rc)
         return rc;
     switch (kind) {
@@ -623,6 +730,8 @@ static int record(struct loader *ld, const msgpack_object *rec)
         return tuple_start(ld, a);
     case SR_FILL:
         return fill_start(ld, a);
+    case SR_RECS:
+        return recs(ld, &a[1]);
     case SR_NAMES:
         return names(ld, &a[1]);
     case SR_END:
@@ -718,7 +827,7 @@ static int check_frame(const char *data, size_t len, herr *err)
     if (!magic)
         return herr_set(err, HE_RUNTIME, "not a heapd snapshot (no HEAPDSNP magic)");
     uint32_t version = be32_get(p + SNAP_MAGIC_LEN);
-    if (version != SNAP_VERSION)
+    if (version != SNAP_VERSION && version != 1)
         return herr_set(err, HE_RUNTIME,
                         "unknown snapshot version %u (this heapd reads version %d)", version,
                         SNAP_VERSION);
@@ -728,6 +837,8 @@ static int check_frame(const char *data, size_t len, herr *err)
 static int load(struct loader *ld, snap_info *info)
 {
     int rc = read_records(ld);
+    if (!rc)
+        foreach_seen(ld, check_rec);
     if (!rc)
         foreach_seen(ld, find_unreferenced);
     rc = rc ? rc : ld->err->code;
@@ -750,8 +861,13 @@ int snapshot_load_mem(heap *h, hns *ns, const void *data, size_t len, snap_info 
     int rc = check_frame(data, len, err);
     if (rc)
         return rc;
-    struct loader ld = {
-        .h = h, .ns = ns, .err = err, .p = data, .pos = SNAP_HEAD_LEN, .end = len - SNAP_CRC_LEN};
+    struct loader ld = {.h = h,
+                        .ns = ns,
+                        .err = err,
+                        .p = data,
+                        .pos = SNAP_HEAD_LEN,
+                        .end = len - SNAP_CRC_LEN,
+                        .version = be32_get((const unsigned char *)data + SNAP_MAGIC_LEN)};
     msgpack_zone_init(&ld.zone, 1 << 16);
     rc = load(&ld, info);
     heap_restore_end(h);

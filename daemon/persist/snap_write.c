@@ -269,8 +269,56 @@ static void write_scalars_and_shells(struct writer *w)
 {
     struct run r = {w, total_marked(w, T_NONE, T_BYTES), 0, 2, SR_SCALARS};
     foreach_marked(w, T_NONE, T_BYTES, scalar_entry, &r);
-    r = (struct run){w, total_marked(w, T_LIST, T_SET), 0, 1, SR_SHELLS};
-    foreach_marked(w, T_LIST, T_SET, shell_entry, &r);
+    r = (struct run){w, total_marked(w, T_LIST, T_WEAKREF), 0, 1, SR_SHELLS};
+    foreach_marked(w, T_LIST, T_WEAKREF, shell_entry, &r);
+}
+
+/* --- RECS: what classes, instances and weakrefs hold; weak-valued dicts -- */
+
+static bool has_rec(const hobj *o)
+{
+    return htype_is_record(o->type) || (o->type == T_DICT && o->flag);
+}
+
+static void count_rec(struct writer *w, hobj *o, void *arg)
+{
+    (void)w;
+    *(uint64_t *)arg += has_rec(o);
+}
+
+static void pack_id_or_0(struct writer *w, const hobj *o)
+{
+    msgpack_pack_uint64(&w->pk, o ? hobj_id(o) : 0);
+}
+
+static void rec_entry(struct writer *w, hobj *o, void *arg)
+{
+    if (!has_rec(o))
+        return;
+    run_entry(arg);
+    pack_id(w, o);
+    hobj *a = NULL, *b = NULL;
+    hid owner = 0;
+    if (o->type == T_WEAKREF) {
+        hobj *r = AS_WEAK(o)->referent;
+        a = AS_WEAK(o)->key;
+        b = r && bit_get(w->mark[r->type], slab_slot_of(r)) ? r : NULL;
+        owner = AS_WEAK(o)->owner;
+    } else if (o->type != T_DICT) {
+        a = AS_REC(o)->ref[0], b = AS_REC(o)->ref[1];
+    }
+    pack_id_or_0(w, a);
+    pack_id_or_0(w, b);
+    msgpack_pack_uint64(&w->pk, owner);
+    msgpack_pack_uint8(&w->pk, o->flag);
+}
+
+static void write_recs(struct writer *w)
+{
+    uint64_t n = 0;
+    foreach_marked(w, T_DICT, T_WEAKREF, count_rec, &n);
+    struct run r = {w, n, 0, 5, SR_RECS};
+    foreach_marked(w, T_DICT, T_WEAKREF, rec_entry, &r);
 }
 
 static void write_items(struct writer *w, uint8_t kind, hobj *o)
@@ -371,6 +419,7 @@ static void write_body(struct writer *w, int64_t now)
     write_scalars_and_shells(w);
     write_tuples(w);
     foreach_marked(w, T_LIST, T_SET, fill_entry, NULL);
+    write_recs(w);
     struct run r = {w, w->names, 0, 2, SR_NAMES};
     ns_foreach_name(w->ns, NULL, false, name_entry, &r);
     msgpack_pack_array(&w->pk, 3);

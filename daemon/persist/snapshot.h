@@ -43,7 +43,7 @@
 #include "heap.h"
 #include "ns.h"
 
-#define SNAP_VERSION 1
+#define SNAP_VERSION 2 /* 2: classes, instances, weakrefs (RECS); 1 is read too */
 
 /* What a save wrote or a load read. */
 typedef struct snap_info {

@@ -541,6 +541,8 @@ static hobj *random_container(tworld *w, unsigned *seed)
     char name[16];
     snprintf(name, sizeof name, "n%u", (unsigned)(rand_r(seed) % NNAMES));
     hobj *o = ns_lookup(w->ns, w->s, name, strlen(name));
+    if (o && o->type == T_INSTANCE && rand_r(seed) % 2)
+        return heap_rec_dict(o); /* an instance's attributes */
     if (!o || !htype_is_mutable(o->type))
         return NULL;
     if (o->type == T_LIST && AS_LIST(o)->len && rand_r(seed) % 2) {
@@ -549,6 +551,22 @@ static hobj *random_container(tworld *w, unsigned *seed)
             return in;
     }
     return o;
+}
+
+/* An instance of a new class, with attr = b (if any). */
+static hobj *random_instance(tworld *w, hobj *b)
+{
+    hobj *cls = heap_class(w->h, heap_str(w->h, "C", 1), heap_dict(w->h));
+    hobj *inst = heap_instance(w->h, cls, heap_dict(w->h));
+    heap_decref(w->h, cls);
+    if (b) {
+        hobj *key = heap_str(w->h, "attr", 4), *d = heap_rec_dict(inst);
+        uint64_t hash;
+        assert_int_equal(cont_hash(key, &hash, NULL), 0);
+        cont_table_reserve(w->h, d, 1);
+        cont_dict_set(w->h, d, key, hash, heap_incref(w->h, b));
+    }
+    return inst;
 }
 
 static void random_mutation(tworld *w, unsigned *seed)
@@ -566,7 +584,14 @@ static void random_mutation(tworld *w, unsigned *seed)
     char name[16];
     snprintf(name, sizeof name, "n%u", (unsigned)(rand_r(seed) % NNAMES));
     hobj *a = random_container(w, seed), *b = random_container(w, seed);
-    switch (rand_r(seed) % 8) {
+    switch (rand_r(seed) % 10) {
+    case 8: /* an instance whose attribute is a container: cycles through it */
+        ns_bind(w->ns, w->s, name, strlen(name), random_instance(w, b), false);
+        break;
+    case 9: /* a weakref, which the collector must clear with its referent */
+        if (a)
+            ns_bind(w->ns, w->s, name, strlen(name), heap_weakref(w->h, a, 0), false);
+        break;
     case 0:
     case 1:
         tw_bind(w, name, lits[rand_r(seed) % (sizeof lits / sizeof *lits)]);
