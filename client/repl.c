@@ -1,5 +1,6 @@
 /* The interactive prompt, on libedit's readline interface. */
 #include "commands.h"
+#include "py_run.h"
 #include "script.h"
 
 #include <editline/readline.h>
@@ -119,11 +120,20 @@ int repl_run(session *s)
         read_history(hist);
     int rc = EXIT_OK;
     char *line;
-    while ((line = readline("heapd> ")) != NULL) {
+    py_unit u;
+    py_unit_init(&u, true);
+    while ((line = readline(py_unit_pending(&u) ? "... " : "heapd> ")) != NULL) {
         if (line[strspn(line, " \t")] != '\0')
             remember(hist, line);
-        int r = script_line(s, line);
+        int r = py_unit_feed(&u, line, 1) ? EXIT_SERVER_ERROR : -1;
         free(line);
+        while (r != -2 && r != EXIT_CONNECT && py_unit_ready(&u)) {
+            int first;
+            char *text = py_unit_take(&u, &first);
+            /* each input is numbered from line 1, as in Python's REPL */
+            r = text ? py_run_unit(s, text, 1, true) : -1;
+            free(text);
+        }
         if (r == -2)
             break;
         if (r == EXIT_CONNECT) {
@@ -131,6 +141,7 @@ int repl_run(session *s)
             break;
         }
     }
+    py_unit_free(&u);
     cands_clear();
     free(hist);
     return rc;
