@@ -210,6 +210,15 @@ static int exec_expr(py_ctx *c, const py_stmt *s, bool echo)
     pv v;
     pv_init(&v);
     int rc = py_eval(c, s->value, false, &v);
+    if (!rc && !echo && v.kind == V_OBJ && !pv_ref_id(&v)) {
+        /* a name alone: nothing to print, but Python's NameError if unbound */
+        py_params p;
+        py_params_begin(&p, 1);
+        py_params_raw(&p, &v.w);
+        rpc_reply rep;
+        rc = py_call(c, "type", &p.b, &rep);
+        py_params_end(&p);
+    }
     if (!rc && echo && !is_none(&v)) {
         msgpack_sbuffer out;
         msgpack_sbuffer_init(&out);
