@@ -28,7 +28,7 @@ static void set_int(pv *out, int64_t i)
 /* The arguments of a call, evaluated in order; one that a later argument's
  * call could free is held meanwhile. */
 typedef struct args {
-    pv v[4];
+    pv *v;
     size_t n;
 } args;
 
@@ -36,14 +36,16 @@ static void args_free(args *a)
 {
     for (size_t i = 0; i < a->n; i++)
         pv_free(&a->v[i]);
+    free(a->v);
+    a->v = NULL;
     a->n = 0;
 }
 
 static int eval_args(py_ctx *c, py_expr *const *items, size_t n, bool need_object, args *a)
 {
     a->n = 0;
-    if (n > sizeof a->v / sizeof a->v[0])
-        return py_raise(c, "TypeError", "too many arguments");
+    if (!(a->v = calloc(n + 1, sizeof *a->v)))
+        return py_raise(c, "MemoryError", "out of memory");
     for (size_t i = 0; i < n; i++) {
         pv_init(&a->v[a->n++]);
         if (py_eval(c, items[i], need_object, &a->v[i]))
@@ -222,8 +224,10 @@ static const struct builtin {
     bool need_object; /* the arguments' identity matters */
     builtin_fn run;
 } builtins[] = {
-    {"print", 0, 4, false, builtin_print}, {"id", 1, 1, true, builtin_id},
-    {"type", 1, 1, false, builtin_type},   {"len", 1, 1, false, builtin_len},
+    {"print", 0, (size_t)-1, false, builtin_print},
+    {"id", 1, 1, true, builtin_id},
+    {"type", 1, 1, false, builtin_type},
+    {"len", 1, 1, false, builtin_len},
     {"repr", 1, 1, false, builtin_repr},
 };
 
@@ -274,7 +278,7 @@ int py_eval_call(py_ctx *c, const py_expr *e, bool need_object, pv *out)
         const struct builtin *b = &builtins[i];
         if (strcmp(b->name, e->name) != 0)
             continue;
-        args a;
+        args a = {NULL, 0};
         int rc = want_args(c, b->name, e->nitems, b->min, b->max);
         if (!rc)
             rc = eval_args(c, e->items, e->nitems, b->need_object, &a);
@@ -285,7 +289,7 @@ int py_eval_call(py_ctx *c, const py_expr *e, bool need_object, pv *out)
     }
     if (!strcmp(e->name, "set") || !strcmp(e->name, "list") || !strcmp(e->name, "dict") ||
         !strcmp(e->name, "tuple")) {
-        args a = {.n = 0};
+        args a = {NULL, 0};
         return builtin_empty(c, e->name, (e->nitems ? (a.n = 1, &a) : &a), out);
     }
     if (in_list(python_builtins, e->name))
@@ -433,8 +437,7 @@ static int module_call(py_ctx *c, const py_expr *e, const char *module, pv *out)
             continue;
         char full[48];
         snprintf(full, sizeof full, "%s", f->name);
-        args a;
-        a.n = 0;
+        args a = {NULL, 0};
         int rc = want_args(c, full, e->nitems - 1, f->min, f->max);
         if (!rc)
             rc = eval_args(c, e->items + 1, e->nitems - 1, f->kind == 't', &a);
@@ -501,11 +504,10 @@ done:
 static int container_method(py_ctx *c, const py_expr *e, const struct method *m, bool need_object,
                             pv *out)
 {
-    args a;
+    args a = {NULL, 0};
     int rc = want_args(c, m->name, e->nitems - 1, m->min, m->max);
     if (!rc && !strcmp(m->name, "pop") && e->nitems == 3)
         rc = py_raise(c, "NotImplementedError", "pop() with a default is not supported by heapctl");
-    a.n = 0;
     if (!rc)
         rc = eval_args(c, e->items, e->nitems, true, &a);
     if (rc) {

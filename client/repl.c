@@ -4,8 +4,11 @@
 #include "script.h"
 
 #include <editline/readline.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/select.h>
+#include <unistd.h>
 
 enum { HISTORY_LINES = 1000 };
 
@@ -110,39 +113,163 @@ static void remember(const char *hist, const char *line)
     }
 }
 
-int repl_run(session *s)
+/* The prompt reads the terminal through libedit's callback interface, in a
+ * select() loop over the terminal and the server's socket:
+ *  - events (watch, subscribe) print as they arrive, above the line being
+ *    typed, which is then drawn again;
+ *  - Ctrl-C (SIGINT, caught by a handler that only sets a flag, so nothing
+ *    unsafe runs in the handler) interrupts select(); the loop then drops
+ *    the line and any pending "... " lines and prints KeyboardInterrupt, as
+ *    Python's REPL does; the session, with its frames and handles, goes on. */
+static struct {
+    session *s;
+    char *hist;
+    py_unit unit;
+    int rc;
+    bool done, line_done;
+} repl;
+
+static volatile sig_atomic_t interrupted;
+
+static void on_sigint(int sig)
 {
-    completing = s;
-    rl_attempted_completion_function = complete;
-    char *hist = history_path();
-    using_history();
-    if (hist)
-        read_history(hist);
-    int rc = EXIT_OK;
-    char *line;
-    py_unit u;
-    py_unit_init(&u, true);
-    while ((line = readline(py_unit_pending(&u) ? "... " : "heapd> ")) != NULL) {
-        if (line[strspn(line, " \t")] != '\0')
-            remember(hist, line);
-        int r = py_unit_feed(&u, line, 1) ? EXIT_SERVER_ERROR : -1;
-        free(line);
-        while (r != -2 && r != EXIT_CONNECT && py_unit_ready(&u)) {
-            int first;
-            char *text = py_unit_take(&u, &first);
-            /* each input is numbered from line 1, as in Python's REPL */
-            r = text ? py_run_unit(s, text, 1, true) : -1;
-            free(text);
+    (void)sig;
+    interrupted = 1;
+}
+
+/* libedit reads ^C as a key (the terminal is in its raw mode while a line
+ * is edited): the key does what the signal does. */
+static int ctrl_c_key(int count, int key)
+{
+    (void)count;
+    (void)key;
+    interrupted = 1;
+    return 0;
+}
+
+static const char *prompt_now(void)
+{
+    return py_unit_pending(&repl.unit) ? "... " : "heapd> ";
+}
+
+static void run_ready_units(void)
+{
+    int r = -1;
+    while (r != -2 && r != EXIT_CONNECT && py_unit_ready(&repl.unit)) {
+        int first;
+        char *text = py_unit_take(&repl.unit, &first);
+        /* each input is numbered from line 1, as in Python's REPL */
+        r = text ? py_run_unit(repl.s, text, 1, true) : -1;
+        free(text);
+    }
+    if (r == -2)
+        repl.done = true;
+    if (r == EXIT_CONNECT) {
+        repl.rc = r;
+        repl.done = true;
+    }
+}
+
+static void on_line(char *line)
+{
+    if (!line) { /* Ctrl-D */
+        putchar('\n');
+        repl.done = true;
+        return;
+    }
+    if (line[strspn(line, " \t")] != '\0')
+        remember(repl.hist, line);
+    if (py_unit_feed(&repl.unit, line, 1))
+        session_error(repl.s, "MemoryError", "out of memory");
+    free(line);
+    run_ready_units();
+    repl.line_done = true; /* the loop draws the next prompt */
+}
+
+static void keyboard_interrupt(void)
+{
+    interrupted = 0;
+    py_unit_cancel(&repl.unit);
+    rl_replace_line("", 0);
+    fputs("\nKeyboardInterrupt\n", stdout);
+    fflush(stdout);
+    rl_callback_handler_remove();
+    rl_callback_handler_install(prompt_now(), on_line);
+}
+
+/* Events that came while the user types: printed on their own lines,
+ * then the prompt and the line drawn again. */
+static void show_events(void)
+{
+    char err[600];
+    fputs("\r\033[K", stdout);
+    int rc = rpc_poll_events(repl.s->rpc, err, sizeof err);
+    fflush(stdout);
+    if (rc) {
+        session_error(repl.s, "ConnectionError", "%s", err);
+        repl.rc = EXIT_CONNECT;
+        repl.done = true;
+        return;
+    }
+    rl_forced_update_display();
+}
+
+static void repl_loop(void)
+{
+    int sock = rpc_fd(repl.s->rpc);
+    rl_callback_handler_install(prompt_now(), on_line);
+    while (!repl.done) {
+        fd_set fds;
+        FD_ZERO(&fds);
+        FD_SET(STDIN_FILENO, &fds);
+        FD_SET(sock, &fds);
+        int n = select((sock > STDIN_FILENO ? sock : STDIN_FILENO) + 1, &fds, NULL, NULL, NULL);
+        if (interrupted) {
+            keyboard_interrupt();
+            continue;
         }
-        if (r == -2)
-            break;
-        if (r == EXIT_CONNECT) {
-            rc = r;
-            break;
+        if (n < 0)
+            continue; /* EINTR: a signal other than SIGINT (SIGWINCH) */
+        if (FD_ISSET(sock, &fds))
+            show_events();
+        if (!repl.done && FD_ISSET(STDIN_FILENO, &fds))
+            rl_callback_read_char();
+        if (interrupted) {
+            keyboard_interrupt();
+            continue;
+        }
+        if (repl.line_done && !repl.done) {
+            repl.line_done = false;
+            rl_callback_handler_remove();
+            rl_callback_handler_install(prompt_now(), on_line);
         }
     }
-    py_unit_free(&u);
+    rl_callback_handler_remove();
+}
+
+int repl_run(session *s)
+{
+    /* libedit's own handlers would re-raise SIGINT with the action they
+     * found at start-up, ending the session: ours must be the one */
+    rl_catch_signals = 0;
+    struct sigaction sa = {.sa_handler = on_sigint}, old;
+    sigemptyset(&sa.sa_mask); /* no SA_RESTART: select() returns at once */
+    sigaction(SIGINT, &sa, &old);
+    completing = s;
+    rl_attempted_completion_function = complete;
+    repl.s = s;
+    repl.hist = history_path();
+    repl.rc = EXIT_OK;
+    repl.done = false;
+    py_unit_init(&repl.unit, true);
+    using_history();
+    if (repl.hist)
+        read_history(repl.hist);
+    rl_bind_key(3, ctrl_c_key);
+    repl_loop();
+    sigaction(SIGINT, &old, NULL);
+    py_unit_free(&repl.unit);
     cands_clear();
-    free(hist);
-    return rc;
+    free(repl.hist);
+    return repl.rc;
 }
