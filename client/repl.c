@@ -73,13 +73,70 @@ static char *next_candidate(const char *text, int state)
     return NULL;
 }
 
-/* The first word completes to a command, later ones to bound names. */
+/* The methods heapctl's Python has for a type (py_builtins.c). */
+static const char *methods_of(const char *type)
+{
+    if (!strcmp(type, "list"))
+        return "append extend insert pop remove clear";
+    if (!strcmp(type, "dict"))
+        return "keys pop clear";
+    if (!strcmp(type, "set"))
+        return "add discard remove pop clear";
+    if (!strcmp(type, "sys"))
+        return "getrefcount getsizeof";
+    if (!strcmp(type, "gc"))
+        return "collect get_threshold set_threshold get_count enable disable isenabled "
+               "get_referrers get_referents freeze";
+    return "";
+}
+
+/* `lst.ap` completes to `lst.append(`: the methods of the object's type,
+ * asked of the server, or the functions of sys and gc. */
+static void add_methods(const char *text)
+{
+    const char *dot = strrchr(text, '.');
+    size_t n = (size_t)(dot - text);
+    char name[256], type[32] = "";
+    if (n == 0 || n >= sizeof name)
+        return;
+    memcpy(name, text, n);
+    name[n] = '\0';
+    if (!strcmp(name, "sys") || !strcmp(name, "gc")) {
+        snprintf(type, sizeof type, "%.8s", name);
+    } else {
+        rpc_reply rep;
+        char err[600];
+        if (rpc_call_str(completing->rpc, "type", name, &rep, err, sizeof err) || !rep.ok ||
+            rep.result.type != MSGPACK_OBJECT_STR)
+            return;
+        snprintf(type, sizeof type, "%.*s", (int)rep.result.via.str.size, rep.result.via.str.ptr);
+    }
+    for (const char *m = methods_of(type); *m;) {
+        size_t k = strcspn(m, " ");
+        char c[320];
+        int len = snprintf(c, sizeof c, "%s.%.*s(", name, (int)k, m);
+        if (len > 0 && (size_t)len < sizeof c)
+            cands_add(c, (size_t)len);
+        m += k + (m[k] == ' ');
+    }
+}
+
+/* The first word completes to a command or a Python word, later ones to
+ * bound names; a word with a dot to a method. */
 static char **complete(const char *text, int start, int end)
 {
     (void)end;
     rl_attempted_completion_over = 1; /* never fall back to file names */
+    rl_completion_append_character = strchr(text, '.') ? '\0' : ' ';
     cands_clear();
-    if (strspn(rl_line_buffer, " \t") >= (size_t)start) {
+    if (strchr(text, '.')) {
+        add_methods(text);
+    } else if (strspn(rl_line_buffer, " \t") >= (size_t)start) {
+        static const char *const words[] = {"print(", "len(",   "id(",  "type(",  "repr(", "del",
+                                            "def",    "import", "pass", "return", NULL};
+        for (int i = 0; words[i]; i++)
+            cands_add(words[i], strlen(words[i]));
+        add_bound_names();
         for (int i = 0; command_name(i); i++)
             cands_add(command_name(i), strlen(command_name(i)));
         cands_add("quit", 4);
