@@ -177,7 +177,9 @@ static void remember(const char *hist, const char *line)
  *  - Ctrl-C (SIGINT, caught by a handler that only sets a flag, so nothing
  *    unsafe runs in the handler) interrupts select(); the loop then drops
  *    the line and any pending "... " lines and prints KeyboardInterrupt, as
- *    Python's REPL does; the session, with its frames and handles, goes on. */
+ *    Python's REPL does; the session, with its frames and handles, goes on.
+ *    SIGINT is blocked except inside pselect(), so none is missed, and a
+ *    command being run is not cut in the middle of a request. */
 static struct {
     session *s;
     char *hist;
@@ -274,13 +276,21 @@ static void show_events(void)
 static void repl_loop(void)
 {
     int sock = rpc_fd(repl.s->rpc);
+    sigset_t block, wait_mask;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigprocmask(SIG_BLOCK, &block, &wait_mask);
+    sigdelset(&wait_mask, SIGINT);
     rl_callback_handler_install(prompt_now(), on_line);
     while (!repl.done) {
         fd_set fds;
         FD_ZERO(&fds);
         FD_SET(STDIN_FILENO, &fds);
         FD_SET(sock, &fds);
-        int n = select((sock > STDIN_FILENO ? sock : STDIN_FILENO) + 1, &fds, NULL, NULL, NULL);
+        /* SIGINT is blocked but while waiting here: one that comes
+         * between the flag's test and the wait is not lost */
+        int n = pselect((sock > STDIN_FILENO ? sock : STDIN_FILENO) + 1, &fds, NULL, NULL, NULL,
+                        &wait_mask);
         if (interrupted) {
             keyboard_interrupt();
             continue;
@@ -302,6 +312,7 @@ static void repl_loop(void)
         }
     }
     rl_callback_handler_remove();
+    sigprocmask(SIG_UNBLOCK, &block, NULL);
 }
 
 int repl_run(session *s)
