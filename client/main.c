@@ -2,6 +2,7 @@
  * scripts (-f FILE or a pipe), the interactive prompt, stats and bench. */
 #include "bench.h"
 #include "commands.h"
+#include "py_run.h"
 #include "script.h"
 #include "session.h"
 #include "sockpath.h"
@@ -35,7 +36,8 @@ static void usage(FILE *out)
           "                      {\"$tuple\": [...]}, {\"$set\": [...]}, {\"$bytes\": \"hex\"},\n"
           "                      {\"$ref\": ID, \"type\": \"list\"}; see heapctl(1))\n"
           "      --raw           print a str or bytes result without quotes or escapes\n"
-          "  -f, --file FILE     run FILE, one command a line ('-': standard input)\n"
+          "  -f, --file FILE     run FILE: Python statements and commands ('-': stdin)\n"
+          "  -c, --command CODE  run CODE (Python statements and commands), as python3 -c\n"
           "      --keep-going    in a script, go on after a failing line\n"
           "\n"
           "Every method of heapd is a command of the same name (heapctl help lists them).\n"
@@ -43,6 +45,8 @@ static void usage(FILE *out)
           "{1, 2} set(), plus $name (the object bound to name) and @id (an object by id).\n"
           "A bare word where an object is expected is a name: heapctl refcount x.\n"
           "With no command: an interactive prompt on a terminal, else a script on stdin.\n"
+          "The prompt, scripts and -c speak a subset of Python (heapctl(1), PYTHON):\n"
+          "  a = [26, 26]; import sys; print(sys.getrefcount(26)); del a\n"
           "  heapctl stats [SECTION] [--json] [--watch SECONDS]\n"
           "  heapctl bench [-c CLIENTS] [-n REQUESTS] [-P PIPELINE] [-t TESTS] [-d SIZE]\n"
           "\n"
@@ -55,6 +59,7 @@ typedef struct options {
     endpoint ep;
     bool json, raw, keep_going;
     const char *file;
+    const char *code; /* -c CODE */
     char default_socket[PATH_MAX];
 } options;
 
@@ -90,22 +95,17 @@ static int parse_options(int argc, char **argv, options *o)
 {
     enum { OPT_JSON = 256, OPT_RAW, OPT_KEEP, OPT_HELP, OPT_VERSION };
     static const struct option longs[] = {
-        {"socket", required_argument, 0, 's'},
-        {"host", required_argument, 0, 'H'},
-        {"port", required_argument, 0, 'p'},
-        {"auth", required_argument, 0, 'a'},
-        {"file", required_argument, 0, 'f'},
-        {"json", no_argument, 0, OPT_JSON},
-        {"raw", no_argument, 0, OPT_RAW},
-        {"keep-going", no_argument, 0, OPT_KEEP},
-        {"help", no_argument, 0, OPT_HELP},
-        {"version", no_argument, 0, OPT_VERSION},
-        {0, 0, 0, 0},
+        {"socket", required_argument, 0, 's'},    {"host", required_argument, 0, 'H'},
+        {"port", required_argument, 0, 'p'},      {"auth", required_argument, 0, 'a'},
+        {"file", required_argument, 0, 'f'},      {"command", required_argument, 0, 'c'},
+        {"json", no_argument, 0, OPT_JSON},       {"raw", no_argument, 0, OPT_RAW},
+        {"keep-going", no_argument, 0, OPT_KEEP}, {"help", no_argument, 0, OPT_HELP},
+        {"version", no_argument, 0, OPT_VERSION}, {0, 0, 0, 0},
     };
     o->ep.token = getenv("HEAPCTL_AUTH");
     int c;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "+s:H:p:a:f:h", longs, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+s:H:p:a:f:c:h", longs, NULL)) != -1) {
         switch (c) {
         case 's':
             o->ep.unix_path = optarg;
@@ -122,6 +122,9 @@ static int parse_options(int argc, char **argv, options *o)
             break;
         case 'f':
             o->file = optarg;
+            break;
+        case 'c':
+            o->code = optarg;
             break;
         case OPT_JSON:
             o->json = true;
@@ -182,6 +185,20 @@ static int connect_session(const options *o, session *s)
     return EXIT_OK;
 }
 
+/* -c CODE: a script held in the argument, named "<string>" as python3 -c
+ * names it. */
+static int run_code(const options *o, session *s)
+{
+    FILE *f = fmemopen((void *)o->code, strlen(o->code), "r");
+    if (!f) {
+        fprintf(stderr, "heapctl: -c: %s\n", strerror(errno));
+        return EXIT_USAGE;
+    }
+    int rc = script_run(s, f, "<string>", o->keep_going);
+    fclose(f);
+    return rc;
+}
+
 static int run_script(const options *o, session *s)
 {
     if (!o->file || strcmp(o->file, "-") == 0)
@@ -210,17 +227,22 @@ int main(int argc, char **argv)
         return bench_main(&o.ep, nargs, args);
     if (nargs > 0 && o.file)
         return usage_error("%s", "-f FILE and a COMMAND exclude each other");
+    if (o.code && (nargs > 0 || o.file))
+        return usage_error("%s", "-c CODE excludes -f FILE and a COMMAND");
     session s;
     rc = connect_session(&o, &s);
     if (rc == EXIT_OK) {
         if (nargs > 0)
             rc = session_run(&s, nargs, args, NULL, NULL);
+        else if (o.code)
+            rc = run_code(&o, &s);
         else if (o.file || !isatty(STDIN_FILENO))
             rc = run_script(&o, &s);
         else
             rc = repl_run(&s);
     }
     fflush(stdout);
+    py_session_end(&s);
     rpc_close(s.rpc);
     return rc;
 }

@@ -245,3 +245,39 @@ int rpc_call_str(rpc *r, const char *method, const char *arg, rpc_reply *out, ch
     msgpack_sbuffer_destroy(&b);
     return rc;
 }
+
+int rpc_fd(const rpc *r)
+{
+    return r->fd;
+}
+
+int rpc_poll_events(rpc *r, char *err, size_t errlen)
+{
+    if (!msgpack_unpacker_reserve_buffer(&r->up, 64 * 1024)) {
+        snprintf(err, errlen, "out of memory reading events");
+        return -1;
+    }
+    ssize_t n = recv(r->fd, msgpack_unpacker_buffer(&r->up), 64 * 1024, MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return 0;
+    if (n <= 0) {
+        snprintf(err, errlen, "the server closed the connection%s%s", r->closing[0] ? ": " : "",
+                 r->closing);
+        return -1;
+    }
+    msgpack_unpacker_buffer_consumed(&r->up, (size_t)n);
+    /* between calls only notifications can come: anything else is kept
+     * for read_reply to refuse */
+    while (msgpack_unpacker_next(&r->up, &r->msg) == MSGPACK_UNPACK_SUCCESS) {
+        const msgpack_object *a = &r->msg.data;
+        if (a->type == MSGPACK_OBJECT_ARRAY && a->via.array.size == 3 &&
+            a->via.array.ptr[0].type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+            a->via.array.ptr[0].via.u64 == MSG_NOTIFY) {
+            take_notification(r, a);
+            continue;
+        }
+        snprintf(err, errlen, "the server sent an unexpected message");
+        return -1;
+    }
+    return 0;
+}

@@ -42,6 +42,14 @@ int rpc_call0(rpc *r, const char *method, rpc_reply *out, char *err, size_t errl
 int rpc_call_str(rpc *r, const char *method, const char *arg, rpc_reply *out, char *err,
                  size_t errlen);
 
+/* The connection's socket, for a caller that waits on it (the REPL). */
+int rpc_fd(const rpc *r);
+
+/* Reads what the server has sent unasked (events) without waiting, and
+ * passes each notification to the event callback. Returns 0, or -1 with
+ * err set when the connection is gone or sent something else. */
+int rpc_poll_events(rpc *r, char *err, size_t errlen);
+
 /* Opens the socket only: used by bench for its many connections. Returns
  * a connected blocking fd or -1 with err set. */
 int rpc_open_socket(const endpoint *ep, char *err, size_t errlen);

@@ -25,6 +25,7 @@ typedef struct session {
      * for the command line. */
     const char *file;
     long line;
+    struct py_ctx *py; /* heapctl's Python (py_run.h), made on first use */
 } session;
 
 /* Runs one command (words[0]) with its arguments. `text` is the line the

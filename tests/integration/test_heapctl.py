@@ -741,9 +741,11 @@ class ScriptTest(CtlTestCase):
         self.assertEqual((r.returncode, r.out), (EXIT_SERVER_ERROR, "'pong'\n"))
         self.assertEqual(r.err, "<stdin>:2: NameError: name 'nosuch' is not defined\n")
         # A usage error is the status of that line.
+        # A line that is neither a command nor Python is Python's SyntaxError.
         r = self.ctl(input="ping\nnosuchcommand 1\nping 1\n")
         self.assertEqual((r.returncode, r.out), (EXIT_USAGE, "'pong'\n"))
-        self.assertIn("<stdin>:2: UsageError: unknown command 'nosuchcommand'", r.err)
+        self.assertIn('File "<stdin>", line 2', r.err)
+        self.assertTrue(r.err.endswith("SyntaxError: invalid syntax\n"), r.err)
         r = self.ctl(input="ping\nping foo\nping 1\n")
         self.assertEqual((r.returncode, r.out), (EXIT_USAGE, "'pong'\n"))
 
@@ -754,7 +756,10 @@ class ScriptTest(CtlTestCase):
         self.assertEqual(r.out, "1\n4\n6\n")
         err = r.err.splitlines()
         self.assertEqual(err[0], "%s:2: NameError: name 'nosuch' is not defined" % path)
-        self.assertTrue(err[1].startswith("%s:3: UsageError: " % path), err)
+        # A lone word that is no command is a Python name.
+        self.assertEqual(err[1:4], ["Traceback (most recent call last):",
+                                    '  File "%s", line 3, in <module>' % path,
+                                    "NameError: name 'nosuchcommand' is not defined"])
         self.assertTrue(err[-1].startswith("%s:5: SyntaxError: " % path), err)
         r = self.ctl("--keep-going", input="ping 1\nget nosuch\nping 3\n")
         self.assertEqual((r.returncode, r.out), (EXIT_SERVER_ERROR, "1\n3\n"))
@@ -1089,8 +1094,8 @@ class ReplTest(CtlTestCase):
         self.send(p, b"pin\t")
         p.expect(rb"g", mark, timeout=2)  # the completion drawn
         self.type_line(p, b"\r", rb"\r\n'pong'\r\n")
-        # Without completion the word is no command.
-        self.type_line(p, b"pin\r", rb"unknown command 'pin'")
+        # Without completion the word is no command: a Python name.
+        self.type_line(p, b"pin\r", rb"NameError: name 'pin' is not defined")
         self.send(p, b"\x04")  # EOF
         self.assertEqual(p.finish(), 0, p.out)
 
