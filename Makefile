@@ -6,6 +6,8 @@
 #   make test SANITIZE=1 the same with ASan+UBSan, in build/san
 #   make valgrind        unit tests under valgrind (VALGRIND_SKIP="test_x ...")
 #   make bench           build the benches and run bench/run.sh
+#   make bench-gen       the generational collector's bench (bench/gen_compare.py;
+#                        BENCH_TODAY=DIR adds 7fa32b0's collector, BENCH_GEN_SIZES)
 #   make man             build the man pages (scdoc) into $(B)/man
 #   make install         PREFIX=/usr/local DESTDIR= (see "install" below)
 #   make uninstall       remove what make install added
@@ -112,7 +114,7 @@ endif
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all deps run tests test check-fences valgrind bench-build bench format format-check clean fuzz \
+.PHONY: all deps run tests test check-fences valgrind bench-build bench bench-gen format format-check clean fuzz \
         man install uninstall
 .DEFAULT_GOAL := all
 
@@ -245,6 +247,17 @@ valgrind: tests
 	[ -z "$$failed" ] || echo "failed:$$failed"; \
 	echo "$$pass passed, $$fail failed"; \
 	[ "$$fail" -eq 0 ]
+
+# Issue 14: generational vs not vs CPython (and "today", the collector before
+# generations: BENCH_TODAY=DIR, a worktree at 7fa32b0 built with
+# `make -C DIR B=build bench-build`; bench/gen.c is built against it).
+bench-gen: bench-build
+	@if [ -n "$(BENCH_TODAY)" ]; then \
+	    $(CC) $(BASE_CFLAGS) -I$(BENCH_TODAY)/proto -I$(BENCH_TODAY)/daemon/common \
+	        -I$(BENCH_TODAY)/daemon/heap -o $(B)/bench/gen-today bench/gen.c \
+	        $(BENCH_TODAY)/build/libheapd.a $(BENCH_TODAY)/build/libproto.a $(LDLIBS) $(DAEMON_LIBS); \
+	else rm -f $(B)/bench/gen-today; fi
+	BUILD_DIR=$(B) BENCH_TODAY=$(BENCH_TODAY) python3 bench/gen_compare.py $(BENCH_GEN_SIZES)
 
 bench: bench-build all
 	@if [ -x bench/run.sh ]; then HEAPD=$(HEAPD) HEAPCTL=$(HEAPCTL) BUILD_DIR=$(B) bench/run.sh; \
