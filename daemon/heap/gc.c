@@ -488,6 +488,8 @@ static void run_slice(heap *h, uint64_t budget_ns, uint64_t max_work)
         g->cur.slices++;
         g->cur.pause_us += ns / 1000;
     }
+    if (budget_ns == GC_UNLIMITED && max_work == GC_UNLIMITED)
+        return; /* gc_collect's: a request's work, not a slice's pause */
     g->gen[2].total_pause_ns += ns;
     if (ns > g->gen[2].max_pause_ns)
         g->gen[2].max_pause_ns = ns;

@@ -372,8 +372,8 @@ bool gc_young_slice(heap *h, uint64_t budget_ns, bool force)
     y->cur.slices++;
     y->cur.pause_us += spent / 1000;
     struct gc_gen *gg = &g->gen[y->gen];
-    gg->total_pause_ns += spent;
-    if (spent > gg->max_pause_ns)
+    gg->total_pause_ns += unlimited ? 0 : spent; /* gc_collect's is no pause */
+    if (!unlimited && spent > gg->max_pause_ns)
         gg->max_pause_ns = spent;
     if (gcl_empty(&y->pending))
         young_end(h);

@@ -399,7 +399,7 @@ static void hooks_report_cause_and_cycle(void **state)
     gc_get_stats(w->h, &st);
     assert_int_equal(st.cycles, 1);
     assert_int_equal(st.collected, 2);
-    assert_true(st.slices >= 1);
+    assert_int_equal(st.slices, 0); /* gc_collect's work is a request's, not a slice's pause */
     assert_int_equal(heap_get_stats(w->h)->frees_gc, 3);
     tw_free(w);
 }

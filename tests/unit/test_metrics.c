@@ -125,7 +125,7 @@ static void every_slice_is_counted(void **state)
     gc_get_stats(h, &st);
     uint64_t counts[GC_PAUSE_BUCKETS + 1], sum_ns;
     gc_pause_histogram(h, counts, &sum_ns);
-    assert_true(st.slices >= 51);
+    assert_true(st.slices >= 50); /* gc_collect is a request's work, not a slice */
     assert_int_equal(counts[GC_PAUSE_BUCKETS], st.slices);
     for (int i = 1; i <= GC_PAUSE_BUCKETS; i++)
         assert_true(counts[i - 1] <= counts[i]);
