@@ -195,6 +195,25 @@ static void repr_ext_array(msgpack_sbuffer *out, const msgpack_object_ext *e)
     msgpack_unpacked_destroy(&up);
 }
 
+/* An instance (ext 5, [class, {attrs}]): `<instance of <type object at
+ * @ID> {'name': 'Ann'}>`; `type` names its class. */
+static void repr_instance(msgpack_sbuffer *out, const msgpack_object_ext *e)
+{
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    const msgpack_object_array *a = ext_items(&up, e);
+    if (!a || a->size != 2) {
+        put(out, "<malformed ext>");
+    } else {
+        put(out, "<instance of ");
+        fmt_repr(out, &a->ptr[0]);
+        put(out, " ");
+        fmt_repr(out, &a->ptr[1]);
+        put(out, ">");
+    }
+    msgpack_unpacked_destroy(&up);
+}
+
 static void repr_ext(msgpack_sbuffer *out, const msgpack_object_ext *e)
 {
     char b[80];
@@ -207,6 +226,8 @@ static void repr_ext(msgpack_sbuffer *out, const msgpack_object_ext *e)
     } else if (e->type == EXT_NAME) {
         put(out, "$");
         msgpack_sbuffer_write(out, e->ptr, e->size);
+    } else if (e->type == EXT_INSTANCE) {
+        repr_instance(out, e);
     } else {
         snprintf(b, sizeof b, "<ext %d, %" PRIu32 " bytes>", e->type, e->size);
         put(out, b);
@@ -298,13 +319,13 @@ static cJSON *json_ext(const msgpack_object_ext *e)
             cJSON_AddStringToObject(obj, "type", wire_id_type(id));
         return obj;
     }
-    if (e->type != EXT_TUPLE && e->type != EXT_SET)
+    if (e->type != EXT_TUPLE && e->type != EXT_SET && e->type != EXT_INSTANCE)
         return tagged("$ext", cJSON_CreateNumber(e->type));
     msgpack_unpacked up;
     msgpack_unpacked_init(&up);
     const msgpack_object_array *a = ext_items(&up, e);
-    cJSON *r =
-        a ? tagged(e->type == EXT_TUPLE ? "$tuple" : "$set", json_items(a->ptr, a->size)) : NULL;
+    const char *tag = e->type == EXT_TUPLE ? "$tuple" : e->type == EXT_SET ? "$set" : "$instance";
+    cJSON *r = a ? tagged(tag, json_items(a->ptr, a->size)) : NULL; /* $instance: [class, attrs] */
     msgpack_unpacked_destroy(&up);
     return r;
 }

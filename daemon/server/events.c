@@ -137,11 +137,12 @@ void events_attach(server *srv)
     gc_set_cycle_hook(srv->h, on_cycle, srv);
 }
 
-/* What a sent or dropped event held goes: its params and its handles
- * (a closing session drops its handles itself). */
+/* What a sent or dropped event held goes: its params and its handles (a
+ * closing session drops its handles itself; in ref-handle mode they are
+ * the client's from now on, as every ref it is sent is). */
 static void event_done(server *srv, struct event *e, bool sent)
 {
-    for (uint32_t i = 0; sent && i < e->nheld; i++)
+    for (uint32_t i = 0; sent && !e->c->ref_handles && i < e->nheld; i++)
         conn_handle_release(e->c, e->held[i], 1, NULL);
     free(e->held);
     free(e->params);

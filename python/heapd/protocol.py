@@ -173,7 +173,12 @@ class Session:
             except Exception as e:
                 raise errors.ProtocolError("undecodable message from the server: %s" % e) from e
             if isinstance(msg, list) and len(msg) == 3 and msg[0] == NOTIFY:
-                self._fresh = []  # events never carry handles
+                fresh, self._fresh = self._fresh, []
+                if self.ref_handles and msg[1] == "finalize":
+                    # in ref-handle mode the containers a finalizer's attrs
+                    # name come as handles (the first ref is the dead instance)
+                    for ref in fresh[1:]:
+                        ref._handles += 1
                 if isinstance(msg[1], str) and isinstance(msg[2], list):
                     yield msg[1], msg[2]
                     continue
