@@ -524,12 +524,13 @@ static void damage_behind_a_good_checksum_never_breaks_the_heap(void **state)
     free(data);
 }
 
-/* A version 1 file (before classes: 10 types, no RECS) still loads: the
- * fuzzer's seed "small" is the records of one, written by that heapd. */
+/* A version 1 file (before classes: 10 types, no RECS) still loads:
+ * tests/unit/data/snapshot-v1-small is the records of one, written by that
+ * heapd (the fuzzer's seed before version 2). */
 static void version_1_still_loads(void **state)
 {
     (void)state;
-    FILE *f = fopen("tests/fuzz/corpus-snapshot/small", "rb");
+    FILE *f = fopen("tests/unit/data/snapshot-v1-small", "rb");
     assert_non_null(f);
     unsigned char body[4096];
     size_t n = fread(body, 1, sizeof body, f);
