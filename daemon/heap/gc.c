@@ -301,6 +301,7 @@ static void flip(heap *h)
     g->saving = (g->debug & GC_DEBUG_SAVEALL) != 0;
     hot->doomed_colour = g->saving ? 0xFF : hot->gc_white;
     hot->gc_white ^= 1;
+    weak_clear_colour(h, g->garbage_colour);
     hot->alloc_colour = hot->gc_white;
     g->phase = GC_SWEEP;
     g->sweep_type = T_TUPLE;

@@ -151,6 +151,10 @@ void heap_queue_contents(heap *h, hobj *o);
  * frees the table. */
 void weak_clear(heap *h, hobj *o);
 void weak_unlink(heap *h, hobj *w);
+/* Clears the weakrefs of every object of this colour (the full
+ * collection's garbage, at the flip: before any of its finalizers runs, as
+ * CPython's handle_weakrefs). O(weakly referenced objects). */
+void weak_clear_colour(heap *h, unsigned colour);
 void weak_release(heap *h);
 /* Every weakly referenced object with its weakrefs (the checker). */
 void heap_visit_weakly(heap *h, void (*fn)(hobj *o, hweakref *head, void *arg), void *arg);

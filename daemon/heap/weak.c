@@ -166,6 +166,16 @@ void weak_clear(heap *h, hobj *o)
     }
 }
 
+void weak_clear_colour(heap *h, unsigned colour)
+{
+    struct weak_state *ws = &h->weak;
+    for (size_t i = 0; i < ws->cap; i++) { /* clearing only leaves tombstones */
+        hobj *o = ws->slots[i].obj;
+        if (o && o != WEAK_TOMB && hobj_is_container(o) && o->colour == colour && !o->doomed)
+            weak_clear(h, o);
+    }
+}
+
 void weak_unlink(heap *h, hobj *wo)
 {
     hweakref *w = AS_WEAK(wo);

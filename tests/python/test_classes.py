@@ -137,3 +137,36 @@ def test_weak_valued_dict_entries_vanish(client, uniq):
     assert len(cache) == 0 and client.get(cache) == {}
     with pytest.raises(TypeError):
         client.setitem(cache, "x", 1)
+
+
+ORDER = """
+import gc, weakref
+out = []
+class A:
+    def __del__(self): out.append("del")
+a = A(); b = A(); a.b = b; b.a = a
+r = weakref.ref(b, lambda w: out.append("callback"))
+del a, b; gc.collect(); print(out)
+"""
+
+
+@pytest.mark.parametrize("generation", [0, 2])
+def test_weakref_callbacks_come_before_finalizers_as_cpython(client, uniq, generation):
+    out = []
+    client.gc_disable()
+    try:
+        client.subscribe("finalize", lambda ref, name, attrs: out.append("del"))
+        A = client.class_new(uniq("A"), {"__del__": True})
+        client.bind(uniq("a"), A())
+        client.bind(uniq("b"), A())
+        client.setattr(uniq("a"), "b", heapd.Name(uniq("b")))
+        client.setattr(uniq("b"), "a", heapd.Name(uniq("a")))
+        r = client.weakref(uniq("b"), lambda w: out.append("callback"))  # kept, as CPython's r
+        client.unbind(uniq("a"))
+        client.unbind(uniq("b"))
+        client.gc_collect(generation)  # a young collection, or a full one
+        assert [repr(out)] == cpython(ORDER)
+        assert client.weakref_get(r) is None
+    finally:
+        client.unsubscribe("finalize")
+        client.gc_enable()
