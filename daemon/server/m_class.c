@@ -117,13 +117,19 @@ static hobj *find_attr(hobj *o, hobj *key, uint64_t hash)
     return v;
 }
 
+/* The target and the attribute name (a new reference) of getattr,
+ * setattr and delattr. */
+static int target_and_name(req *r, hobj **o, hobj **key, uint64_t *hash)
+{
+    int rc = arg_target(r, 0, o);
+    return rc ? rc : attr_name(r, 1, key, hash);
+}
+
 int m_getattr(req *r)
 {
     hobj *o, *key;
     uint64_t hash;
-    int rc = arg_target(r, 0, &o);
-    if (!rc)
-        rc = attr_name(r, 1, &key, &hash);
+    int rc = target_and_name(r, &o, &key, &hash);
     if (rc)
         return rc;
     hobj *v = find_attr(o, key, hash);
@@ -145,9 +151,7 @@ int m_setattr(req *r)
 {
     hobj *o, *key, *val;
     uint64_t hash;
-    int rc = arg_target(r, 0, &o);
-    if (!rc)
-        rc = attr_name(r, 1, &key, &hash);
+    int rc = target_and_name(r, &o, &key, &hash);
     if (rc)
         return rc;
     if (!(rc = settable(r, o, key)) &&
@@ -169,9 +173,7 @@ int m_delattr(req *r)
 {
     hobj *o, *key;
     uint64_t hash;
-    int rc = arg_target(r, 0, &o);
-    if (!rc)
-        rc = attr_name(r, 1, &key, &hash);
+    int rc = target_and_name(r, &o, &key, &hash);
     if (rc)
         return rc;
     rc = settable(r, o, key);
