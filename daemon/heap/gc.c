@@ -304,7 +304,7 @@ static void flip(heap *h)
     weak_clear_colour(h, g->garbage_colour);
     hot->alloc_colour = hot->gc_white;
     g->phase = GC_SWEEP;
-    g->sweep_type = T_TUPLE;
+    g->sweep_step = 0;
     g->sweep_slot = 0;
 }
 
@@ -369,17 +369,24 @@ void gc_note_collected(heap *h)
         h->gc.collected++; /* the tail of a cycle that has ended */
 }
 
+/* The order the sweep takes the container slabs in: instances (and the
+ * other records) first, so every finalizer runs while its instance's
+ * attribute dict, and what it holds, are still whole (CPython runs all
+ * finalizers before it clears anything). */
+static const htype sweep_order[] = {T_TYPE, T_INSTANCE, T_WEAKREF, T_TUPLE, T_LIST, T_DICT, T_SET};
+_Static_assert(ARRAY_LEN(sweep_order) == T__COUNT - T_TUPLE, "every container slab, once");
+
 /* Sweeps up to max slots; returns the work done. */
 static uint64_t sweep(heap *h, uint64_t max)
 {
     struct gc_state *g = &h->gc;
     struct heap_hot *hot = &h->hot;
     uint64_t work = 0;
-    while (work < max && g->sweep_type < T__COUNT) {
-        const slab *s = &h->slabs[g->sweep_type];
+    while (work < max && g->sweep_step < ARRAY_LEN(sweep_order)) {
+        const slab *s = &h->slabs[sweep_order[g->sweep_step]];
         work++; /* a slot, or the step to the next slab: never 0 */
         if (g->sweep_slot >= s->nslots) {
-            g->sweep_type++;
+            g->sweep_step++;
             g->sweep_slot = 0;
             continue;
         }
@@ -442,7 +449,7 @@ static uint64_t advance(heap *h, uint64_t max)
             return propagate(h, max);
         return h->gc.roots_done ? scan_permanent(h, max) : scan_roots(h, max);
     case GC_SWEEP:
-        if (g->sweep_type >= T__COUNT) {
+        if (g->sweep_step >= ARRAY_LEN(sweep_order)) {
             finish_cycle(h);
             return 0;
         }

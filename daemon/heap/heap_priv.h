@@ -67,7 +67,7 @@ struct gc_state {
     uint8_t garbage_colour; /* SWEEP: the colour of garbage; else 0xFF */
     hobj **gray;            /* the gray stack */
     size_t gray_len, gray_cap;
-    htype sweep_type;               /* the sweep cursor: slab ... */
+    unsigned sweep_step;            /* the sweep cursor: slab (in gc.c's sweep_order) ... */
     uint32_t sweep_slot;            /* ... and slot */
     uint64_t alloc_mark, free_mark; /* stats.allocated / freed when the last cycle ended */
     uint64_t last_end_ms;

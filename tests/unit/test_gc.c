@@ -53,8 +53,9 @@ static void finish_cycle(tworld *w)
 static bool h_sweep_past_half(tworld *w)
 {
     const struct gc_state *g = &w->h->gc;
-    return g->phase != GC_SWEEP || g->sweep_type > T_LIST ||
-           (g->sweep_type == T_LIST && g->sweep_slot > heap_slab(w->h, T_LIST)->nslots / 2);
+    unsigned list_step = 4; /* gc.c's sweep_order: the records, tuple, then list */
+    return g->phase != GC_SWEEP || g->sweep_step > list_step ||
+           (g->sweep_step == list_step && g->sweep_slot > heap_slab(w->h, T_LIST)->nslots / 2);
 }
 
 static bool alive(tworld *w, hid id)

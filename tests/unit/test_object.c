@@ -46,6 +46,7 @@ struct seen {
     int finalized, by_collector, weak_events;
     hobj *watched;            /* a weakref whose state a finalizer records */
     bool watched_was_cleared; /* ... when the first finalizer ran */
+    int min_attrs;            /* the fewest attributes a finalized instance had */
 };
 
 static void on_finalize(void *ctx, hobj *inst, bool by_collector)
@@ -53,6 +54,9 @@ static void on_finalize(void *ctx, hobj *inst, bool by_collector)
     struct seen *s = ctx;
     assert_int_equal(inst->type, T_INSTANCE);
     assert_non_null(heap_rec_dict(inst)); /* attributes intact */
+    int n = (int)AS_DICT(heap_rec_dict(inst))->used;
+    if (!s->finalized || n < s->min_attrs)
+        s->min_attrs = n;
     if (s->watched && !s->finalized)
         s->watched_was_cleared = heap_weakref_get(s->w->h, s->watched) == NULL;
     s->finalized++;
@@ -223,6 +227,7 @@ static void weakrefs_to_garbage_clear_before_finalizers(void **state)
         heap_decref(w->h, b);
         assert_int_equal(gc_collect_generation(w->h, gen), 4);
         assert_int_equal(s.finalized, 2);
+        assert_int_equal(s.min_attrs, 1); /* each saw its attribute: nothing cleared yet */
         assert_true(s.watched_was_cleared);
         assert_null(heap_weakref_get(w->h, s.watched));
         tw_check(w);
