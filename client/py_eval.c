@@ -348,6 +348,8 @@ int py_eval(py_ctx *c, const py_expr *e, bool need_object, pv *out)
         return py_eval_method(c, e, need_object, out);
     case PE_COMPARE:
         return eval_compare(c, e, out);
+    case PE_ATTR:
+        return py_eval_attr(c, e, out);
     }
     return py_raise(c, "SystemError", "unknown expression");
 }
