@@ -181,11 +181,31 @@ static int builtin_type(py_ctx *c, args *a, pv *out)
     return rc;
 }
 
+/* Whether v is the name of a built-in type (int, list, ...). */
+static bool names_builtin_type(const pv *v)
+{
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    bool yes = false;
+    if (v->kind == V_OBJ &&
+        msgpack_unpack_next(&up, v->w.data, v->w.size, NULL) == MSGPACK_UNPACK_SUCCESS &&
+        up.data.type == MSGPACK_OBJECT_EXT && up.data.via.ext.type == EXT_NAME) {
+        msgpack_object name = {.type = MSGPACK_OBJECT_STR,
+                               .via.str = {up.data.via.ext.size, up.data.via.ext.ptr}};
+        yes = builtin_type_name(&name);
+    }
+    msgpack_unpacked_destroy(&up);
+    return yes;
+}
+
 /* isinstance(x, C) for a class C of a class statement (or another
  * session's): x's class is C. No inheritance in heapctl's classes. */
 static int builtin_isinstance(py_ctx *c, args *a, pv *out)
 {
     uint64_t cls, id;
+    if (names_builtin_type(&a->v[1]))
+        return py_raise(c, "NotImplementedError",
+                        "isinstance() is supported by heapctl for its classes only");
     if (py_object_id(c, &a->v[1], &cls) || py_object_id(c, &a->v[0], &id))
         return -1;
     if (strcmp(wire_id_type(cls), "type") != 0)
