@@ -261,6 +261,9 @@ class PythonTest(CtlTestCase):
             ("class A:\n    def __del__(self):\n        self.x = 1\na = A()\ndel a\n",
              "NotImplementedError: heapctl runs __del__ after heapd freed the instance: it can read "
              "self's attributes, not change them"),
+            ("class A:\n    def __del__(self):\n        print(self)\na = A()\ndel a\n",
+             "NotImplementedError: heapctl runs __del__ after heapd freed the instance: it can read "
+             "self's attributes (self.NAME), not use self"),
             ("import weakref\nr = weakref.ref(1)\n",
              "TypeError: cannot create weak reference to 'int' object"),
             ("isinstance(1, int)\n",
