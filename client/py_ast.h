@@ -24,6 +24,7 @@ typedef enum py_expr_kind {
     PE_CALL,      /* name(items...): a built-in or a client function */
     PE_METHOD,    /* items[0].name(items[1...]): a method, or module.function */
     PE_COMPARE,   /* items[0] op items[1] */
+    PE_ATTR,      /* items[0].name: an attribute of an instance or a class */
 } py_expr_kind;
 
 typedef enum py_cmp { PC_IS, PC_IS_NOT, PC_IN, PC_NOT_IN, PC_EQ, PC_NE } py_cmp;
@@ -46,6 +47,7 @@ typedef enum py_stmt_kind {
     PS_IMPORT, /* accepted, does nothing */
     PS_DEF,
     PS_RETURN, /* value may be NULL */
+    PS_CLASS,  /* func: the class's name, and its body (attributes and defs) */
 } py_stmt_kind;
 
 struct py_func;
@@ -54,9 +56,9 @@ typedef struct py_stmt {
     py_stmt_kind kind;
     py_span span;
     py_expr *value;
-    py_expr **targets; /* PE_NAME or PE_SUBSCRIPT */
+    py_expr **targets; /* PE_NAME, PE_SUBSCRIPT or PE_ATTR */
     size_t ntargets;
-    struct py_func *func; /* PS_DEF */
+    struct py_func *func; /* PS_DEF; PS_CLASS: name and body only */
 } py_stmt;
 
 typedef struct py_block {

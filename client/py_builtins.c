@@ -114,23 +114,10 @@ static int builtin_print(py_ctx *c, args *a, pv *out)
     return rc;
 }
 
-static int object_id(py_ctx *c, pv *v, uint64_t *id)
-{
-    if ((*id = pv_ref_id(v)))
-        return 0;
-    if (v->kind == V_TYPE)
-        return py_raise(c, "NotImplementedError", "heapctl has no id for type objects");
-    /* a name: the object it is bound to; a literal: a temporary, as id([])
-     * is in Python */
-    if (py_hold(c, v, id))
-        return -1;
-    return py_release(c, *id);
-}
-
 static int builtin_id(py_ctx *c, args *a, pv *out)
 {
     uint64_t id;
-    if (object_id(c, &a->v[0], &id))
+    if (py_object_id(c, &a->v[0], &id))
         return -1;
     out->kind = V_VAL;
     out->w.size = 0;
@@ -138,6 +125,32 @@ static int builtin_id(py_ctx *c, args *a, pv *out)
     msgpack_packer_init(&pk, &out->w, msgpack_sbuffer_write);
     msgpack_pack_uint64(&pk, id);
     return 0;
+}
+
+/* Whether a type() answer names a built-in type (else a class's name). */
+static bool builtin_type_name(const msgpack_object *name)
+{
+    for (int i = 0; i < WIRE_TYPE_COUNT; i++)
+        if (name->via.str.size == strlen(wire_type_names[i]) &&
+            !memcmp(name->via.str.ptr, wire_type_names[i], name->via.str.size))
+            return true;
+    return false;
+}
+
+/* type(x) of an instance: its class, the object (so type(x) is C). */
+static int class_of_instance(py_ctx *c, pv *x, pv *out)
+{
+    py_params p;
+    py_params_begin(&p, 2);
+    rpc_reply rep;
+    int rc = py_target_param(c, x, &p);
+    py_params_str(&p, "__class__");
+    if (!rc)
+        rc = py_call(c, "getattr", &p.b, &rep);
+    py_params_end(&p);
+    if (!rc)
+        pv_set_object(out, V_VAL, &rep.result);
+    return rc;
 }
 
 static int builtin_type(py_ctx *c, args *a, pv *out)
@@ -156,7 +169,9 @@ static int builtin_type(py_ctx *c, args *a, pv *out)
         (msgpack_unpack_next(&up, name.w.data, name.w.size, NULL) != MSGPACK_UNPACK_SUCCESS ||
          up.data.type != MSGPACK_OBJECT_STR))
         rc = py_raise(c, "RuntimeError", "heapd answered type() with a non-str");
-    if (!rc) {
+    if (!rc && !builtin_type_name(&up.data)) {
+        rc = class_of_instance(c, &a->v[0], out);
+    } else if (!rc) {
         out->kind = V_TYPE;
         snprintf(out->tname, sizeof out->tname, "%.*s", (int)up.data.via.str.size,
                  up.data.via.str.ptr);
@@ -164,6 +179,51 @@ static int builtin_type(py_ctx *c, args *a, pv *out)
     msgpack_unpacked_destroy(&up);
     pv_free(&name);
     return rc;
+}
+
+/* Whether v is the name of a built-in type (int, list, ...). */
+static bool names_builtin_type(const pv *v)
+{
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    bool yes = false;
+    if (v->kind == V_OBJ &&
+        msgpack_unpack_next(&up, v->w.data, v->w.size, NULL) == MSGPACK_UNPACK_SUCCESS &&
+        up.data.type == MSGPACK_OBJECT_EXT && up.data.via.ext.type == EXT_NAME) {
+        msgpack_object name = {.type = MSGPACK_OBJECT_STR,
+                               .via.str = {up.data.via.ext.size, up.data.via.ext.ptr}};
+        yes = builtin_type_name(&name);
+    }
+    msgpack_unpacked_destroy(&up);
+    return yes;
+}
+
+/* isinstance(x, C) for a class C of a class statement (or another
+ * session's): x's class is C. No inheritance in heapctl's classes. */
+static int builtin_isinstance(py_ctx *c, args *a, pv *out)
+{
+    uint64_t cls, id;
+    if (names_builtin_type(&a->v[1]))
+        return py_raise(c, "NotImplementedError",
+                        "isinstance() is supported by heapctl for its classes only");
+    if (py_object_id(c, &a->v[1], &cls) || py_object_id(c, &a->v[0], &id))
+        return -1;
+    if (strcmp(wire_id_type(cls), "type") != 0)
+        return py_raise(c, "NotImplementedError",
+                        "isinstance() is supported by heapctl for its classes only");
+    bool yes = false;
+    if (strcmp(wire_id_type(id), "object") == 0) {
+        pv k;
+        pv_init(&k);
+        int rc = class_of_instance(c, &a->v[0], &k);
+        yes = !rc && pv_ref_id(&k) == cls;
+        pv_free(&k);
+        if (rc)
+            return -1;
+    }
+    msgpack_object o = {.type = MSGPACK_OBJECT_BOOLEAN, .via.boolean = yes};
+    pv_set_object(out, V_VAL, &o);
+    return 0;
 }
 
 static int builtin_repr(py_ctx *c, args *a, pv *out)
@@ -229,19 +289,20 @@ static const struct builtin {
     {"type", 1, 1, false, builtin_type},
     {"len", 1, 1, false, builtin_len},
     {"repr", 1, 1, false, builtin_repr},
+    {"isinstance", 2, 2, true, builtin_isinstance},
 };
 
 /* Python's built-in functions that heapctl does not have. */
 static const char *const python_builtins[] = {
-    "abs",     "all",       "any",        "ascii",        "bin",        "bool",     "bytearray",
-    "bytes",   "callable",  "chr",        "classmethod",  "compile",    "complex",  "delattr",
-    "dir",     "divmod",    "enumerate",  "eval",         "exec",       "filter",   "float",
-    "format",  "frozenset", "getattr",    "globals",      "hasattr",    "hash",     "help",
-    "hex",     "input",     "int",        "isinstance",   "issubclass", "iter",     "locals",
-    "map",     "max",       "memoryview", "min",          "next",       "object",   "oct",
-    "open",    "ord",       "pow",        "property",     "range",      "reversed", "round",
-    "setattr", "slice",     "sorted",     "staticmethod", "str",        "sum",      "super",
-    "vars",    "zip",       "__import__", NULL,
+    "abs",    "all",        "any",          "ascii",       "bin",      "bool",    "bytearray",
+    "bytes",  "callable",   "chr",          "classmethod", "compile",  "complex", "delattr",
+    "dir",    "divmod",     "enumerate",    "eval",        "exec",     "filter",  "float",
+    "format", "frozenset",  "getattr",      "globals",     "hasattr",  "hash",    "help",
+    "hex",    "input",      "int",          "issubclass",  "iter",     "locals",  "map",
+    "max",    "memoryview", "min",          "next",        "object",   "oct",     "open",
+    "ord",    "pow",        "property",     "range",       "reversed", "round",   "setattr",
+    "slice",  "sorted",     "staticmethod", "str",         "sum",      "super",   "vars",
+    "zip",    "__import__", NULL,
 };
 
 static bool in_list(const char *const *list, const char *s)
@@ -250,6 +311,21 @@ static bool in_list(const char *const *list, const char *s)
         if (strcmp(*list, s) == 0)
             return true;
     return false;
+}
+
+enum { NOT_A_CALL = 1 }; /* not_callable: a weakref, which is callable */
+
+/* r(): the referent of the weakref r, or None once it is gone. */
+static int call_weakref(py_ctx *c, const py_expr *e, pv *out)
+{
+    if (e->nitems)
+        return py_raise(c, "TypeError", "weakref() takes no arguments (%zu given)", e->nitems);
+    pv r;
+    pv_init(&r);
+    pv_set_name(&r, e->name);
+    int rc = call_with(c, "weakref_get", &r, 1, "t", out, V_VAL);
+    pv_free(&r);
+    return rc;
 }
 
 /* name(...) where name is neither a built-in nor a def: Python's error. */
@@ -263,6 +339,9 @@ static int not_callable(py_ctx *c, const char *name)
     py_params_end(&p);
     if (rc)
         return -1; /* NameError: name 'x' is not defined */
+    if (rep.result.type == MSGPACK_OBJECT_STR && rep.result.via.str.size == 7 &&
+        !memcmp(rep.result.via.str.ptr, "weakref", 7))
+        return NOT_A_CALL;
     return py_raise(c, "TypeError", "'%.*s' object is not callable",
                     rep.result.type == MSGPACK_OBJECT_STR ? (int)rep.result.via.str.size : 6,
                     rep.result.type == MSGPACK_OBJECT_STR ? rep.result.via.str.ptr : "object");
@@ -274,6 +353,10 @@ int py_eval_call(py_ctx *c, const py_expr *e, bool need_object, pv *out)
     py_fn *fn = py_find_fn(c, e->name);
     if (fn)
         return py_call_function(c, fn, e, out);
+    bool done;
+    int crc = py_class_call(c, e, out, &done);
+    if (done)
+        return crc;
     for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++) {
         const struct builtin *b = &builtins[i];
         if (strcmp(b->name, e->name) != 0)
@@ -295,7 +378,8 @@ int py_eval_call(py_ctx *c, const py_expr *e, bool need_object, pv *out)
     if (in_list(python_builtins, e->name))
         return py_raise(c, "NotImplementedError", "the built-in %s() is not supported by heapctl",
                         e->name);
-    return not_callable(c, e->name);
+    int rc = not_callable(c, e->name);
+    return rc == NOT_A_CALL ? call_weakref(c, e, out) : rc;
 }
 
 /* ---- modules: sys, gc, weakref ---- */
@@ -384,7 +468,9 @@ static int sys_getrefcount(py_ctx *c, args *a, pv *out)
 static const struct modfn {
     const char *module, *name, *method;
     size_t min, max;
-    char kind; /* 't' one target; 'v' values passed on; 'T' values, the list answer as a tuple */
+    /* 't' one target; 'v' values passed on; 'T' values, the list answer as
+     * a tuple; 'h' one target, a new handle answered; 'w' a weak-valued dict */
+    char kind;
 } modfns[] = {
     {"sys", "getrefcount", "refcount", 1, 1, 't'},
     {"sys", "getsizeof", "getsizeof", 1, 1, 't'},
@@ -398,7 +484,33 @@ static const struct modfn {
     {"gc", "get_referrers", "gc_get_referrers", 1, 1, 't'},
     {"gc", "get_referents", "gc_get_referents", 1, 1, 't'},
     {"gc", "freeze", "gc_freeze", 0, 0, 'v'},
+    {"weakref", "ref", "weakref", 1, 1, 'h'},
+    {"weakref", "getweakrefcount", "weakref_count", 1, 1, 't'},
+    {"weakref", "WeakValueDictionary", "new", 0, 0, 'w'},
 };
+
+/* weakref.ref(x) and WeakValueDictionary(): heapd answers a handle, held
+ * until the statement ends as Python's stack holds the new object. */
+static int new_handle(py_ctx *c, const struct modfn *f, args *a, pv *out)
+{
+    pv opts[2];
+    pv_init(&opts[0]);
+    pv_init(&opts[1]);
+    int rc;
+    if (f->kind == 'w') {
+        opts[0].kind = V_LIT;
+        msgpack_sbuffer_write(&opts[0].w, "\x80", 1);
+        msgpack_sbuffer_write(&opts[1].w, "\x81\xabweak_values\xc3", 14);
+        rc = call_with(c, f->method, opts, 2, "vv", out, V_VAL);
+    } else {
+        rc = call_with(c, f->method, a->v, 1, "t", out, V_VAL);
+    }
+    pv_free(&opts[0]);
+    pv_free(&opts[1]);
+    if (!rc && !pv_ref_id(out))
+        rc = py_raise(c, "RuntimeError", "heapd answered %s() without a reference", f->method);
+    return rc ? rc : py_temp_push(c, pv_ref_id(out));
+}
 
 static bool module_imported(py_ctx *c, const char *m)
 {
@@ -415,6 +527,8 @@ static int run_modfn(py_ctx *c, const struct modfn *f, args *a, pv *out)
         rc = gc_collect(c, a, out);
     else if (f->kind == 't')
         rc = call_with(c, f->method, a->v, 1, "t", out, V_VAL);
+    else if (f->kind == 'h' || f->kind == 'w')
+        rc = new_handle(c, f, a, out);
     else
         rc = gc_pass(c, f->method, a, out, f->kind == 'T');
     /* void functions answer None, which the REPL does not print */
@@ -425,12 +539,6 @@ static int module_call(py_ctx *c, const py_expr *e, const char *module, pv *out)
 {
     if (!module_imported(c, module))
         return py_raise(c, "NameError", "name '%s' is not defined", module);
-    if (!strcmp(module, "weakref"))
-        /* a hook for server weak references: heapd has none yet */
-        return py_raise(c, "NotImplementedError",
-                        "weakref.%s() is not supported by heapctl yet (heapd has no weak "
-                        "references)",
-                        e->name);
     for (size_t i = 0; i < sizeof modfns / sizeof modfns[0]; i++) {
         const struct modfn *f = &modfns[i];
         if (strcmp(f->module, module) || strcmp(f->name, e->name))
@@ -531,6 +639,10 @@ int py_eval_method(py_ctx *c, const py_expr *e, bool need_object, pv *out)
     if (obj->kind == PE_NAME &&
         (!strcmp(obj->name, "sys") || !strcmp(obj->name, "gc") || !strcmp(obj->name, "weakref")))
         return module_call(c, e, obj->name, out);
+    bool done;
+    int rc = py_class_method(c, e, out, &done);
+    if (done)
+        return rc;
     for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
         if (!strcmp(methods[i].name, e->name))
             return container_method(c, e, &methods[i], need_object, out);

@@ -81,6 +81,11 @@ static int check_name(py_ctx *c, const char *name)
 
 static int eval_name(py_ctx *c, const py_expr *e, pv *out)
 {
+    py_frame *f = top_frame(c);
+    if (f && f->self_attrs && f->fn->f->nparams && !strcmp(e->name, f->fn->f->params[0]))
+        return py_raise(c, "NotImplementedError",
+                        "heapctl runs __del__ after heapd freed the instance: it can read "
+                        "self's attributes (self.NAME), not use self");
     if (!top_frame(c) || local_index(top_frame(c), e->name) < 0) {
         if (py_find_fn(c, e->name))
             return py_raise(
@@ -348,6 +353,8 @@ int py_eval(py_ctx *c, const py_expr *e, bool need_object, pv *out)
         return py_eval_method(c, e, need_object, out);
     case PE_COMPARE:
         return eval_compare(c, e, out);
+    case PE_ATTR:
+        return py_eval_attr(c, e, out);
     }
     return py_raise(c, "SystemError", "unknown expression");
 }

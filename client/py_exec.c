@@ -33,7 +33,7 @@ py_fn *py_find_fn(py_ctx *c, const char *name)
     return NULL;
 }
 
-static void fn_free(py_ctx *c, py_fn *fn)
+void py_fn_free(py_ctx *c, py_fn *fn)
 {
     for (size_t i = 0; i < fn->f->ndefaults; i++)
         if (fn->defaults[i])
@@ -50,7 +50,7 @@ static void forget_fn(py_ctx *c, const char *name)
 {
     for (size_t i = 0; i < c->nfns; i++)
         if (strcmp(c->fns[i]->f->name, name) == 0) {
-            fn_free(c, c->fns[i]);
+            py_fn_free(c, c->fns[i]);
             c->fns[i] = c->fns[--c->nfns];
             return;
         }
@@ -59,14 +59,14 @@ static void forget_fn(py_ctx *c, const char *name)
 void py_forget_all(py_ctx *c)
 {
     while (c->nfns)
-        fn_free(c, c->fns[--c->nfns]);
+        py_fn_free(c, c->fns[--c->nfns]);
     free(c->fns);
     c->fns = NULL;
 }
 
 /* ---- assignment and del ---- */
 
-static int bind_name(py_ctx *c, const char *name, const pv *v)
+int py_bind_name(py_ctx *c, const char *name, const pv *v)
 {
     py_params p;
     py_params_begin(&p, 2);
@@ -134,7 +134,9 @@ static int exec_assign(py_ctx *c, const py_stmt *s)
         rc = py_pin(c, &v); /* a name: later targets must see the same object */
     for (size_t i = 0; !rc && i < s->ntargets; i++) {
         const py_expr *t = s->targets[i];
-        rc = t->kind == PE_NAME ? bind_name(c, t->name, &v) : set_item(c, t, &v);
+        rc = t->kind == PE_NAME   ? py_bind_name(c, t->name, &v)
+             : t->kind == PE_ATTR ? py_set_attr(c, t, &v)
+                                  : set_item(c, t, &v);
     }
     pv_free(&v);
     return rc;
@@ -192,7 +194,9 @@ static int exec_del(py_ctx *c, const py_stmt *s)
     int rc = 0;
     for (size_t i = 0; !rc && i < s->ntargets; i++) {
         const py_expr *t = s->targets[i];
-        rc = t->kind == PE_NAME ? unbind_name(c, t->name) : del_item(c, t);
+        rc = t->kind == PE_NAME   ? unbind_name(c, t->name)
+             : t->kind == PE_ATTR ? py_del_attr(c, t)
+                                  : del_item(c, t);
     }
     return rc;
 }
@@ -235,13 +239,13 @@ static int exec_expr(py_ctx *c, const py_stmt *s, bool echo)
 
 /* ---- def ---- */
 
-static int exec_def(py_ctx *c, const py_stmt *s)
+py_fn *py_fn_make(py_ctx *c, py_func *f)
 {
-    py_func *f = s->func;
     py_fn *fn = calloc(1, sizeof *fn);
     if (!fn || !(fn->defaults = calloc(f->ndefaults + 1, sizeof *fn->defaults))) {
         free(fn);
-        return py_raise(c, "MemoryError", "out of memory");
+        py_raise(c, "MemoryError", "out of memory");
+        return NULL;
     }
     fn->f = f;
     fn->line_base = c->line_base;
@@ -256,12 +260,23 @@ static int exec_def(py_ctx *c, const py_stmt *s)
             rc = py_hold(c, &v, &fn->defaults[i]);
         pv_free(&v);
     }
-    py_fn **v = rc ? NULL : realloc(c->fns, (c->nfns + 1) * sizeof *v);
-    if (!rc && !v)
-        rc = py_raise(c, "MemoryError", "out of memory");
     if (rc) {
-        fn_free(c, fn);
+        py_fn_free(c, fn);
+        return NULL;
+    }
+    return fn;
+}
+
+static int exec_def(py_ctx *c, const py_stmt *s)
+{
+    py_func *f = s->func;
+    py_fn *fn = py_fn_make(c, f);
+    if (!fn)
         return -1;
+    py_fn **v = realloc(c->fns, (c->nfns + 1) * sizeof *v);
+    if (!v) {
+        py_fn_free(c, fn);
+        return py_raise(c, "MemoryError", "out of memory");
     }
     c->fns = v;
     /* def binds the name: a server binding of it goes, as a rebinding would */
@@ -312,6 +327,8 @@ static int exec_stmt(py_ctx *c, const py_stmt *s, bool echo, uint64_t *returned,
         return 0; /* the modules are there already; py_run notes the names */
     case PS_DEF:
         return exec_def(c, s);
+    case PS_CLASS:
+        return py_exec_class(c, s);
     case PS_RETURN:
         *did_return = true;
         return exec_return(c, s, returned);
@@ -343,17 +360,20 @@ int py_exec_block(py_ctx *c, const py_block *b, bool echo, uint64_t *returned, b
 
 /* ---- calls ---- */
 
-static int check_arity(py_ctx *c, const py_func *f, size_t given)
+static int check_arity(py_ctx *c, const py_fn *fn, size_t given)
 {
+    const py_func *f = fn->f;
+    char name[160];
+    snprintf(name, sizeof name, "%s%s%s", fn->cls ? fn->cls : "", fn->cls ? "." : "", f->name);
     size_t required = f->nparams - f->ndefaults;
     if (given > f->nparams)
         return py_raise(c, "TypeError", "%s() takes %zu positional argument%s but %zu %s given",
-                        f->name, f->nparams, f->nparams == 1 ? "" : "s", given,
+                        name, f->nparams, f->nparams == 1 ? "" : "s", given,
                         given == 1 ? "was" : "were");
     if (given < required) {
         size_t missing = required - given;
         return py_raise(c, "TypeError", "%s() missing %zu required positional argument%s: '%s'%s",
-                        f->name, missing, missing == 1 ? "" : "s", f->params[given],
+                        name, missing, missing == 1 ? "" : "s", f->params[given],
                         missing > 1 ? " and more" : "");
     }
     return 0;
@@ -361,12 +381,12 @@ static int check_arity(py_ctx *c, const py_func *f, size_t given)
 
 /* The arguments, held as handles: once the frame is open, a name would be
  * looked up there, and a parameter bound earlier could hide it. */
-static int eval_args(py_ctx *c, const py_expr *call, uint64_t *ids)
+int py_hold_args(py_ctx *c, py_expr *const *items, size_t n, uint64_t *ids)
 {
-    for (size_t i = 0; i < call->nitems; i++) {
+    for (size_t i = 0; i < n; i++) {
         pv v;
         pv_init(&v);
-        int rc = py_eval(c, call->items[i], true, &v);
+        int rc = py_eval(c, items[i], true, &v);
         if (!rc)
             rc = py_hold(c, &v, &ids[i]);
         pv_free(&v);
@@ -379,7 +399,7 @@ static int eval_args(py_ctx *c, const py_expr *call, uint64_t *ids)
     return 0;
 }
 
-static int push_frame(py_ctx *c, py_fn *fn)
+int py_push_frame(py_ctx *c, py_fn *fn)
 {
     py_frame *v = realloc(c->frames, (c->nframes + 1) * sizeof *v);
     if (!v)
@@ -388,7 +408,7 @@ static int push_frame(py_ctx *c, py_fn *fn)
     bool *bound = calloc(fn->f->nlocals + 1, sizeof *bound);
     if (!bound)
         return py_raise(c, "MemoryError", "out of memory");
-    c->frames[c->nframes++] = (py_frame){fn, bound, 0};
+    c->frames[c->nframes++] = (py_frame){fn, bound, 0, NULL, 0};
     py_params p;
     py_params_begin(&p, 0);
     rpc_reply rep;
@@ -401,7 +421,7 @@ static int push_frame(py_ctx *c, py_fn *fn)
     return rc;
 }
 
-static int pop_frame(py_ctx *c)
+int py_pop_frame(py_ctx *c)
 {
     py_params p;
     py_params_begin(&p, 0);
@@ -424,7 +444,7 @@ static int bind_params(py_ctx *c, py_fn *fn, const uint64_t *args, size_t nargs)
         pv_init(&v);
         size_t d = i - (f->nparams - f->ndefaults);
         pv_set_ref(&v, i < nargs ? args[i] : fn->defaults[d]);
-        rc = bind_name(c, f->params[i], &v);
+        rc = py_bind_name(c, f->params[i], &v);
         pv_free(&v);
     }
     return rc;
@@ -443,47 +463,71 @@ static void note_frame(py_ctx *c, py_fn *fn, int line)
     e->nframes = n + 1;
 }
 
-int py_call_function(py_ctx *c, py_fn *fn, const py_expr *call, pv *out)
+static void release_all(py_ctx *c, const uint64_t *args, size_t nargs)
 {
-    if (check_arity(c, fn->f, call->nitems))
+    for (size_t i = 0; i < nargs; i++)
+        py_release(c, args[i]);
+}
+
+/* Sets out to the call's result: the returned handle, or None. */
+static int call_result(py_ctx *c, bool did_return, uint64_t ret, pv *out)
+{
+    if (did_return) {
+        pv_set_ref(out, ret);
+        return py_temp_push(c, ret);
+    }
+    out->kind = V_VAL;
+    out->w.size = 0;
+    msgpack_sbuffer_write(&out->w, "\xc0", 1);
+    return 0;
+}
+
+int py_call_held(py_ctx *c, py_fn *fn, uint64_t *args, size_t nargs, pv *out)
+{
+    if (check_arity(c, fn, nargs) ||
+        (c->nframes >= MAX_CALL_DEPTH &&
+         py_raise(c, "RecursionError", "maximum recursion depth exceeded"))) {
+        release_all(c, args, nargs);
         return -1;
-    if (c->nframes >= MAX_CALL_DEPTH)
-        return py_raise(c, "RecursionError", "maximum recursion depth exceeded");
-    uint64_t *args = calloc(call->nitems + 1, sizeof *args);
-    if (!args)
-        return py_raise(c, "MemoryError", "out of memory");
+    }
     fn->f->refs++; /* a redefinition while it runs must not free it */
-    int rc = eval_args(c, call, args);
-    if (!rc && push_frame(c, fn)) {
-        for (size_t i = 0; i < call->nitems; i++)
-            py_release(c, args[i]);
+    int rc = 0;
+    if (py_push_frame(c, fn)) {
+        release_all(c, args, nargs);
         rc = -1;
-    } else if (!rc) {
-        rc = bind_params(c, fn, args, call->nitems);
+    } else {
+        rc = bind_params(c, fn, args, nargs);
         /* the parameters hold the arguments now, as Python's frame does */
-        for (size_t i = 0; i < call->nitems; i++)
-            py_release(c, args[i]);
+        release_all(c, args, nargs);
         uint64_t ret = 0;
         bool did_return = false;
         if (!rc)
             rc = py_exec_block(c, &fn->f->body, false, &ret, &did_return);
         int line = top_frame(c)->line;
-        if (pop_frame(c) && !rc) {
+        if (py_pop_frame(c) && !rc)
             rc = -1;
-        }
         if (rc && c->exc.status != EXIT_CONNECT)
             note_frame(c, fn, line);
-        if (!rc && did_return) {
-            pv_set_ref(out, ret);
-            rc = py_temp_push(c, ret);
-        } else if (!rc) {
-            out->kind = V_VAL;
-            out->w.size = 0;
-            msgpack_sbuffer_write(&out->w, "\xc0", 1);
-        } else if (did_return && ret) {
+        if (!rc)
+            rc = call_result(c, did_return, ret, out);
+        else if (did_return && ret)
             py_release(c, ret);
-        }
     }
+    py_func_release(fn->f);
+    return rc;
+}
+
+int py_call_function(py_ctx *c, py_fn *fn, const py_expr *call, pv *out)
+{
+    if (check_arity(c, fn, call->nitems))
+        return -1;
+    uint64_t *args = calloc(call->nitems + 1, sizeof *args);
+    if (!args)
+        return py_raise(c, "MemoryError", "out of memory");
+    fn->f->refs++;
+    int rc = py_hold_args(c, call->items, call->nitems, args);
+    if (!rc)
+        rc = py_call_held(c, fn, args, call->nitems, out);
     free(args);
     py_func_release(fn->f);
     return rc;

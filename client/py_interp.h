@@ -32,7 +32,7 @@ typedef enum pv_kind {
 typedef struct pv {
     pv_kind kind;
     msgpack_sbuffer w;
-    char tname[32];
+    char tname[80];
 } pv;
 
 void pv_init(pv *v);
@@ -59,6 +59,7 @@ typedef struct py_exc {
 /* A function defined by def, with its defaults held as handles. */
 typedef struct py_fn {
     py_func *f;
+    const char *cls;    /* a method: its class's name (for messages); else NULL */
     uint64_t *defaults; /* handle ids, one per default */
     int line_base;      /* line of the source its def came from, minus 1 */
     char *file;
@@ -69,7 +70,26 @@ typedef struct py_frame {
     py_fn *fn;
     bool *bound; /* parallel to fn->f->locals */
     int line;    /* the statement running, for tracebacks */
+    /* __del__ run for a finalize event: self is gone from the server, its
+     * last attributes are this map (self_attrs), of class self_class */
+    const msgpack_object *self_attrs;
+    uint64_t self_class;
 } py_frame;
+
+/* A class made by a class statement: its object on the server (held as a
+ * handle as long as the session) and its methods, run in the client. */
+typedef struct py_class {
+    char *name;
+    uint64_t id;
+    py_fn **methods;
+    size_t nmethods;
+    bool has_del;
+} py_class;
+
+/* A finalize event waiting to run its __del__: the event's params. */
+typedef struct py_final {
+    msgpack_sbuffer params;
+} py_final;
 
 typedef struct py_ctx {
     session *s;
@@ -80,6 +100,15 @@ typedef struct py_ctx {
     uint64_t *temps; /* handles held until the statement ends */
     size_t ntemps, captemps;
     bool imported_sys, imported_gc, imported_weakref;
+    py_class **classes;
+    size_t nclasses;
+    bool finalize_subscribed;
+    py_final *finals; /* finalize events not yet run, oldest first */
+    size_t nfinals;
+    /* a reply kept across the finalizers run before its caller reads it */
+    msgpack_sbuffer kept_buf;
+    msgpack_unpacked kept;
+    bool kept_init;
     int line_base; /* the line the source being run starts at, minus 1 */
     py_exc exc;
 } py_ctx;
@@ -143,6 +172,38 @@ int py_eval_call(py_ctx *c, const py_expr *e, bool need_object, pv *out);
 int py_eval_method(py_ctx *c, const py_expr *e, bool need_object, pv *out);
 int py_call_function(py_ctx *c, py_fn *fn, const py_expr *call, pv *out);
 py_fn *py_find_fn(py_ctx *c, const char *name);
+
+/* Calls fn with args, handles the call takes over (released once the
+ * parameters are bound, or on failure). */
+int py_call_held(py_ctx *c, py_fn *fn, uint64_t *args, size_t nargs, pv *out);
+/* Evaluates the expressions as handles into ids (released on failure). */
+int py_hold_args(py_ctx *c, py_expr *const *items, size_t n, uint64_t *ids);
+/* Binds name to v in the current frame (or the global scope). */
+int py_bind_name(py_ctx *c, const char *name, const pv *v);
+/* Opens and closes a frame for fn (push_scope, pop_scope). */
+int py_push_frame(py_ctx *c, py_fn *fn);
+int py_pop_frame(py_ctx *c);
+/* A function object for def's func, its defaults evaluated and held. */
+py_fn *py_fn_make(py_ctx *c, py_func *f);
+void py_fn_free(py_ctx *c, py_fn *fn);
+
+/* Classes (py_class.c): the class statement; NAME(args) when NAME is a
+ * class of the session's (*done false when it is not); obj.m(args) for a
+ * method of a class (*done false when it is not one); x.name; the targets
+ * x.name = v and del x.name; finalize events. */
+int py_exec_class(py_ctx *c, const py_stmt *s);
+int py_class_call(py_ctx *c, const py_expr *e, pv *out, bool *done);
+int py_class_method(py_ctx *c, const py_expr *e, pv *out, bool *done);
+int py_eval_attr(py_ctx *c, const py_expr *e, pv *out);
+int py_set_attr(py_ctx *c, const py_expr *t, const pv *v);
+int py_del_attr(py_ctx *c, const py_expr *t);
+/* The class statement's object whose id is this, or NULL. */
+py_class *py_class_by_id(py_ctx *c, uint64_t id);
+/* Runs the __del__ of queued finalize events (py_call does, after a reply). */
+void py_run_finals(py_ctx *c);
+void py_forget_classes(py_ctx *c);
+/* The id of the object v is (a name: looked up). */
+int py_object_id(py_ctx *c, pv *v, uint64_t *id);
 
 /* x[k] where the caller evaluated x and k: need_object as py_eval. */
 int py_getitem(py_ctx *c, pv *target, pv *key, bool need_object, pv *out);

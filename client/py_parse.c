@@ -14,6 +14,7 @@ typedef struct parser {
     size_t pos;
     int nest;
     py_func *func; /* the def being parsed, or NULL at the top level */
+    bool in_class; /* a class body is being parsed */
     py_error *err;
 } parser;
 
@@ -441,7 +442,8 @@ static py_expr *parse_subscript(parser *p, py_expr *e)
     return w;
 }
 
-/* x.name(args): a method call, or a function of a module (sys, gc). */
+/* x.name(args): a method call, or a function of a module (sys, gc); x.name
+ * without a call: an attribute. */
 static py_expr *parse_method(parser *p, py_expr *e)
 {
     const py_tok *dot = cur(p), *name = dot + 1;
@@ -450,17 +452,17 @@ static py_expr *parse_method(parser *p, py_expr *e)
         py_expr_free(e);
         return NULL;
     }
-    if (!py_tok_is(&p->t, name + 1, "(")) {
-        SYNTAX(p, name, "attributes are not supported by heapctl, only method calls");
-        py_expr_free(e);
-        return NULL;
-    }
-    py_expr *w = wrap(e, PE_METHOD, dot);
+    bool call = py_tok_is(&p->t, name + 1, "(");
+    py_expr *w = wrap(e, call ? PE_METHOD : PE_ATTR, dot);
     if (!w || !(w->name = tok_text(p, name))) {
         py_expr_free(w);
         return NULL;
     }
-    p->pos += 3;
+    p->pos += call ? 3 : 2;
+    if (!call) {
+        extend_span(w, name);
+        return w;
+    }
     if (parse_args(p, w)) {
         py_expr_free(w);
         return NULL;
@@ -639,7 +641,7 @@ static int check_target(parser *p, py_expr *e, const char *what)
 {
     if (e->kind == PE_NAME)
         return note_local(p, e->name);
-    if (e->kind == PE_SUBSCRIPT)
+    if (e->kind == PE_SUBSCRIPT || e->kind == PE_ATTR)
         return 0;
     py_tok t = {.line = e->span.line, .col = e->span.col, .len = e->span.len};
     if (e->kind == PE_TUPLE || e->kind == PE_LIST)
@@ -778,8 +780,10 @@ static py_stmt *parse_simple(parser *p)
             return NULL;
         }
     if (at(p, "class")) {
-        /* a hook for server classes: heapd has none yet */
-        SYNTAX(p, t, "classes are not supported by heapctl yet (heapd has no classes)");
+        SYNTAX(p, t,
+               p->func || p->in_class ? "a class inside a function or a class is not supported "
+                                        "by heapctl"
+                                      : "a class must start its own line");
         return NULL;
     }
     if (at(p, "pass")) {
@@ -828,8 +832,8 @@ static int parse_body(parser *p, py_func *f, const py_tok *header, size_t outer)
     const py_tok *t = cur(p);
     if (t->kind == PT_END || t->indent <= outer)
         return fail_at(p, t->kind == PT_END ? header : t, "IndentationError",
-                       "expected an indented block after function definition on line %d",
-                       header->line);
+                       "expected an indented block after %s definition on line %d",
+                       py_tok_is(&p->t, header, "class") ? "class" : "function", header->line);
     size_t indent = t->indent;
     while (cur(p)->kind != PT_END && cur(p)->indent > outer) {
         if (cur(p)->indent != indent)
@@ -926,8 +930,86 @@ static int parse_def(parser *p, py_block *b, size_t indent)
     return add_stmt(b, s);
 }
 
+/* What a class body may hold: attributes (NAME = EXPR), methods (def),
+ * pass and a docstring. */
+static int check_class_body(parser *p, const py_block *body)
+{
+    for (size_t i = 0; i < body->n; i++) {
+        const py_stmt *s = body->v[i];
+        bool ok = s->kind == PS_DEF || s->kind == PS_PASS ||
+                  (s->kind == PS_EXPR && s->value->kind == PE_CONST);
+        if (s->kind == PS_ASSIGN) {
+            ok = true;
+            for (size_t k = 0; k < s->ntargets; k++)
+                ok = ok && s->targets[k]->kind == PE_NAME;
+        }
+        py_tok t = {.line = s->span.line, .col = s->span.col, .len = s->span.len};
+        if (!ok)
+            return SYNTAX(p, &t,
+                          "a class body of heapctl's holds attributes (NAME = value) and "
+                          "methods (def) only");
+    }
+    return 0;
+}
+
+/* class NAME: or class NAME(): or class NAME(object): and its body. */
+static int parse_class_header(parser *p)
+{
+    if (!take(p, "("))
+        return 0;
+    if (take(p, ")"))
+        return 0;
+    const py_tok *t = cur(p);
+    if (at(p, "object") && py_tok_is(&p->t, t + 1, ")")) {
+        p->pos += 2;
+        return 0;
+    }
+    return SYNTAX(p, t, "class inheritance is not supported by heapctl");
+}
+
+static int parse_class(parser *p, py_block *b, size_t indent)
+{
+    const py_tok *header = cur(p), *name = header + 1;
+    if (p->func || p->in_class)
+        return SYNTAX(p, header,
+                      "a class inside a function or a class is not supported by "
+                      "heapctl");
+    if (name->kind != PT_NAME || py_is_keyword(p->t.src + name->start, name->len))
+        return SYNTAX(p, name, "invalid syntax (expected a class name)");
+    py_stmt *s = new_stmt(PS_CLASS, header);
+    py_func *f = calloc(1, sizeof *f);
+    if (!s || !f || !(f->name = tok_text(p, name))) {
+        free(f);
+        py_stmt_free(s);
+        return -1;
+    }
+    f->refs = 1;
+    s->func = f;
+    p->pos += 2;
+    p->in_class = true;
+    int rc = parse_class_header(p);
+    if (!rc)
+        rc = expect(p, ":");
+    if (!rc && cur(p)->kind == PT_NEWLINE) {
+        p->pos++;
+        rc = parse_body(p, f, header, indent);
+    } else if (!rc) {
+        rc = parse_simple_line(p, &f->body);
+    }
+    p->in_class = false;
+    if (!rc)
+        rc = check_class_body(p, &f->body);
+    if (rc) {
+        py_stmt_free(s);
+        return -1;
+    }
+    return add_stmt(b, s);
+}
+
 static int parse_statement(parser *p, py_block *b, size_t indent)
 {
+    if (at(p, "class"))
+        return parse_class(p, b, indent);
     if (at(p, "def"))
         return parse_def(p, b, indent);
     if (at(p, "@"))

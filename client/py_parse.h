@@ -2,9 +2,11 @@
  *
  * Supported: NAME = EXPR (chained), TARGET[KEY] = EXPR, del NAME,
  * del TARGET[KEY], expression statements, ';', '#', pass, import of sys,
- * gc and weakref, def with positional parameters and defaults, return.
+ * gc and weakref, def with positional parameters and defaults, return,
+ * x.attr = EXPR, del x.attr, class NAME: with attributes and defs.
  * Expressions: literals (nested containers may hold any expression), names,
- * x[k], is, is not, in, not in, ==, !=, calls of names, method calls.
+ * x[k], x.attr, is, is not, in, not in, ==, !=, calls of names, method
+ * calls.
  * Anything else is a SyntaxError naming what is not supported, located at
  * the token that starts it. */
 #ifndef HEAPCTL_PY_PARSE_H

@@ -183,6 +183,7 @@ void py_session_end(session *s)
     if (!c)
         return;
     py_forget_all(c);
+    py_forget_classes(c);
     py_temps_release(c, 0);
     free(c->temps);
     free(c->frames);

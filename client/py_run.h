@@ -16,6 +16,11 @@
  * defaults held on the server) and imports. Created on first use. */
 void py_session_end(session *s);
 
+/* A server notification for heapctl's Python: a finalize event of a class
+ * with __del__ is queued, to run its __del__ (before the answer of the
+ * request that freed the instance is used). Returns whether it took it. */
+bool py_take_event(session *s, const msgpack_object *method, const msgpack_object *params);
+
 /* Runs one complete unit of input, `text` (lines separated by '\n'), that
  * starts at line `line` of its source. echo: print the repr of expression
  * statements (the REPL). Returns an exit status, -1 for nothing run, -2

@@ -104,6 +104,35 @@ static const char *python_type(const rpc_reply *rep)
     return rep->etype;
 }
 
+/* Finalize events came with the reply: their __del__ run now, before the
+ * caller reads the reply, which is kept meanwhile (the finalizers' own
+ * calls reuse the connection's buffer). */
+static void run_finals_keeping(py_ctx *c, rpc_reply *rep)
+{
+    msgpack_sbuffer buf;
+    msgpack_sbuffer_init(&buf);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &buf, msgpack_sbuffer_write);
+    if (rep->ok)
+        msgpack_pack_object(&pk, rep->result);
+    rpc_reply saved = *rep;
+    py_run_finals(c);
+    *rep = saved;
+    if (!rep->ok) {
+        msgpack_sbuffer_destroy(&buf);
+        return;
+    }
+    if (c->kept_init) {
+        msgpack_unpacked_destroy(&c->kept);
+        msgpack_sbuffer_destroy(&c->kept_buf);
+    }
+    c->kept_buf = buf;
+    msgpack_unpacked_init(&c->kept);
+    c->kept_init = true;
+    if (msgpack_unpack_next(&c->kept, buf.data, buf.size, NULL) == MSGPACK_UNPACK_SUCCESS)
+        rep->result = c->kept.data;
+}
+
 int py_call(py_ctx *c, const char *method, const msgpack_sbuffer *params, rpc_reply *rep)
 {
     char err[600];
@@ -112,6 +141,8 @@ int py_call(py_ctx *c, const char *method, const msgpack_sbuffer *params, rpc_re
         c->exc.status = EXIT_CONNECT;
         return -1;
     }
+    if (c->nfinals)
+        run_finals_keeping(c, rep);
     if (!rep->ok)
         return py_raise(c, python_type(rep), "%s", rep->emsg);
     return 0;
@@ -280,8 +311,59 @@ static void repr_items(msgpack_sbuffer *out, const msgpack_object *v, uint32_t n
     }
 }
 
+static bool unpack_ext_array(msgpack_unpacked *up, const msgpack_object *o);
+
+/* py_repr's interpreter, for the names of classes (getattr __name__),
+ * and the id of the instance it prints, if the value is one: an instance
+ * inside a container comes without its id. */
+static py_ctx *repr_ctx;
+static uint64_t repr_instance_id;
+
+/* The name of the class ref (an ext 1): appended to out. */
+static void put_class_name(msgpack_sbuffer *out, const msgpack_object *ref)
+{
+    py_params p;
+    py_params_begin(&p, 2);
+    msgpack_pack_object(&p.pk, *ref);
+    py_params_str(&p, "__name__");
+    rpc_reply rep;
+    py_exc saved = repr_ctx->exc;
+    if (py_call(repr_ctx, "getattr", &p.b, &rep) == 0 && rep.result.type == MSGPACK_OBJECT_STR)
+        msgpack_sbuffer_write(out, rep.result.via.str.ptr, rep.result.via.str.size);
+    else
+        put(out, "?");
+    if (repr_ctx->exc.status != EXIT_CONNECT)
+        repr_ctx->exc = saved;
+    py_params_end(&p);
+}
+
+/* <__main__.Employee object at @ID>, as Python prints an instance (with
+ * heapd's id for its address). */
+static void repr_instance(msgpack_sbuffer *out, const msgpack_object_ext *e)
+{
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    put(out, "<__main__.");
+    if (repr_ctx &&
+        unpack_ext_array(&up, &(msgpack_object){.type = MSGPACK_OBJECT_EXT, .via.ext = *e}) &&
+        up.data.via.array.size == 2)
+        put_class_name(out, &up.data.via.array.ptr[0]);
+    else
+        put(out, "?");
+    char at[40];
+    if (repr_instance_id)
+        snprintf(at, sizeof at, " object at @%" PRIu64 ">", repr_instance_id);
+    else
+        snprintf(at, sizeof at, " object at @?>");
+    put(out, at);
+    repr_instance_id = 0;
+    msgpack_unpacked_destroy(&up);
+}
+
 static void repr_ext(msgpack_sbuffer *out, const msgpack_object_ext *e, bool cycles)
 {
+    if (e->type == EXT_INSTANCE)
+        return repr_instance(out, e);
     if (e->type == EXT_TUPLE || e->type == EXT_SET) {
         msgpack_unpacked up;
         msgpack_unpacked_init(&up);
@@ -305,7 +387,11 @@ static void repr_ext(msgpack_sbuffer *out, const msgpack_object_ext *e, bool cyc
     /* get answers a container already on the path (a cycle) as a
      * reference: Python prints the same place as [...] or {...} */
     const char *type = id && cycles ? wire_id_type(id) : "";
-    if (strcmp(type, "list") == 0)
+    if (id && repr_ctx && strcmp(wire_id_type(id), "type") == 0) {
+        put(out, "<class '__main__.");
+        put_class_name(out, &o);
+        put(out, "'>");
+    } else if (strcmp(type, "list") == 0)
         put(out, "[...]");
     else if (strcmp(type, "dict") == 0)
         put(out, "{...}");
@@ -357,11 +443,16 @@ int py_repr(py_ctx *c, pv *v, msgpack_sbuffer *out, bool as_str)
     msgpack_unpacked up;
     msgpack_unpacked_init(&up);
     if (!rc && msgpack_unpack_next(&up, val.data, val.size, NULL) == MSGPACK_UNPACK_SUCCESS) {
+        repr_ctx = c;
+        repr_instance_id = 0;
+        if (up.data.type == MSGPACK_OBJECT_EXT && up.data.via.ext.type == EXT_INSTANCE)
+            rc = py_object_id(c, v, &repr_instance_id);
         if (v->kind == V_KEYS)
             put(out, "dict_keys(");
         py_repr_value(out, &up.data, as_str, !plain_value(v));
         if (v->kind == V_KEYS)
             put(out, ")");
+        repr_ctx = NULL;
     }
     msgpack_unpacked_destroy(&up);
     msgpack_sbuffer_destroy(&val);

@@ -4,6 +4,7 @@
 #include "format.h"
 #include "methods.h"
 #include "mpscan.h"
+#include "py_run.h"
 #include "utf8.h"
 #include "wire.h"
 
@@ -81,7 +82,9 @@ void session_print(const session *s, const msgpack_object *result)
 
 void session_print_event(void *ctx, const msgpack_object *method, const msgpack_object *params)
 {
-    const session *s = ctx;
+    session *s = ctx;
+    if (py_take_event(s, method, params))
+        return; /* a finalize event: heapctl runs the class's __del__ */
     if (s->json) {
         msgpack_object_kv kv[2] = {
             {.key = {.type = MSGPACK_OBJECT_STR, .via.str = {5, "event"}}, .val = *method},
