@@ -243,11 +243,9 @@ class PythonTest(CtlTestCase):
         self.assertGreater(int(lines[2]), 0)
         self.assertEqual(len(lines), 3)
 
-    @unittest.expectedFailure
     def test_del_of_a_cycle_reads_its_attributes(self):
-        # heapd's collector sends the finalize event of an instance in a
-        # cycle with {} for its attributes (the refcount path sends them):
-        # a daemon bug, reported; self.name then is an AttributeError
+        # the collector finalizes an instance of a cycle before it clears
+        # anything, so its event carries the attributes (self.name works)
         code = ("import gc\nclass N:\n    def __init__(self, name):\n        self.name = name\n"
                 "        self.me = self\n    def __del__(self):\n        print('del', self.name)\n"
                 "n = N('x')\ndel n\nfound = gc.collect()\nprint('end')\n")
