@@ -231,6 +231,20 @@ static void subtract_internal(hobj *o, void *arg)
     }
 }
 
+/* subtract_internal over o's references; a list's or tuple's items are
+ * walked here, without a call per item (the common case). */
+static void subtract_children(hobj *o)
+{
+    if (o->type != T_LIST && o->type != T_TUPLE) {
+        heap_traverse(o, subtract_internal, NULL);
+        return;
+    }
+    hobj **items = AS_LIST(o)->items;
+    for (uint32_t i = 0, n = AS_LIST(o)->len; i < n; i++)
+        if (in_chunk(items[i]))
+            subtract_internal(items[i], NULL);
+}
+
 struct walk {
     struct gc_young *y;
     size_t len;
@@ -306,9 +320,9 @@ static void examine_chunk(heap *h, size_t n)
     struct gc_young *y = &g->young;
     unsigned to = (unsigned)y->gen + 1;
     for (size_t i = 0; i < n; i++)
-        heap_traverse(y->chunk[i], subtract_internal, NULL);
+        subtract_children(y->chunk[i]);
     mark_reachable(y, n);
-    size_t garbage = 0; /* moved to the chunk's front */
+    size_t garbage = 0, special = 0; /* garbage moves to the chunk's front */
     for (size_t i = 0; i < n; i++) {
         hobj *o = y->chunk[i];
         bool alive = gcl_tag(AS_CONT(o)) == GCT_REACHED;
@@ -319,13 +333,14 @@ static void examine_chunk(heap *h, size_t n)
             g->long_lived_pending += to == 2;
         } else {
             y->chunk[garbage++] = o;
+            special += o->weakly || o->type == T_INSTANCE;
         }
     }
     /* CPython's order: every weakref to the garbage is cleared before any
      * finalizer runs, and those run before anything is cleared */
-    for (size_t i = 0; i < garbage; i++)
+    for (size_t i = 0; special && i < garbage; i++)
         gc_clear_weakrefs(h, y->chunk[i]);
-    for (size_t i = 0; i < garbage; i++)
+    for (size_t i = 0; special && i < garbage; i++)
         gc_finalize_garbage(h, y->chunk[i]);
     for (size_t i = 0; i < garbage; i++)
         gc_dispose_garbage(h, y->chunk[i], &y->cur.collected);
