@@ -312,35 +312,6 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* One scan page's names appended to *names (copied: the next request
- * replaces the answer); stops at max names. */
-static int scan_page(session *s, uint64_t *cursor, char ***names, size_t *n, size_t max)
-{
-    rpc_reply rep;
-    view_params p;
-    view_params_begin(&p, 2);
-    msgpack_pack_str_with_body(&p.pk, "global", 6);
-    msgpack_pack_uint64(&p.pk, *cursor);
-    int rc = view_call(s, "scan", &p, &rep);
-    if (rc)
-        return rc;
-    const msgpack_object *r = &rep.result;
-    if (r->type != MSGPACK_OBJECT_ARRAY || r->via.array.size != 2 ||
-        r->via.array.ptr[1].type != MSGPACK_OBJECT_ARRAY) {
-        session_error(s, "ProtocolError", "scan: unexpected answer");
-        return EXIT_SERVER_ERROR;
-    }
-    *cursor = r->via.array.ptr[0].via.u64;
-    const msgpack_object_array *a = &r->via.array.ptr[1].via.array;
-    *names = realloc(*names, (*n + a->size + 1) * sizeof **names);
-    if (!*names)
-        abort();
-    for (uint32_t i = 0; i < a->size && *n < max; i++)
-        if (a->ptr[i].type == MSGPACK_OBJECT_STR)
-            (*names)[(*n)++] = strndup(a->ptr[i].via.str.ptr, a->ptr[i].via.str.size);
-    return EXIT_OK;
-}
-
 /* Every global name, sorted, a scan page at a time; at most max_nodes of
  * them (more could not be drawn). */
 static int add_globals(session *s, graph *g)
@@ -350,7 +321,7 @@ static int add_globals(session *s, graph *g)
     size_t n = 0;
     int rc;
     do
-        rc = scan_page(s, &cursor, &names, &n, g->max_nodes + 1);
+        rc = view_scan_page(s, &cursor, 0, NULL, &names, &n, g->max_nodes + 1);
     while (!rc && cursor && n <= g->max_nodes);
     if (n > g->max_nodes)
         g->truncated = true;

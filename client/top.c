@@ -105,37 +105,11 @@ static int measure(session *s, struct top *t, const char *name)
 /* One scan page: its names copied (each measure replaces the answer). */
 static int page(session *s, struct top *t, uint64_t *cursor)
 {
-    rpc_reply rep;
-    view_params p;
-    view_params_begin(&p, 3);
-    msgpack_pack_str_with_body(&p.pk, "global", 6);
-    msgpack_pack_uint64(&p.pk, *cursor);
-    msgpack_pack_map(&p.pk, t->match ? 2 : 1);
-    msgpack_pack_str_with_body(&p.pk, "count", 5);
-    msgpack_pack_int64(&p.pk, 500);
-    if (t->match) {
-        msgpack_pack_str_with_body(&p.pk, "match", 5);
-        msgpack_pack_str_with_body(&p.pk, t->match, strlen(t->match));
-    }
-    int rc = view_call(s, "scan", &p, &rep);
-    if (rc)
-        return rc;
-    const msgpack_object *r = &rep.result;
-    if (r->type != MSGPACK_OBJECT_ARRAY || r->via.array.size != 2 ||
-        r->via.array.ptr[1].type != MSGPACK_OBJECT_ARRAY) {
-        session_error(s, "ProtocolError", "scan: unexpected answer");
-        return EXIT_SERVER_ERROR;
-    }
-    *cursor = r->via.array.ptr[0].via.u64;
-    const msgpack_object_array *a = &r->via.array.ptr[1].via.array;
-    size_t n = a->size;
-    char **names = calloc(n + 1, sizeof *names);
-    for (size_t i = 0; i < n; i++)
-        if (a->ptr[i].type == MSGPACK_OBJECT_STR)
-            names[i] = strndup(a->ptr[i].via.str.ptr, a->ptr[i].via.str.size);
+    char **names = NULL;
+    size_t n = 0;
+    int rc = view_scan_page(s, cursor, 500, t->match, &names, &n, SIZE_MAX);
     for (size_t i = 0; !rc && i < n; i++)
-        if (names[i])
-            rc = measure(s, t, names[i]);
+        rc = measure(s, t, names[i]);
     for (size_t i = 0; i < n; i++)
         free(names[i]);
     free(names);

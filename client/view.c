@@ -23,6 +23,52 @@ int view_call(session *s, const char *method, view_params *p, rpc_reply *rep)
     return session_answer(s, rc, err, rep);
 }
 
+static void pack_scan_params(view_params *p, uint64_t cursor, int64_t count, const char *match)
+{
+    bool opts = count > 0 || match;
+    view_params_begin(p, opts ? 3 : 2);
+    msgpack_pack_str_with_body(&p->pk, "global", 6);
+    msgpack_pack_uint64(&p->pk, cursor);
+    if (!opts)
+        return;
+    msgpack_pack_map(&p->pk, (count > 0) + (match != NULL));
+    if (count > 0) {
+        msgpack_pack_str_with_body(&p->pk, "count", 5);
+        msgpack_pack_int64(&p->pk, count);
+    }
+    if (match) {
+        msgpack_pack_str_with_body(&p->pk, "match", 5);
+        msgpack_pack_str_with_body(&p->pk, match, strlen(match));
+    }
+}
+
+int view_scan_page(session *s, uint64_t *cursor, int64_t count, const char *match, char ***names,
+                   size_t *n, size_t max)
+{
+    rpc_reply rep;
+    view_params p;
+    pack_scan_params(&p, *cursor, count, match);
+    int rc = view_call(s, "scan", &p, &rep);
+    if (rc)
+        return rc;
+    const msgpack_object *r = &rep.result;
+    if (r->type != MSGPACK_OBJECT_ARRAY || r->via.array.size != 2 ||
+        r->via.array.ptr[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+        r->via.array.ptr[1].type != MSGPACK_OBJECT_ARRAY) {
+        session_error(s, "ProtocolError", "scan: unexpected answer");
+        return EXIT_SERVER_ERROR;
+    }
+    *cursor = r->via.array.ptr[0].via.u64;
+    const msgpack_object_array *a = &r->via.array.ptr[1].via.array;
+    *names = realloc(*names, (*n + a->size + 1) * sizeof **names);
+    if (!*names)
+        abort();
+    for (uint32_t i = 0; i < a->size && *n < max; i++)
+        if (a->ptr[i].type == MSGPACK_OBJECT_STR)
+            (*names)[(*n)++] = strndup(a->ptr[i].via.str.ptr, a->ptr[i].via.str.size);
+    return EXIT_OK;
+}
+
 void view_pack_ref(msgpack_packer *pk, uint64_t id)
 {
     char be[8];

@@ -21,6 +21,13 @@ void view_params_begin(view_params *p, uint32_t n);
  * in rep, or the exit status with the failure printed. */
 int view_call(session *s, const char *method, view_params *p, rpc_reply *rep);
 
+/* One page of scan("global", *cursor, {count, match}) (count 0 and match
+ * NULL: the server's defaults): its names, copied, appended to *names
+ * (*n of them, at most max in all), and *cursor advanced. EXIT_OK, or the
+ * exit status with the failure printed. */
+int view_scan_page(session *s, uint64_t *cursor, int64_t count, const char *match, char ***names,
+                   size_t *n, size_t max);
+
 /* method(@id) and method(@id, depth). */
 int view_call_id(session *s, const char *method, uint64_t id, rpc_reply *rep);
 int view_call_id_int(session *s, const char *method, uint64_t id, int64_t n, rpc_reply *rep);
