@@ -324,11 +324,6 @@ static void save_garbage(heap *h, hobj *o)
         o->colour = h->hot.gc_white; /* the sweep has it now */
 }
 
-void gc_clear_weakrefs(heap *h, hobj *o)
-{
-    weak_clear(h, o);
-}
-
 void gc_finalize_garbage(heap *h, hobj *o)
 {
     if (o->type == T_INSTANCE && heap_finalizable(o))
@@ -395,7 +390,8 @@ static uint64_t sweep(heap *h, uint64_t max)
             continue;
         if (o->colour == g->garbage_colour) {
             gc_untrack(h, o);
-            gc_clear_weakrefs(h, o); /* (seen as cleared since the flip) */
+            weak_clear(
+                h, o); /* (cleared at the flip already, unless it was not then weakly referenced) */
             gc_finalize_garbage(h, o);
             gc_dispose_garbage(h, o, &g->cur.collected);
         } else if (o->colour == HC_BLACK) {

@@ -339,7 +339,7 @@ static void examine_chunk(heap *h, size_t n)
     /* CPython's order: every weakref to the garbage is cleared before any
      * finalizer runs, and those run before anything is cleared */
     for (size_t i = 0; special && i < garbage; i++)
-        gc_clear_weakrefs(h, y->chunk[i]);
+        weak_clear(h, y->chunk[i]);
     for (size_t i = 0; special && i < garbage; i++)
         gc_finalize_garbage(h, y->chunk[i]);
     for (size_t i = 0; i < garbage; i++)

@@ -173,10 +173,9 @@ bool gc_young_slice(heap *h, uint64_t budget_ns, bool force);
 /* The generation whose young collection is due now, or -1. */
 int gc_young_due(const heap *h);
 /* Garbage the collector found, in CPython's order: its weakrefs are
- * cleared (for a whole set of garbage before any finalizer runs), then
- * finalizers run, then it is cleared (or kept in gc.garbage under
- * saveall) and counted in *collected. */
-void gc_clear_weakrefs(heap *h, hobj *o);
+ * cleared (weak_clear, for a whole set of garbage before any finalizer
+ * runs), then finalizers run, then it is cleared (or kept in gc.garbage
+ * under saveall) and counted in *collected. */
 void gc_finalize_garbage(heap *h, hobj *o);
 void gc_dispose_garbage(heap *h, hobj *o, uint64_t *collected);
 /* A container the full collection's sweep found alive: a young one moves

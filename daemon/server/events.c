@@ -140,7 +140,7 @@ void events_attach(server *srv)
 /* What a sent or dropped event held goes: its params and its handles (a
  * closing session drops its handles itself; in ref-handle mode they are
  * the client's from now on, as every ref it is sent is). */
-static void event_done(server *srv, struct event *e, bool sent)
+static void event_done(struct event *e, bool sent)
 {
     for (uint32_t i = 0; sent && !e->c->ref_handles && i < e->nheld; i++)
         conn_handle_release(e->c, e->held[i], 1, NULL);
@@ -148,7 +148,6 @@ static void event_done(server *srv, struct event *e, bool sent)
     free(e->params);
     e->held = NULL;
     e->params = NULL;
-    (void)srv;
 }
 
 void events_free(events *ev)
@@ -218,7 +217,7 @@ void events_send(server *srv)
             pack_event(&c->pk, e);
             srv->st.events_sent++;
         }
-        event_done(srv, e, send);
+        event_done(e, send);
         if (send && (i + 1 == ev->nqueued || ev->queue[i + 1].c != c))
             conn_flush(c); /* a run of one connection's events: one write */
     }
@@ -237,7 +236,7 @@ void events_pack_since(server *srv, conn *c, size_t from)
         }
         pack_event(&c->pk, e);
         srv->st.events_sent++;
-        event_done(srv, e, true);
+        event_done(e, true);
     }
     ev->nqueued = kept;
 }
@@ -261,7 +260,7 @@ void events_drop_conn(events *ev, conn *c)
         if (ev->queue[i].c != c)
             ev->queue[kept++] = ev->queue[i];
         else
-            event_done(NULL, &ev->queue[i], false);
+            event_done(&ev->queue[i], false);
     }
     ev->nqueued = kept;
 }
