@@ -8,6 +8,8 @@
 #include "gc.h"
 #include "intern.h"
 
+struct heffect;
+
 #define SMALL_INT_MIN  (-5)
 #define SMALL_INT_MAX  256
 #define INTERN_STR_MAX 64
@@ -110,6 +112,10 @@ struct heap {
     void *roots_ctx;
     hfree_hook free_hook;
     void *free_hook_ctx;
+    /* effects.h: the effect log's hook, and a replay's deferred frees */
+    void (*effect)(void *ctx, const struct heffect *e);
+    void *effect_ctx;
+    bool defer_frees;
     struct gc_state gc;
 };
 
