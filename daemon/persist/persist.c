@@ -56,7 +56,7 @@ struct persist {
     /* the effect log, rotated at each save's instant (elog.h) */
     struct elog *log;
     const uint64_t *log_max_bytes; /* persistence.log_max_bytes, in place */
-    uint64_t child_log_seq; /* the segment the background save names */
+    uint64_t child_log_seq;        /* the segment the background save names */
     bool log_follows;
 };
 

@@ -158,8 +158,14 @@ static void mark_reachable(struct writer *w)
     ns_foreach_name(w->ns, NULL, false, mark_binding, w);
     for (htype t = T_NONE; t <= T_INT; t++)
         heap_foreach(w->h, t, mark_premade, w);
-    if (w->log_seq) /* the log may name what sessions hold: keep it too */
-        heap_visit_roots(w->h, mark, w);
+    if (w->log_seq) {
+        /* The log that follows may name any object alive now: what
+         * sessions hold, interned strs nothing holds (a request finds them
+         * rather than making them), garbage the collector will clear,
+         * objects the deferred queue will free. The file holds them all, so
+         * that the replay finds each where the writer did (snapshot.h). */
+        heap_foreach(w->h, T__COUNT, mark, w);
+    }
     while (w->len) {
         hobj *o = w->stack[--w->len];
         heap_traverse(o, mark, w);

@@ -64,8 +64,9 @@ int snapshot_write(heap *h, hns *ns, const char *path, snap_info *info, herr *er
 
 /* snapshot_write for a server with the effect log (elog.h): the header
  * names log_seq, the segment that starts at this snapshot's instant, and
- * the file also holds what only sessions hold (frames, handles) and what
- * that reaches, unbound: the log may refer to them. A load followed by the
+ * the file holds EVERY live object, not only what global names reach (what
+ * sessions hold, garbage not yet collected, objects waiting in the deferred
+ * queue, interned strs): the log may refer to any of them. A load followed by the
  * log's replay keeps them (zombies, effects.h) until the replay ends; any
  * other load frees them, as if their sessions had ended. */
 int snapshot_write_log(heap *h, hns *ns, const char *path, uint64_t log_seq, snap_info *info,
