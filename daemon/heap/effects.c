@@ -67,7 +67,10 @@ uint64_t heap_sweep_zombies(heap *h)
     return n;
 }
 
-#define REPLAY_MAX_GROWTH 4096
+/* A writer's slab grows one slot at a time, each new slot's object
+ * logged (NEW): a replay never needs to skip ahead, and a hostile log
+ * cannot make it allocate slots it does not fill. */
+#define REPLAY_MAX_GROWTH 0
 
 bool heap_replay_place(heap *h, hid id)
 {
@@ -79,7 +82,7 @@ bool heap_replay_place(heap *h, hid id)
     if (slot == SLAB_NO_SLOT)
         return false;
     if (slot >= s->nslots && slot - s->nslots > REPLAY_MAX_GROWTH)
-        return false; /* a writer grows its slabs one slot at a time */
+        return false;
     if (slot >= s->nslots)
         slab_grow_to(s, slot + 1);
     hobj *o = slab_at(s, slot);
