@@ -76,7 +76,8 @@ int elog_list_segments(const char *base, uint64_t **seqs, size_t *n, herr *err)
         }
     closedir(d);
     free(dir);
-    qsort(*seqs, *n, sizeof **seqs, cmp_u64);
+    if (*n)
+        qsort(*seqs, *n, sizeof **seqs, cmp_u64);
     return 0;
 }
 
