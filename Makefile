@@ -4,6 +4,7 @@
 #   make run ARGS=...    build heapd and heapctl, run heapd in the foreground
 #   make test            build everything, run every unit test (+ integration, node, python)
 #   make test SANITIZE=1 the same with ASan+UBSan, in build/san
+#   make crash-test      the effect log's SIGKILL tests, CRASH_RUNS runs of each
 #   make valgrind        unit tests under valgrind (VALGRIND_SKIP="test_x ...")
 #   make bench           build the benches and run bench/run.sh
 #   make bench-gen       the generational collector's bench (bench/gen_compare.py;
@@ -114,6 +115,7 @@ endif
 endif
 
 .DELETE_ON_ERROR:
+.PHONY: crash-test
 .PHONY: all deps run tests test check-fences valgrind bench-build bench bench-gen format format-check clean fuzz \
         man install uninstall
 .DEFAULT_GOAL := all
@@ -225,6 +227,13 @@ test: all tests bench-build man check-fences
 	[ -z "$$failed" ] || echo "failed:$$failed"; \
 	echo "$$pass passed, $$fail failed"; \
 	[ "$$fail" -eq 0 ]
+
+# The effect log's crash tests at length: CRASH_RUNS SIGKILL runs of each kind
+# (make test runs a dozen of each).
+CRASH_RUNS ?= 300
+crash-test: all
+	HEAPD=$(HEAPD) BUILD_DIR=$(B) HEAPD_CRASH_RUNS=$(CRASH_RUNS) tests/integration/run.sh \
+	    -k CrashConsistencyTest
 
 # VALGRIND_SKIP: space-separated test names (test_foo or foo) too slow under valgrind.
 # HEAPD_TEST_SCALE divides the size of the heavy tests (deep chains, big cascades,
@@ -344,6 +353,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_BIN     := build/fuzz/fuzz_dispatch
 FUZZ_SNAP_BIN := build/fuzz/fuzz_snapshot
 FUZZ_LIT_BIN  := build/fuzz/fuzz_pylit
+FUZZ_ELOG_BIN := build/fuzz/fuzz_elog
 FUZZ_FLAGS    = -std=c11 -Wall -Wextra -Werror -g -O1 -D_GNU_SOURCE $(INC_DAEMON) $(PKG_CFLAGS) \
                 $(DAEMON_CFLAGS) -DHEAPD_CHECK_REPLIES -fsanitize=fuzzer,address,undefined \
                 -fno-sanitize-recover=undefined
@@ -356,19 +366,26 @@ $(FUZZ_SNAP_BIN): tests/fuzz/fuzz_snapshot.c $(DAEMON_SRCS) $(PROTO_SRCS) | deps
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ $(PKG_LIBS) $(DAEMON_LIBS) -lm
 
+$(FUZZ_ELOG_BIN): tests/fuzz/fuzz_elog.c $(DAEMON_SRCS) $(PROTO_SRCS) | deps
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ $(PKG_LIBS) $(DAEMON_LIBS) -lm
+
 $(FUZZ_LIT_BIN): tests/fuzz/fuzz_pylit.c client/format.c $(PROTO_SRCS) | deps
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -Iclient -o $@ $^ $(PKG_LIBS) -lm
 
 # New inputs go to build/fuzz/corpus*; tests/fuzz/corpus* hold the seeds.
-fuzz: $(FUZZ_BIN) $(FUZZ_SNAP_BIN) $(FUZZ_LIT_BIN)
-	@mkdir -p build/fuzz/corpus build/fuzz/corpus-snapshot build/fuzz/corpus-pylit
+fuzz: $(FUZZ_BIN) $(FUZZ_SNAP_BIN) $(FUZZ_LIT_BIN) $(FUZZ_ELOG_BIN)
+	@mkdir -p build/fuzz/corpus build/fuzz/corpus-snapshot build/fuzz/corpus-pylit \
+	    build/fuzz/corpus-elog
 	$(FUZZ_BIN) -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 \
 	    -print_final_stats=1 build/fuzz/corpus tests/fuzz/corpus
 	$(FUZZ_SNAP_BIN) -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 \
 	    -print_final_stats=1 build/fuzz/corpus-snapshot tests/fuzz/corpus-snapshot
 	$(FUZZ_LIT_BIN) -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 \
 	    -print_final_stats=1 build/fuzz/corpus-pylit tests/fuzz/corpus-pylit
+	$(FUZZ_ELOG_BIN) -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 \
+	    -print_final_stats=1 build/fuzz/corpus-elog tests/fuzz/corpus-elog
 
 clean:
 	rm -rf build

@@ -10,6 +10,11 @@
 # BENCH_CLIENTS (50); BENCH_PIPELINES ("1 16"); BENCH_REQUESTS_P1 (500000)
 # and BENCH_REQUESTS_P16 (3000000) for depths 1 and 16, BENCH_REQUESTS for
 # any other depth: enough that each server's CPU time spans many clock ticks.
+# BENCH_PAIRS: which pairs (default all four: SET:set:bind GET:get:get ...).
+# BENCH_FSYNC: durability, both sides alike: "" (default: Redis without AOF,
+# heapd without the effect log), or always / everysec / no (Redis
+# appendonly yes with that appendfsync; heapd persistence.log with that
+# persistence.fsync), the files in the temporary directory.
 set -eu
 
 HEAPD=${HEAPD:-build/heapd}
@@ -40,10 +45,20 @@ trap 'exit 1' INT TERM
 
 redis_sock=$dir/redis.sock
 heapd_sock=$dir/heapd.sock
+FSYNC=${BENCH_FSYNC:-}
+if [ -n "$FSYNC" ]; then
+    redis_aof="--appendonly yes --appendfsync $FSYNC"
+    printf '{"persistence": {"log": "%s/heapd.log", "fsync": "%s", "log_max_bytes": 0}}\n' \
+        "$dir" "$FSYNC" >"$dir/heapd.json"
+else
+    redis_aof="--appendonly no"
+    echo '{}' >"$dir/heapd.json"
+fi
+# shellcheck disable=SC2086 # redis_aof is several arguments
 (cd "$dir" && exec redis-server --port 0 --unixsocket "$redis_sock" --save '' \
-    --appendonly no --daemonize no >"$dir/redis.log" 2>&1) &
+    $redis_aof --daemonize no >"$dir/redis.log" 2>&1) &
 redis_pid=$!
-"$HEAPD" --socket "$heapd_sock" >"$dir/heapd.log" 2>&1 &
+"$HEAPD" --socket "$heapd_sock" --config "$dir/heapd.json" >"$dir/heapd.log" 2>&1 &
 heapd_pid=$!
 
 wait_up() { # command...: retries for 5 s
@@ -98,7 +113,8 @@ row() {
 }
 
 echo "heapd $("$HEAPCTL" --version | awk '{ print $2 }') vs Redis" \
-    "$(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/'), $CLIENTS clients, Unix sockets"
+    "$(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/'), $CLIENTS clients, Unix sockets," \
+    "fsync: ${FSYNC:-off (no AOF, no effect log)}"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%29s %28s %26s %19s\n' "" "requests per second" "server CPU us/request" \
     "client CPU us/req"
@@ -106,7 +122,7 @@ printf '%-16s %3s %8s %10s %10s %6s %9s %9s %6s %9s %9s\n' "Redis / heapd" P req
     Redis heapd h/R Redis heapd h/R r-bench heapctl
 for P in $PIPELINES; do
     n=$(requests_for "$P")
-    for pair in SET:set:bind GET:get:get RPUSH:rpush:append HSET:hset:setitem; do
+    for pair in ${BENCH_PAIRS:-SET:set:bind GET:get:get RPUSH:rpush:append HSET:hset:setitem}; do
         rname=${pair%%:*}
         rest=${pair#*:}
         rtest=${rest%%:*}

@@ -1,6 +1,7 @@
 #include "cont.h"
 #include "hash.h"
 #include "util.h"
+#include "effects.h" /* the effect log's hook: HEFFECT(...) lines */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,6 +73,7 @@ void cont_list_append(heap *h, hobj *list, hobj *item)
     assert(l->len < l->cap);
     heap_store_barrier(h, list, item);
     l->items[l->len++] = item;
+    HEFFECT(h, HEFF_APPEND, .o = list, .a = item);
 }
 
 int cont_index(const hobj *seq, int64_t index, uint32_t *out, herr *err)
@@ -91,6 +93,7 @@ void cont_list_set(heap *h, hobj *list, uint32_t i, hobj *item)
     hobj *old = l->items[i];
     heap_store_barrier(h, list, item);
     l->items[i] = item;
+    HEFFECT(h, HEFF_LSET, .o = list, .a = item, .i = i);
     heap_decref(h, old); /* after the store: the list is whole if this frees */
 }
 
@@ -98,6 +101,7 @@ hobj *cont_list_take(heap *h, hobj *list, uint32_t i)
 {
     hlist *l = AS_LIST(list);
     hobj *o = l->items[i];
+    HEFFECT(h, HEFF_LDEL, .o = list, .i = i);
     memmove(&l->items[i], &l->items[i + 1], (l->len - i - 1) * sizeof(hobj *));
     l->len--;
     heap_note_shift(h, list, i, -1);
@@ -118,6 +122,7 @@ void cont_list_insert(heap *h, hobj *list, int64_t index, hobj *item)
     heap_store_barrier(h, list, item);
     l->items[index] = item;
     l->len++;
+    HEFFECT(h, HEFF_INSERT, .o = list, .a = item, .i = (uint64_t)index);
 }
 
 size_t cont_table_grow_bytes(const hobj *d, uint32_t extra)
@@ -143,6 +148,7 @@ void cont_dict_set(heap *h, hobj *d, hobj *key, uint64_t hash, hobj *val)
 {
     hdict *t = AS_DICT(d);
     int64_t pos = htab_find(t, key, hash);
+    HEFFECT(h, HEFF_DSET, .o = d, .a = key, .b = val);
     heap_store_barrier(h, d, val);
     if (pos != HTAB_NONE) {
         hentry *e = htab_entry(t, pos);
@@ -164,6 +170,7 @@ int cont_dict_pop(heap *h, hobj *d, hobj *key, uint64_t hash, hobj **val, herr *
         return herr_set(err, HE_KEY, "key not found");
     hentry *e = htab_entry(t, pos);
     hobj *k = e->key, *v = e->val;
+    HEFFECT(h, HEFF_DDEL, .o = d, .a = key);
     htab_delete_at(t, pos);
     heap_decref(h, k);
     if (val)
@@ -182,6 +189,7 @@ bool cont_set_add(heap *h, hobj *s, hobj *key, uint64_t hash)
     }
     heap_store_barrier(h, s, key);
     htab_insert_new(t, key, hash, NULL);
+    HEFFECT(h, HEFF_SADD, .o = s, .a = key);
     return true;
 }
 
@@ -192,6 +200,7 @@ bool cont_set_discard(heap *h, hobj *s, hobj *key, uint64_t hash)
     if (pos == HTAB_NONE)
         return false;
     hobj *k = htab_entry(t, pos)->key;
+    HEFFECT(h, HEFF_SDEL, .o = s, .a = key);
     htab_delete_at(t, pos);
     heap_decref(h, k);
     return true;

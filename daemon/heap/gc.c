@@ -4,6 +4,7 @@
 #include "gc_list.h"
 #include "heap_priv.h"
 #include "util.h"
+#include "effects.h" /* the effect log's hook */
 
 #include <stdlib.h>
 #include <string.h>
@@ -350,6 +351,7 @@ void gc_dispose_garbage(heap *h, hobj *o, uint64_t *collected)
         return;
     }
     o->doomed = 1;
+    HEFFECT(h, HEFF_CLEAR, .o = o);
     enum free_cause saved = h->cause;
     h->cause = FREE_GC;
     heap_queue_contents(h, o);

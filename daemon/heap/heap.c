@@ -5,6 +5,7 @@
 #include "htab.h"
 #include "intern.h"
 #include "util.h"
+#include "effects.h" /* the effect log's hook: HEFFECT(...) lines */
 
 #include <stdlib.h>
 #include <string.h>
@@ -347,6 +348,7 @@ hobj *heap_int(heap *h, int64_t v)
     AS_INT(o)->v = v;
     if (h->cfg.intern == INTERN_ALL)
         itab_add(&h->interned, o);
+    HEFFECT(h, HEFF_NEW, .o = o);
     return o;
 }
 
@@ -360,6 +362,7 @@ hobj *heap_float(heap *h, double v)
     AS_FLOAT(o)->v = v;
     if (h->cfg.intern == INTERN_ALL)
         itab_add(&h->interned, o);
+    HEFFECT(h, HEFF_NEW, .o = o);
     return o;
 }
 
@@ -384,6 +387,7 @@ static hobj *new_strlike(heap *h, htype t, const char *data, size_t len)
     s->len = (uint32_t)len;
     s->data = xstrndup(data, len);
     heap_account(h, (long)len + 1);
+    HEFFECT(h, HEFF_NEW, .o = o);
     return o;
 }
 
@@ -476,6 +480,7 @@ hobj *heap_list(heap *h, uint32_t cap)
     l->cap = cap;
     l->items = cap ? xmalloc(cap * sizeof(hobj *)) : NULL;
     heap_account(h, (long)(cap * sizeof(hobj *)));
+    HEFFECT(h, HEFF_NEW, .o = o);
     return o;
 }
 
@@ -497,16 +502,21 @@ hobj *heap_tuple(heap *h, hobj **items, uint32_t n)
         acc = hash_tuple_add(acc, ih);
     }
     t->hash = t->unhashable ? 0 : acc;
+    HEFFECT(h, HEFF_NEW, .o = o);
     return o;
 }
 
 hobj *heap_dict(heap *h)
 {
-    return new_obj(h, T_DICT);
+    hobj *o = new_obj(h, T_DICT);
+    HEFFECT(h, HEFF_NEW, .o = o);
+    return o;
 }
 hobj *heap_set(heap *h)
 {
-    return new_obj(h, T_SET);
+    hobj *o = new_obj(h, T_SET);
+    HEFFECT(h, HEFF_NEW, .o = o);
+    return o;
 }
 
 hobj *heap_class(heap *h, hobj *name, hobj *dict)
@@ -667,6 +677,7 @@ void heap_queue_contents(heap *h, hobj *o)
 void heap_clear_container(heap *h, hobj *o)
 {
     assert(htype_is_mutable(o->type));
+    HEFFECT(h, HEFF_CLEAR, .o = o);
     heap_queue_contents(h, o);
 }
 
@@ -685,6 +696,9 @@ void heap_dispose(heap *h, hobj *o)
 {
     heap_stats *st = &h->hot.st;
     assert(o->refcnt == 0 && !o->immortal);
+    if (h->defer_frees)
+        return; /* a replay: a zombie until the log frees it (effects.h) */
+    HEFFECT(h, HEFF_FREE, .o = o);
     if (o == h->hot.gc_partial)
         h->hot.gc_partial = NULL; /* its gray stack entry will be skipped */
     if (!h->draining && h->dq_len == 0)

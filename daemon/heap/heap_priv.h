@@ -8,6 +8,8 @@
 #include "gc.h"
 #include "intern.h"
 
+struct heffect;
+
 #define SMALL_INT_MIN  (-5)
 #define SMALL_INT_MAX  256
 #define INTERN_STR_MAX 64
@@ -140,6 +142,10 @@ struct heap {
     hweak_hook weak_hook;
     void *weak_hook_ctx;
     struct weak_state weak;
+    /* effects.h: the effect log's hook, and a replay's deferred frees */
+    void (*effect)(void *ctx, const struct heffect *e);
+    void *effect_ctx;
+    bool defer_frees;
     struct gc_state gc;
 };
 

@@ -3,6 +3,7 @@
 #include "nametab.h"
 #include "ns_priv.h"
 #include "util.h"
+#include "effects.h" /* the effect log's hook: global bindings */
 
 #include <stdlib.h>
 #include <string.h>
@@ -242,6 +243,8 @@ void ns_bind(hns *ns, hsession *s, const char *name, size_t len, hobj *val, bool
     heap_root_barrier(ns->h, val);
     hobj *old = nametab_put(t, name, len, val);
     settle(ns, before, nametab_bytes(t));
+    if (t == &ns->global)
+        HEFFECT(ns->h, HEFF_BIND, .a = val, .name = name, .len = len);
     if (old)
         heap_decref(ns->h, old);
 }
@@ -259,6 +262,8 @@ int ns_unbind(hns *ns, hsession *s, const char *name, size_t len, bool global, h
     if (!old)
         return name_error(err, name, len);
     settle(ns, before, nametab_bytes(t));
+    if (t == &ns->global)
+        HEFFECT(ns->h, HEFF_UNBIND, .name = name, .len = len);
     heap_decref(ns->h, old);
     return 0;
 }

@@ -5,6 +5,8 @@
  * learns of it by SIGCHLD (a libuv signal handle, so in the loop), reaps
  * it and answers the `save` requests waiting. */
 #include "persist.h"
+#include "effects.h"
+#include "elog.h"
 #include "log.h"
 #include "pack.h"
 #include "snapshot.h"
@@ -51,6 +53,11 @@ struct persist {
     const char *last_status; /* "never", "ok", "err" */
     char last_error[HERR_MSG_MAX];
     snap_info last, loaded;
+    /* the effect log, rotated at each save's instant (elog.h) */
+    struct elog *log;
+    const uint64_t *log_max_bytes; /* persistence.log_max_bytes, in place */
+    uint64_t child_log_seq;        /* the segment the background save names */
+    bool log_follows;
 };
 
 /* --- the answer to `save`, and the figures ----------------------------------- */
@@ -138,7 +145,7 @@ static _Noreturn void child_main(persist *p, int fd, pid_t parent)
     close_fds_but(fd);
     struct child_report rep = {0};
     herr err = {0};
-    rep.rc = snapshot_write(p->h, p->ns, p->path, &rep.info, &err);
+    rep.rc = snapshot_write_log(p->h, p->ns, p->path, p->child_log_seq, &rep.info, &err);
     memcpy(rep.msg, err.msg, sizeof rep.msg);
     ssize_t n = write(fd, &rep, sizeof rep);
     _exit(rep.rc || n != (ssize_t)sizeof rep ? 1 : 0);
@@ -156,6 +163,8 @@ static int start_child(persist *p, herr *err)
     pthread_sigmask(SIG_SETMASK, &all, &old); /* no handler runs in the child before reset */
     pid_t parent = getpid();
     uint64_t t0 = now_ns();
+    /* The log's segments split at the instant the child's image is taken. */
+    p->child_log_seq = p->log ? elog_rotate(p->log) : 0;
     pid_t pid = fork();
     if (pid == 0)
         child_main(p, fds[1], parent);
@@ -207,6 +216,8 @@ static void on_sigchld(uv_signal_t *s, int signum)
         p->saved = p->at_fork;
     else
         remove_tmp(p->path); /* a writer that was killed left it */
+    if (!rc && p->log)
+        elog_drop_before(p->log, p->child_log_seq);
     record(p, rc, &rep.info, rep.msg);
     answer_waiters(p, rc, &rep.info, rep.msg, true);
 }
@@ -256,7 +267,10 @@ int persist_final_save(persist *p, herr *err)
     kill_child(p);
     snap_info info = {0};
     herr local = {0};
-    int rc = snapshot_write(p->h, p->ns, p->path, &info, &local);
+    uint64_t seq = p->log ? elog_rotate(p->log) : 0;
+    int rc = snapshot_write_log(p->h, p->ns, p->path, seq, &info, &local);
+    if (!rc && p->log)
+        elog_drop_before(p->log, seq);
     record(p, rc, &info, local.msg);
     if (!rc)
         p->saved = mark_now(p);
@@ -284,7 +298,11 @@ bool persist_enabled(const persist *p)
 static int load(persist *p, char *err, size_t errlen)
 {
     herr e = {0};
+    if (p->log_follows)
+        elog_defer_frees_for_load(p->h); /* sessions' objects wait for the replay */
     int rc = snapshot_load(p->h, p->ns, p->path, &p->loaded, &e);
+    if (rc && rc != SNAP_MISSING)
+        heap_set_defer_frees(p->h, false);
     if (rc == SNAP_MISSING) {
         log_info("no snapshot at %s: starting with an empty heap", p->path);
     } else if (rc) {
@@ -315,6 +333,7 @@ int persist_init(persist **out, const persist_setup *ps, char *err, size_t errle
     p->done = ps->done;
     p->done_ctx = ps->ctx;
     p->path = ps->path;
+    p->log_follows = ps->log_follows;
     p->last_status = "never";
     if (!p->path)
         return 0;
@@ -327,6 +346,30 @@ int persist_init(persist **out, const persist_setup *ps, char *err, size_t errle
     if (every_ms)
         uv_timer_start(&p->timer, on_interval, every_ms, every_ms);
     return load(p, err, errlen);
+}
+
+uint64_t persist_loaded_log_seq(const persist *p)
+{
+    return p ? p->loaded.log_seq : 0;
+}
+
+void persist_set_log(persist *p, struct elog *l, const uint64_t *max_bytes)
+{
+    if (!persist_enabled(p))
+        return;
+    p->log = l;
+    p->log_max_bytes = max_bytes;
+}
+
+void persist_check_log_size(persist *p)
+{
+    herr err;
+    if (!persist_enabled(p) || !p->log || !*p->log_max_bytes || p->child || p->stopping ||
+        elog_bytes_since_rotate(p->log) < *p->log_max_bytes)
+        return;
+    log_info("the effect log grew past persistence.log_max_bytes: saving");
+    if (start_child(p, &err))
+        log_err("log size save: %s", err.msg);
 }
 
 void persist_stop(persist *p)

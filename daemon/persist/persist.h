@@ -33,6 +33,7 @@ typedef struct persist_setup {
     uint64_t interval_s; /* persistence.interval_s; 0: no interval saves */
     persist_done_fn done;
     void *ctx;
+    bool log_follows; /* the effect log's replay follows the load (elog.h) */
 } persist_setup;
 
 /* Sets up *out and, when a path is set, loads the snapshot there (a
@@ -74,6 +75,16 @@ typedef struct persist_stats {
 
 /* p may be NULL (off): zeros and "never". */
 void persist_get_stats(const persist *p, persist_stats *out);
+
+struct elog;
+/* The snapshot names this log segment as the one after it (0: none). */
+uint64_t persist_loaded_log_seq(const persist *p);
+/* From now on every save rotates the effect log l (elog.h) at its instant,
+ * and the log growing past *max_bytes (read in place: the setting may
+ * change at run time) since the last save starts one (0: never). p may be NULL or off. */
+void persist_set_log(persist *p, struct elog *l, const uint64_t *max_bytes);
+/* At each loop turn's end: a save when the log has grown past its limit. */
+void persist_check_log_size(persist *p);
 
 /* Closes its libuv handles (the server is stopping). */
 void persist_close(persist *p);

@@ -48,6 +48,7 @@ struct loader {
     uint32_t gen_next[T__COUNT];
     uint64_t objects, want_objects, want_names;
     int64_t saved_at;
+    uint64_t log_seq; /* the header's: what sessions held is in the file too */
     /* the open sequence (TUPLE, FILL or GENS) and its entries to come */
     int open;
     uint64_t left;
@@ -615,6 +616,9 @@ static int header_field(struct loader *ld, const msgpack_object *k, const msgpac
         *have |= take_u64(v, &ld->want_objects) ? 4 : 0;
     } else if (key_is(k, "names")) {
         *have |= take_u64(v, &ld->want_names) ? 8 : 0;
+    } else if (key_is(k, "log_seq")) {
+        if (!take_u64(v, &ld->log_seq) || !ld->log_seq)
+            return BAD(ld, "the header's log_seq is not a positive integer");
     } else if (key_is(k, "saved_at")) {
         bool pos = v->type == MSGPACK_OBJECT_POSITIVE_INTEGER;
         *have |= pos || v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER ? 16 : 0;
@@ -839,7 +843,7 @@ static int load(struct loader *ld, snap_info *info)
     int rc = read_records(ld);
     if (!rc)
         foreach_seen(ld, check_rec);
-    if (!rc)
+    if (!rc && !ld->log_seq) /* with log_seq, sessions' objects are held by nothing here */
         foreach_seen(ld, find_unreferenced);
     rc = rc ? rc : ld->err->code;
     if (rc) {
@@ -848,7 +852,10 @@ static int load(struct loader *ld, snap_info *info)
     }
     foreach_seen(ld, drop_ref);
     if (info)
-        *info = (snap_info){.objects = ld->objects, .names = ld->nbound, .saved_at = ld->saved_at};
+        *info = (snap_info){.objects = ld->objects,
+                            .names = ld->nbound,
+                            .saved_at = ld->saved_at,
+                            .log_seq = ld->log_seq};
     return 0;
 }
 

@@ -27,7 +27,8 @@ struct writer {
     uint64_t *tuple_done;     /* tuples written (post-order), by slot */
     uint64_t count[T__COUNT]; /* marked objects */
     uint64_t names;
-    hobj **stack; /* containers marked but not yet traversed */
+    uint64_t log_seq; /* snapshot_write_log's */
+    hobj **stack;     /* containers marked but not yet traversed */
     size_t len, cap;
     /* output */
     int fd;
@@ -157,6 +158,14 @@ static void mark_reachable(struct writer *w)
     ns_foreach_name(w->ns, NULL, false, mark_binding, w);
     for (htype t = T_NONE; t <= T_INT; t++)
         heap_foreach(w->h, t, mark_premade, w);
+    if (w->log_seq) {
+        /* The log that follows may name any object alive now: what
+         * sessions hold, interned strs nothing holds (a request finds them
+         * rather than making them), garbage the collector will clear,
+         * objects the deferred queue will free. The file holds them all, so
+         * that the replay finds each where the writer did (snapshot.h). */
+        heap_foreach(w->h, T__COUNT, mark, w);
+    }
     while (w->len) {
         hobj *o = w->stack[--w->len];
         heap_traverse(o, mark, w);
@@ -182,7 +191,7 @@ static void write_header(struct writer *w, int64_t now)
     msgpack_sbuffer_write(&w->buf, (const char *)ver, sizeof ver);
     msgpack_pack_array(pk, 2);
     msgpack_pack_uint8(pk, SR_HEADER);
-    msgpack_pack_map(pk, 6);
+    msgpack_pack_map(pk, w->log_seq ? 7 : 6);
     pack_key(w, "intern");
     pack_key(w, intern_policy_name(heap_cfg(w->h)->intern));
     pack_key(w, "saved_at");
@@ -197,6 +206,10 @@ static void write_header(struct writer *w, int64_t now)
         msgpack_pack_uint32(pk, heap_slab(w->h, t)->nslots);
     pack_key(w, "heapd");
     pack_key(w, HEAPD_VERSION);
+    if (w->log_seq) {
+        pack_key(w, "log_seq");
+        msgpack_pack_uint64(pk, w->log_seq);
+    }
 }
 
 /* The generation slot i will carry after a load: a saved object's own; for
@@ -488,8 +501,14 @@ char *snapshot_tmp_path(const char *path)
 
 int snapshot_write(heap *h, hns *ns, const char *path, snap_info *info, herr *err)
 {
+    return snapshot_write_log(h, ns, path, 0, info, err);
+}
+
+int snapshot_write_log(heap *h, hns *ns, const char *path, uint64_t log_seq, snap_info *info,
+                       herr *err)
+{
     uint64_t t0 = now_ns();
-    struct writer w = {.h = h, .ns = ns};
+    struct writer w = {.h = h, .ns = ns, .log_seq = log_seq};
     for (htype t = 0; t < T__COUNT; t++)
         w.mark[t] = bits_new(heap_slab(h, t)->nslots);
     mark_reachable(&w);
@@ -503,7 +522,8 @@ int snapshot_write(heap *h, hns *ns, const char *path, snap_info *info, herr *er
                             .names = w.names,
                             .bytes = w.bytes,
                             .duration_us = (now_ns() - t0) / 1000,
-                            .saved_at = now};
+                            .saved_at = now,
+                            .log_seq = log_seq};
     free(tmp);
     msgpack_sbuffer_destroy(&w.buf);
     for (htype t = 0; t < T__COUNT; t++)

@@ -52,6 +52,7 @@ typedef struct snap_info {
     uint64_t bytes;       /* the file's size */
     uint64_t duration_us; /* time the save or load took */
     int64_t saved_at;     /* unix time the file was written */
+    uint64_t log_seq;     /* the effect log segment that follows it (0: none) */
 } snap_info;
 
 /* Writes ns's global namespace and every object reachable from it to path:
@@ -60,6 +61,16 @@ typedef struct snap_info {
  * with info filled, or HE_RUNTIME with err saying what failed; path then
  * still holds the previous snapshot. */
 int snapshot_write(heap *h, hns *ns, const char *path, snap_info *info, herr *err);
+
+/* snapshot_write for a server with the effect log (elog.h): the header
+ * names log_seq, the segment that starts at this snapshot's instant, and
+ * the file holds EVERY live object, not only what global names reach (what
+ * sessions hold, garbage not yet collected, objects waiting in the deferred
+ * queue, interned strs): the log may refer to any of them. A load followed by the
+ * log's replay keeps them (zombies, effects.h) until the replay ends; any
+ * other load frees them, as if their sessions had ended. */
+int snapshot_write_log(heap *h, hns *ns, const char *path, uint64_t log_seq, snap_info *info,
+                       herr *err);
 
 /* The temporary file snapshot_write writes first: "<path>.tmp", malloc'd. */
 char *snapshot_tmp_path(const char *path);

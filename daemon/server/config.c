@@ -108,6 +108,21 @@ static const char *level_name(int v)
 
 static const conf_enum intern_enum = {intern_policy_parse, intern_name,
                                       "one of \"python\", \"none\", \"all\""};
+/* persistence.fsync: the effect log's (persist/elog.h) */
+static int fsync_parse(const char *s)
+{
+    static const char *const names[] = {"always", "everysec", "no"};
+    for (int i = 0; i < 3; i++)
+        if (strcmp(s, names[i]) == 0)
+            return i;
+    return -1;
+}
+static const char *fsync_name(int v)
+{
+    return v == 0 ? "always" : v == 2 ? "no" : "everysec";
+}
+static const conf_enum fsync_enum = {fsync_parse, fsync_name,
+                                     "one of \"always\", \"everysec\", \"no\""};
 static const conf_enum level_enum = {
     level_parse, level_name, "one of \"debug\", \"info\", \"notice\", \"warning\", \"error\""};
 
@@ -155,6 +170,10 @@ static const conf_key keys[] = {
     K_U64("limits.max_output_bytes", max_output_bytes, 1024, 0x1p40, RT, "67108864"),
     K_PATH("persistence.path", persistence_path, FILE_PATH_LEN, true, "null"),
     K_U64("persistence.interval_s", persistence_interval_s, 0, 31536000, FIXED, "0"),
+    K_PATH("persistence.log", persistence_log, FILE_PATH_LEN - 16, true, "null"),
+    K_ENUM("persistence.fsync", persistence_fsync, &fsync_enum, FIXED, "\"everysec\""),
+    K_U64("persistence.log_max_bytes", persistence_log_max_bytes, 0, INT_SETTING_MAX, RT,
+          "67108864"),
     K_ENUM("log.level", log_level, &level_enum, RT, "\"info\""),
     K_ADDR("metrics.listen", metrics_listen, true, "null"),
 };

@@ -37,6 +37,9 @@ typedef struct heapd_config {
         max_output_bytes;
     char *persistence_path; /* or NULL: no snapshots */
     uint64_t persistence_interval_s;
+    char *persistence_log;              /* the effect log's path, or NULL: no log */
+    int persistence_fsync;              /* 0 always, 1 everysec, 2 no (elog.h) */
+    uint64_t persistence_log_max_bytes; /* a save once the log has grown this much; 0: never */
     int log_level;        /* syslog priority: debug 7, info 6, notice 5, warning 4, error 3 */
     char *metrics_listen; /* "HOST:PORT" for GET /metrics (Prometheus), or NULL: off */
     char *source;         /* the file it was loaded from, or NULL for built-in defaults */

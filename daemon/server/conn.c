@@ -2,6 +2,7 @@
  * slow readers, and closing (which ends the session). */
 #include "conn.h"
 #include "dispatch.h"
+#include "elog.h"
 #include "gc.h"
 #include "log.h"
 #include "mpscan.h"
@@ -17,6 +18,14 @@
 
 #define READ_CHUNK  65536
 #define WRITE_CHUNK ((size_t)1 << 30)
+
+/* Output held until the effect log block `lsn` is durable (elog.h). */
+struct held_out {
+    struct held_out *next;
+    uint64_t lsn;
+    char *data;
+    size_t len;
+};
 
 struct write_req {
     uv_write_t req;
@@ -107,6 +116,11 @@ static void on_closed(uv_handle_t *h)
     srv->nconns--;
     srv->nyielded -= c->yielded;
     events_drop_conn(&srv->ev, c);
+    for (struct held_out *h = c->held, *n; h; h = n) {
+        n = h->next;
+        free(h->data);
+        free(h);
+    }
     ns_session_end(srv->ns, c->s); /* frames popped, handles dropped */
     msgpack_sbuffer_destroy(&c->out);
     free(c->in);
@@ -136,6 +150,12 @@ void conn_close_after_writes(conn *c)
 {
     if (c->closing || c->draining)
         return;
+    if (c->held) { /* answers wait for the log: the shutdown comes after them */
+        c->close_when_sent = true;
+        uv_read_stop(&c->u.stream);
+        conn_flush(c);
+        return;
+    }
     if (c->paused) { /* it is not reading: waiting for its writes could take forever */
         conn_close(c);
         return;
@@ -168,7 +188,7 @@ static void conn_unpause(conn *c);
 /* Output not yet written: the buffer being packed plus libuv's queue. */
 static size_t unsent(const conn *c)
 {
-    return c->out.size + uv_stream_get_write_queue_size(&c->u.stream);
+    return c->out.size + c->held_bytes + uv_stream_get_write_queue_size(&c->u.stream);
 }
 
 static void on_written(uv_write_t *req, int status)
@@ -183,17 +203,68 @@ static void on_written(uv_write_t *req, int status)
         conn_unpause(c); /* drained below the limit: read and run again */
 }
 
+static void write_out(conn *c, char *data, size_t len);
+
+/* Keeps data until the log block lsn is durable; output after held output
+ * waits too, so answers stay in order. */
+static void hold(conn *c, char *data, size_t len, uint64_t lsn)
+{
+    struct held_out *h = xmalloc(sizeof *h);
+    if (c->held_tail && c->held_tail->lsn > lsn)
+        lsn = c->held_tail->lsn;
+    *h = (struct held_out){NULL, lsn, data, len};
+    if (c->held_tail)
+        c->held_tail->next = h;
+    else
+        c->held = h;
+    c->held_tail = h;
+    c->held_bytes += len;
+}
+
+void conn_release_held(conn *c, uint64_t lsn)
+{
+    while (c->held && c->held->lsn <= lsn && !c->closing) {
+        struct held_out *h = c->held;
+        c->held = h->next;
+        if (!c->held)
+            c->held_tail = NULL;
+        c->held_bytes -= h->len;
+        write_out(c, h->data, h->len);
+        free(h);
+    }
+    if (!c->held && c->close_when_sent && !c->closing) {
+        c->close_when_sent = false;
+        conn_close_after_writes(c);
+    }
+}
+
 /* Hands everything packed so far to libuv as one write: a whole pipelined
- * batch of responses goes out in one system call. */
+ * batch of responses goes out in one system call. With the effect log on,
+ * it waits until the records before it are durable (elog.h). */
 void conn_flush(conn *c)
 {
     if (c->closing || c->draining || c->out.size == 0)
         return;
     REPLY_CHECK(reply_is_whole_objects(c->out.data, c->out.size));
+    size_t len = c->out.size;
+    char *data = msgpack_sbuffer_release(&c->out);
+    uint64_t lsn = elog_hold_lsn(c->srv->elog);
+    if (lsn || c->held)
+        hold(c, data, len, lsn);
+    else
+        write_out(c, data, len);
+}
+
+static void write_out(conn *c, char *data, size_t len)
+{
+    if (c->closing) {
+        free(data);
+        return;
+    }
     struct write_req *w = xmalloc(sizeof *w);
     w->c = c;
-    w->len = c->out.size;
-    w->data = msgpack_sbuffer_release(&c->out);
+    w->len = len;
+    w->data = data;
     /* a uv_buf_t holds an unsigned int length: an output over 4 GiB (the
      * limits allow up to 2^40) goes as several (libuv copies the array) */
     size_t nbufs = (w->len + WRITE_CHUNK - 1) / WRITE_CHUNK;

@@ -39,6 +39,11 @@ struct conn {
      * many auth attempts failed here (authlimit.h). */
     bool waiting_auth;
     uint8_t auth_failures;
+    /* Output waiting for the effect log (persist/elog.h): chunks in order,
+     * each sent once the log block it names is durable. */
+    struct held_out *held, *held_tail;
+    size_t held_bytes;
+    bool close_when_sent; /* conn_close_after_writes came while output was held */
 };
 
 conn *conn_new(server *srv);
@@ -46,6 +51,8 @@ conn *conn_new(server *srv);
 void conn_start(conn *c);
 void conn_on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
 void conn_flush(conn *c);
+/* The effect log is durable up to block lsn: the output held for it goes. */
+void conn_release_held(conn *c, uint64_t lsn);
 void conn_close(conn *c);
 void conn_close_after_writes(conn *c);
 void conn_fatal(conn *c, int code, const char *msg);

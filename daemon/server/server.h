@@ -60,6 +60,7 @@ typedef struct server {
     int exit_code;
     msgpack_zone zone;       /* decoding scratch, cleared after each message */
     struct persist *persist; /* snapshots (persist.h) */
+    struct elog *elog;       /* the effect log (elog.h), or NULL */
 } server;
 
 /* Creates the server from a loaded configuration (taking it over): heap,

@@ -1,6 +1,7 @@
 #include "stats.h"
 #include "log.h"
 #include "pack.h"
+#include "elog.h"
 #include "persist.h"
 #include "server.h"
 #include "util.h"
@@ -181,7 +182,14 @@ static void sec_persistence(server *srv, msgpack_packer *pk)
 {
     persist_stats st;
     persist_get_stats(srv->persist, &st);
-    msgpack_pack_map(pk, 15);
+    /* the effect log's figures (elog.h), or just "log": nil when it is off */
+    msgpack_pack_map(pk, 15 + (srv->elog ? ELOG_STATS_KEYS : 1));
+    if (srv->elog) {
+        int n;
+        elog_pack_stats(srv->elog, pk, &n);
+    } else {
+        pack_kv_s(pk, "log", NULL);
+    }
     pack_kv_s(pk, "path", srv->cfg.persistence_path);
     pack_kv_u(pk, "interval_s", srv->cfg.persistence_interval_s);
     pack_kv_u(pk, "saves", st.saves);

@@ -384,7 +384,8 @@ class UnitFilesTest(unittest.TestCase):
         self.assertEqual(list(service), list(example))  # same keys, same order
         differ = {k: service[k] for k in example if service[k] != example[k]}
         self.assertEqual(differ, {"listen.unix": "/run/heapd/heapd.sock",
-                                  "persistence.path": "/var/lib/heapd/heapd.snapshot"})
+                                  "persistence.path": "/var/lib/heapd/heapd.snapshot",
+                                  "persistence.log": "/var/lib/heapd/heapd.log"})
         res = subprocess.run([HEAPD, "--check-config", "--config",
                               os.path.join(SYSTEMD_DIR, "heapd.json")],
                              capture_output=True, text=True, timeout=10)
@@ -399,6 +400,7 @@ class UnitFilesTest(unittest.TestCase):
         state_dir = "/var/lib/" + unit_value(unit, "StateDirectory") + "/"
         self.assertTrue(service["listen.unix"].startswith(run_dir))
         self.assertTrue(service["persistence.path"].startswith(state_dir))
+        self.assertTrue(service["persistence.log"].startswith(state_dir))
         self.assertEqual(unit_value(unit, "Type"), "notify")
         self.assertEqual(unit_value(unit, "ExecStart"),
                          "/usr/bin/heapd --config /etc/heapd/heapd.json")

@@ -1,0 +1,91 @@
+/* The heap's effects, for the effect log (SPEC §14; docs/effect-log.md).
+ *
+ * This is the heap's ONE hook for persistence and replication: every change
+ * to what a snapshot holds is reported here, with explicit objects, as it
+ * happens: an object made (its value set), a reference stored in or removed
+ * from a container, a global name bound or unbound, a container emptied
+ * (list.clear, or the collector clearing garbage), an object finalized.
+ * Session state (frames, handles) is not reported: a replay keeps objects
+ * that only sessions held alive at count 0 ("zombies", below) until the
+ * log says they were freed, or until the sessions end.
+ *
+ * The heap only calls the hook; it knows nothing of files. The hook runs
+ * inside heap operations and must not touch the heap.
+ *
+ * Adding an object type: its constructor reports HEFF_NEW once its value
+ * is set, its stores and removals report the kinds below (or new ones), and
+ * the log's codec (persist/elog_*.c) gets a payload for the type code.
+ *
+ * Replay ("defer frees", heap_set_defer_frees): a replay applies effects
+ * with the heap's own functions, so containers end in the same layout. An
+ * object whose count reaches zero is NOT finalized then, but when the log
+ * says it was (HEFF_FREE): its count in the replica misses the references
+ * of the writer's sessions and C temporaries, which the log does not
+ * carry. heap_sweep_zombies finalizes every zombie left (all sessions
+ * ended). */
+#ifndef HEAPD_EFFECTS_H
+#define HEAPD_EFFECTS_H
+
+#include "heap.h"
+
+enum heff_kind {
+    HEFF_NEW = 1, /* o made, value set (a tuple's items included) */
+    HEFF_FREE,    /* o about to be finalized (any cause) */
+    HEFF_CLEAR,   /* container o emptied: its references go to the deferred queue */
+    HEFF_APPEND,  /* list o: a appended */
+    HEFF_INSERT,  /* list o: a inserted before index i (already clamped) */
+    HEFF_LSET,    /* list o: item i replaced by a */
+    HEFF_LDEL,    /* list o: item i removed */
+    HEFF_DSET,    /* dict o: o[a] = b */
+    HEFF_DDEL,    /* dict o: key a removed */
+    HEFF_SADD,    /* set o: a added (only when it was not a member) */
+    HEFF_SDEL,    /* set o: a removed */
+    HEFF_BIND,    /* global name (name, len) bound to a */
+    HEFF_UNBIND,  /* global name (name, len) unbound */
+};
+
+typedef struct heffect {
+    enum heff_kind kind;
+    hobj *o, *a, *b;
+    uint64_t i;
+    const char *name;
+    size_t len;
+} heffect;
+
+typedef void (*heffect_fn)(void *ctx, const heffect *e);
+
+/* fn (NULL: none) is called for every effect from now on. */
+void heap_set_effect_hook(heap *h, heffect_fn fn, void *ctx);
+bool heap_effects_on(const heap *h);
+/* Reports e to the hook, if any (the heap's own call sites use HEFFECT). */
+void heap_effect(heap *h, const heffect *e);
+
+/* HEFFECT(h, kind, o, .a = ..., .b = ..., .i = ...): free when no hook is set
+ * but for one call. */
+#define HEFFECT(h, kind_, ...)                                                                     \
+    do {                                                                                           \
+        if (heap_effects_on(h))                                                                    \
+            heap_effect((h), &(heffect){.kind = (kind_), __VA_ARGS__});                            \
+    } while (0)
+
+/* --- replay ------------------------------------------------------------- */
+
+/* On: objects whose count reaches zero stay alive (zombies) until
+ * heap_free_zombie or heap_sweep_zombies. */
+void heap_set_defer_frees(heap *h, bool on);
+/* Finalizes o now (HEFF_FREE in a replay): o must be alive with count 0.
+ * An interned str made immortal is uninterned first (a failed request's
+ * str, heap_intern_end). Its references drain at once. */
+void heap_free_zombie(heap *h, hobj *o);
+/* Empties container o (HEFF_CLEAR), tuples included (the collector's way). */
+void heap_effect_clear(heap *h, hobj *o);
+/* The next object of id's type is made with exactly this id: its slot (the
+ * slab grows to it) must be dead with a generation not above id's. The free
+ * lists are not in use until heap_restore_end (heap.h). False: placed
+ * nothing. heap_restore_unplace drops a placement no constructor used. */
+bool heap_replay_place(heap *h, hid id);
+/* Finalizes every object left at count 0 (not immortal), and what that
+ * frees, with frees no longer deferred after it. Returns how many. */
+uint64_t heap_sweep_zombies(heap *h);
+
+#endif
