@@ -10,11 +10,35 @@ void heap_set_effect_hook(heap *h, heffect_fn fn, void *ctx)
 
 bool heap_effects_on(const heap *h)
 {
-    return h->effect != NULL;
+    return h->effect != NULL || h->snap_on;
+}
+
+void heap_set_snap_observer(heap *h, const hsnap_observer *obs)
+{
+    h->snap_on = obs != NULL;
+    h->snap = obs ? *obs : (hsnap_observer){0};
+}
+
+void heap_snap_touch(heap *h, hobj *o)
+{
+    if (h->snap_on)
+        h->snap.touch(h->snap.ctx, o);
+}
+
+/* Effects are reported before they happen, so the observer sees what it
+ * has to copy; a NEW is a birth, which new_obj reports. */
+static void snap_observe(heap *h, const heffect *e)
+{
+    if (e->kind == HEFF_BIND || e->kind == HEFF_UNBIND)
+        h->snap.touch_name(h->snap.ctx, e->name, e->len);
+    else if (e->kind != HEFF_NEW && e->o)
+        h->snap.touch(h->snap.ctx, e->o);
 }
 
 void heap_effect(heap *h, const heffect *e)
 {
+    if (h->snap_on)
+        snap_observe(h, e);
     if (h->effect)
         h->effect(h->effect_ctx, e);
 }

@@ -12,6 +12,11 @@
  * The heap only calls the hook; it knows nothing of files. The hook runs
  * inside heap operations and must not touch the heap.
  *
+ * Order: every effect on an EXISTING object (all kinds but NEW) is reported
+ * BEFORE the change is made, with the object still as it was: the
+ * snapshot writer (below) copies what it has not written yet from there.
+ * NEW comes once the value is set.
+ *
  * Adding an object type: its constructor reports HEFF_NEW once its value
  * is set, its stores and removals report the kinds below (or new ones), and
  * the log's codec (persist/elog_*.c) gets a payload for the type code.
@@ -67,6 +72,25 @@ void heap_effect(heap *h, const heffect *e);
         if (heap_effects_on(h))                                                                    \
             heap_effect((h), &(heffect){.kind = (kind_), __VA_ARGS__});                            \
     } while (0)
+
+/* --- the snapshot writer's observer (persist/snap_live.c) -----------------
+ *
+ * A snapshot written while clients go on is consistent as of its start:
+ * the observer is told before any object it may not have written yet
+ * changes or is freed, and of every object allocated after the start.
+ * It only reads the heap. */
+typedef struct hsnap_observer {
+    void (*touch)(void *ctx, hobj *o); /* o is about to change or be freed */
+    void (*touch_name)(void *ctx, const char *name, size_t len); /* a global name */
+    void (*born)(void *ctx, hobj *o); /* just allocated: type, slot and generation set */
+    void *ctx;
+} hsnap_observer;
+
+/* obs (copied; NULL: none) observes from now on. */
+void heap_set_snap_observer(heap *h, const hsnap_observer *obs);
+/* For a change that is no effect of its own (a weakref cleared, a flag
+ * set, a table rehashed): o is about to change. */
+void heap_snap_touch(heap *h, hobj *o);
 
 /* --- replay ------------------------------------------------------------- */
 

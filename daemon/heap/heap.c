@@ -106,6 +106,8 @@ static hobj *new_obj(heap *h, htype t)
     hobj *o = slab_alloc(&h->slabs[t]);
     if (!o)
         xoom(objsizes[t]); /* 2^32 objects of one type: beyond any memory */
+    if (h->snap_on)
+        h->snap.born(h->snap.ctx, o);
     o->refcnt = 1;
     if (htype_is_container(t)) {
         o->colour = h->hot.alloc_colour;

@@ -7,6 +7,7 @@
 #include "htab.h"
 #include "gc.h"
 #include "intern.h"
+#include "effects.h"
 
 struct heffect;
 
@@ -146,6 +147,8 @@ struct heap {
     void (*effect)(void *ctx, const struct heffect *e);
     void *effect_ctx;
     bool defer_frees;
+    bool snap_on; /* snap is set (effects.h) */
+    hsnap_observer snap;
     struct gc_state gc;
 };
 

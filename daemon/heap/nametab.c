@@ -200,6 +200,11 @@ size_t nametab_scan(const nametab *t, size_t cursor, nametab_fn fn, void *arg, u
     return cursor_next(cursor, t->mask);
 }
 
+bool nametab_scanned(const nametab *t, const char *name, size_t len, size_t cursor)
+{
+    return t->slots && cursor_passed(home(t, name_hash(name, len)), cursor, t->mask);
+}
+
 void nametab_foreach_scanned(const nametab *t, size_t cursor, nametab_fn fn, void *arg)
 {
     for (size_t i = 0; t->slots && i <= t->mask; i++) {

@@ -241,10 +241,10 @@ void ns_bind(hns *ns, hsession *s, const char *name, size_t len, hobj *val, bool
     nametab *t = innermost(ns, s, global);
     size_t before = nametab_bytes(t);
     heap_root_barrier(ns->h, val);
+    if (t == &ns->global) /* before the change (effects.h) */
+        HEFFECT(ns->h, HEFF_BIND, .a = val, .name = name, .len = len);
     hobj *old = nametab_put(t, name, len, val);
     settle(ns, before, nametab_bytes(t));
-    if (t == &ns->global)
-        HEFFECT(ns->h, HEFF_BIND, .a = val, .name = name, .len = len);
     if (old)
         heap_decref(ns->h, old);
 }
@@ -258,12 +258,15 @@ int ns_unbind(hns *ns, hsession *s, const char *name, size_t len, bool global, h
 {
     nametab *t = innermost(ns, s, global);
     size_t before = nametab_bytes(t);
+    if (t == &ns->global && heap_effects_on(ns->h)) { /* before the change (effects.h) */
+        if (!nametab_get(t, name, len))
+            return name_error(err, name, len);
+        heap_effect(ns->h, &(heffect){.kind = HEFF_UNBIND, .name = name, .len = len});
+    }
     hobj *old = nametab_del(t, name, len);
     if (!old)
         return name_error(err, name, len);
     settle(ns, before, nametab_bytes(t));
-    if (t == &ns->global)
-        HEFFECT(ns->h, HEFF_UNBIND, .name = name, .len = len);
     heap_decref(ns->h, old);
     return 0;
 }
@@ -327,6 +330,11 @@ uint64_t ns_scan(hns *ns, hsession *s, bool local, uint64_t cursor, uint64_t cou
         cursor = nametab_scan(t, cursor, fn, arg, &work);
     while (cursor && work < count && ++buckets < 10 * count);
     return cursor;
+}
+
+bool ns_global_scanned(hns *ns, const char *name, size_t len, uint64_t cursor)
+{
+    return nametab_scanned(&ns->global, name, len, cursor);
 }
 
 size_t ns_count_names(hns *ns, hsession *s, bool local)

@@ -53,6 +53,7 @@ void heap_class_changed(heap *h, hobj *cls)
     if (dict && cont_hash(key, &hash, NULL) == 0)
         v = cont_dict_get(dict, key, hash);
     heap_decref(h, key);
+    heap_snap_touch(h, cls);
     cls->flag = v && truthy(v);
 }
 
@@ -64,6 +65,7 @@ bool heap_finalizable(const hobj *o)
 
 void heap_finalize(heap *h, hobj *inst, bool by_collector)
 {
+    heap_snap_touch(h, inst);
     inst->flag = 1; /* once: PEP 442 */
     if (h->finalize_hook)
         h->finalize_hook(h->finalize_hook_ctx, inst, by_collector);

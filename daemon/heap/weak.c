@@ -156,6 +156,7 @@ void weak_clear(heap *h, hobj *o)
     o->weakly = 0;
     while (w) {
         hweakref *next = w->wnext;
+        heap_snap_touch(h, &w->c.h);
         w->referent = NULL;
         w->wprev = w->wnext = NULL;
         if (w->owner)
@@ -195,6 +196,7 @@ void weak_unlink(heap *h, hobj *wo)
     }
     if (w->wnext)
         w->wnext->wprev = w->wprev;
+    heap_snap_touch(h, wo);
     w->referent = NULL;
     w->wprev = w->wnext = NULL;
 }

@@ -1,33 +1,26 @@
-/* Snapshots in the running server (persist.h). The background save is a
- * forked child: fork copies only page tables, the child sees the heap as it
- * was at that instant (copy-on-write) and writes it with snapshot_write,
- * which only reads. The child reports on a pipe and exits; the parent
- * learns of it by SIGCHLD (a libuv signal handle, so in the loop), reaps
- * it and answers the `save` requests waiting. */
+/* Snapshots in the running server (persist.h). A background save is a
+ * snap_live (snap_live.h): it observes the heap from its start, the loop
+ * runs its walk one step (at most gc.slice_us) per timer tick, and its
+ * writer thread writes, assembles and fsyncs the file, then wakes the loop
+ * (an async handle) to answer the `save` requests waiting. No fork. */
 #include "persist.h"
 #include "effects.h"
 #include "elog.h"
+#include "gc.h"
 #include "log.h"
 #include "pack.h"
+#include "snap_live.h"
+#include "snap_out.h"
 #include "snapshot.h"
 #include "util.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-/* What the child writes on the pipe: one write, below PIPE_BUF (atomic). */
-struct child_report {
-    int rc;
-    snap_info info;
-    char msg[HERR_MSG_MAX];
-};
+#define STEP_EVERY_MS 1 /* a step of the walk per tick; the loop serves in between */
 
 /* The heap counters that move with every change to what a snapshot holds
  * (a binding, a store or removal in a container, a new object). */
@@ -42,21 +35,22 @@ struct persist {
     void *done_ctx;
     bool stopping;    /* no more interval saves */
     const char *path; /* persistence.path (borrowed); NULL: snapshots off */
-    uv_signal_t sigchld;
     uv_timer_t timer; /* persistence.interval_s */
-    bool handles;     /* sigchld and timer are initialized */
-    pid_t child;      /* the background save under way, or 0 */
-    int report_fd;    /* the parent's end of its pipe */
-    struct mark at_fork, saved;
+    uv_timer_t step;  /* the background save's walk */
+    uv_async_t woken; /* its writer thread is through */
+    bool handles;     /* the three above are initialized */
+    snap_live *live;  /* the background save under way, or NULL */
+    atomic_bool live_done;
+    struct mark at_start, saved;
     /* figures for stats */
-    uint64_t saves, failures, last_fork_us;
+    uint64_t saves, failures, last_start_us, last_max_step_us;
     const char *last_status; /* "never", "ok", "err" */
     char last_error[HERR_MSG_MAX];
     snap_info last, loaded;
     /* the effect log, rotated at each save's instant (elog.h) */
     struct elog *log;
     const uint64_t *log_max_bytes; /* persistence.log_max_bytes, in place */
-    uint64_t child_log_seq;        /* the segment the background save names */
+    uint64_t live_log_seq;         /* the segment the background save names */
     bool log_follows;
 };
 
@@ -104,147 +98,90 @@ static void record(persist *p, int rc, const snap_info *info, const char *msg)
              (unsigned long long)info->bytes, (unsigned long long)info->duration_us / 1000);
 }
 
-/* The temporary file of a save that was killed is never read: drop it. */
+/* The temporary files of a save that was killed are never read: drop them. */
 static void remove_tmp(const char *path)
 {
     char *tmp = snapshot_tmp_path(path);
     if (unlink(tmp) == 0)
         log_notice("removed %s, left by an unfinished save", tmp);
     free(tmp);
+    snap_out_remove_leftovers(path);
 }
 
-/* --- the child ------------------------------------------------------------- */
+/* --- the background save ---------------------------------------------------- */
 
-/* Everything but stdio and the report pipe: the child must not keep
- * clients' sockets or the listeners open while it writes. */
-static void close_fds_but(int keep)
+/* On the writer thread: the file is in place or failed. */
+static void on_written(void *ctx)
 {
-    if (keep > 3)
-        close_range(3, (unsigned)keep - 1, 0);
-    if (close_range((unsigned)keep + 1, ~0u, 0) == 0)
-        return;
-    for (int fd = 3; fd < 65536; fd++)
-        if (fd != keep)
-            close(fd);
+    persist *p = ctx;
+    atomic_store(&p->live_done, true);
+    uv_async_send(&p->woken);
 }
 
-/* Never returns. It touches no libuv state: the signal handlers libuv
- * installed are reset first (they would write to the parent's signal
- * pipe), and it dies with the parent (PR_SET_PDEATHSIG), so a killed
- * heapd never leaves a writer behind. _exit: no atexit, no leak report. */
-static _Noreturn void child_main(persist *p, int fd, pid_t parent)
+static void on_step(uv_timer_t *t)
 {
-    static const int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGCHLD};
-    sigset_t none;
-    for (size_t i = 0; i < ARRAY_LEN(sigs); i++)
-        signal(sigs[i], SIG_DFL);
-    sigemptyset(&none);
-    pthread_sigmask(SIG_SETMASK, &none, NULL);
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
-        _exit(3);
-    close_fds_but(fd);
-    struct child_report rep = {0};
-    herr err = {0};
-    rep.rc = snapshot_write_log(p->h, p->ns, p->path, p->child_log_seq, &rep.info, &err);
-    memcpy(rep.msg, err.msg, sizeof rep.msg);
-    ssize_t n = write(fd, &rep, sizeof rep);
-    _exit(rep.rc || n != (ssize_t)sizeof rep ? 1 : 0);
+    persist *p = t->data;
+    if (p->live && snap_live_step(p->live, gc_get_config(p->h)->slice_us * 1000))
+        uv_timer_stop(&p->step); /* the writer thread finishes */
 }
 
-/* --- the background save, seen from the parent ------------------------------ */
-
-static int start_child(persist *p, herr *err)
+static int start_save(persist *p, herr *err)
 {
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0)
-        return herr_set(err, HE_RUNTIME, "cannot save: pipe: %s", strerror(errno));
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old); /* no handler runs in the child before reset */
-    pid_t parent = getpid();
     uint64_t t0 = now_ns();
-    /* The log's segments split at the instant the child's image is taken. */
-    p->child_log_seq = p->log ? elog_rotate(p->log) : 0;
-    pid_t pid = fork();
-    if (pid == 0)
-        child_main(p, fds[1], parent);
-    int e = errno;
-    p->last_fork_us = (now_ns() - t0) / 1000;
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    close(fds[1]);
-    if (pid < 0) {
-        close(fds[0]);
-        return herr_set(err, HE_RUNTIME, "cannot save: fork: %s", strerror(e));
-    }
-    p->child = pid;
-    p->report_fd = fds[0];
-    p->at_fork = mark_now(p);
-    log_info("background save started (pid %d; fork took %llu us)", (int)pid,
-             (unsigned long long)p->last_fork_us);
+    /* The log's segments split at the save's instant. */
+    p->live_log_seq = p->log ? elog_rotate(p->log) : 0;
+    atomic_store(&p->live_done, false);
+    p->live = snap_live_start(p->h, p->ns, p->path, p->live_log_seq, true, on_written, p, err);
+    if (!p->live)
+        return HE_RUNTIME;
+    p->at_start = mark_now(p);
+    uv_timer_start(&p->step, on_step, 0, STEP_EVERY_MS);
+    p->last_start_us = (now_ns() - t0) / 1000;
+    log_info("background save started (%llu us)", (unsigned long long)p->last_start_us);
     return 0;
 }
 
-/* The child's report, once it has exited with `status`. */
-static int read_report(persist *p, int status, struct child_report *rep)
+static void end_live(persist *p)
 {
-    ssize_t n;
-    do
-        n = read(p->report_fd, rep, sizeof *rep);
-    while (n < 0 && errno == EINTR);
-    close(p->report_fd);
-    p->child = 0;
-    if (n == (ssize_t)sizeof *rep)
-        return rep->rc;
-    if (WIFSIGNALED(status))
-        snprintf(rep->msg, sizeof rep->msg, "the save process died of signal %d", WTERMSIG(status));
-    else
-        snprintf(rep->msg, sizeof rep->msg, "the save process exited with status %d",
-                 WEXITSTATUS(status));
-    return rep->rc = HE_RUNTIME;
+    p->last_max_step_us = snap_live_max_step_ns(p->live) / 1000;
+    uv_timer_stop(&p->step);
+    snap_live_close(p->live);
+    p->live = NULL;
 }
 
-static void on_sigchld(uv_signal_t *s, int signum)
+static void on_woken(uv_async_t *a)
 {
-    (void)signum;
-    persist *p = s->data;
-    int status;
-    if (!p->child || waitpid(p->child, &status, WNOHANG) != p->child)
-        return;
-    struct child_report rep = {0};
-    int rc = read_report(p, status, &rep);
+    persist *p = a->data;
+    if (!p->live || !atomic_load(&p->live_done))
+        return; /* a wake-up from a save cancelled since */
+    snap_info info = {0};
+    herr err = {0};
+    int rc = snap_live_result(p->live, &info, &err);
+    end_live(p);
     if (!rc)
-        p->saved = p->at_fork;
-    else
-        remove_tmp(p->path); /* a writer that was killed left it */
+        p->saved = p->at_start;
     if (!rc && p->log)
-        elog_drop_before(p->log, p->child_log_seq);
-    record(p, rc, &rep.info, rep.msg);
-    answer_waiters(p, rc, &rep.info, rep.msg, true);
+        elog_drop_before(p->log, p->live_log_seq);
+    record(p, rc, &info, err.msg);
+    answer_waiters(p, rc, &info, err.msg, true);
 }
 
 /* Ends the background save at once (the final save replaces it). */
-static void kill_child(persist *p)
+static void cancel_live(persist *p)
 {
-    int status;
-    if (!p->child)
+    if (!p->live)
         return;
-    kill(p->child, SIGKILL);
-    while (waitpid(p->child, &status, 0) < 0 && errno == EINTR)
-        ;
-    close(p->report_fd);
-    p->child = 0;
+    end_live(p); /* closing removes its temporary files */
     log_notice("background save stopped");
-    remove_tmp(p->path);
 }
 
 int persist_request_save(persist *p, herr *err)
 {
     if (!persist_enabled(p))
         return herr_set(err, HE_RUNTIME, "snapshots are off (persistence.path is not set)");
-    if (p->child)
-        return herr_set(err, HE_RUNTIME, "a save is already in progress (pid %d)", (int)p->child);
-    int rc = start_child(p, err);
-    return rc;
+    if (p->live)
+        return herr_set(err, HE_RUNTIME, "a save is already in progress");
+    return start_save(p, err);
 }
 
 /* A save every persistence.interval_s, when the heap changed since the last
@@ -254,9 +191,9 @@ static void on_interval(uv_timer_t *t)
     persist *p = t->data;
     herr err;
     struct mark now = mark_now(p);
-    if (p->child || p->stopping || memcmp(&now, &p->saved, sizeof now) == 0)
+    if (p->live || p->stopping || memcmp(&now, &p->saved, sizeof now) == 0)
         return;
-    if (start_child(p, &err))
+    if (start_save(p, &err))
         log_err("interval save: %s", err.msg);
 }
 
@@ -264,7 +201,7 @@ int persist_final_save(persist *p, herr *err)
 {
     if (!persist_enabled(p))
         return 0;
-    kill_child(p);
+    cancel_live(p);
     snap_info info = {0};
     herr local = {0};
     uint64_t seq = p->log ? elog_rotate(p->log) : 0;
@@ -282,9 +219,9 @@ int persist_final_save(persist *p, herr *err)
 
 void persist_cancel(persist *p)
 {
-    if (!p || !p->child)
+    if (!p || !p->live)
         return;
-    kill_child(p);
+    cancel_live(p);
     answer_waiters(p, HE_RUNTIME, NULL, "the save was cancelled: shutdown without saving", false);
 }
 
@@ -337,11 +274,11 @@ int persist_init(persist **out, const persist_setup *ps, char *err, size_t errle
     p->last_status = "never";
     if (!p->path)
         return 0;
-    uv_signal_init(ps->loop, &p->sigchld);
     uv_timer_init(ps->loop, &p->timer);
-    p->sigchld.data = p->timer.data = p;
+    uv_timer_init(ps->loop, &p->step);
+    uv_async_init(ps->loop, &p->woken, on_woken);
+    p->timer.data = p->step.data = p->woken.data = p;
     p->handles = true;
-    uv_signal_start(&p->sigchld, on_sigchld, SIGCHLD);
     uint64_t every_ms = ps->interval_s * 1000;
     if (every_ms)
         uv_timer_start(&p->timer, on_interval, every_ms, every_ms);
@@ -364,11 +301,11 @@ void persist_set_log(persist *p, struct elog *l, const uint64_t *max_bytes)
 void persist_check_log_size(persist *p)
 {
     herr err;
-    if (!persist_enabled(p) || !p->log || !*p->log_max_bytes || p->child || p->stopping ||
+    if (!persist_enabled(p) || !p->log || !*p->log_max_bytes || p->live || p->stopping ||
         elog_bytes_since_rotate(p->log) < *p->log_max_bytes)
         return;
     log_info("the effect log grew past persistence.log_max_bytes: saving");
-    if (start_child(p, &err))
+    if (start_save(p, &err))
         log_err("log size save: %s", err.msg);
 }
 
@@ -388,15 +325,20 @@ void persist_close(persist *p)
 {
     if (!p || !p->handles)
         return;
-    close_if_open((uv_handle_t *)&p->sigchld);
+    cancel_live(p);
     close_if_open((uv_handle_t *)&p->timer);
+    close_if_open((uv_handle_t *)&p->step);
+    close_if_open((uv_handle_t *)&p->woken);
 }
 
 void persist_free(persist *p)
 {
     if (!p)
         return;
-    kill_child(p);
+    if (p->live) { /* the loop has ended: no timer to stop */
+        snap_live_close(p->live);
+        p->live = NULL;
+    }
     free(p);
 }
 
@@ -407,8 +349,9 @@ void persist_get_stats(const persist *p, persist_stats *out)
         return;
     *out = (persist_stats){.saves = p->saves,
                            .failed_saves = p->failures,
-                           .in_progress = p->child != 0,
-                           .last_fork_us = p->last_fork_us,
+                           .in_progress = p->live != NULL,
+                           .last_start_us = p->last_start_us,
+                           .last_max_step_us = p->last_max_step_us,
                            .last_status = p->last_status,
                            .last_error = strcmp(p->last_status, "err") ? NULL : p->last_error,
                            .last = p->last,

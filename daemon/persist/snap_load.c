@@ -49,6 +49,7 @@ struct loader {
     uint64_t objects, want_objects, want_names;
     int64_t saved_at;
     uint64_t log_seq; /* the header's: what sessions held is in the file too */
+    bool live;        /* the header's: every object alive at the save's instant is here */
     /* the open sequence (TUPLE, FILL or GENS) and its entries to come */
     int open;
     uint64_t left;
@@ -361,8 +362,10 @@ static int gens_start(struct loader *ld, const msgpack_object *a)
     int rc = seq_count(ld, a, &n);
     if (rc)
         return rc;
+    /* Version 3 may give a type's generations in several records in a row. */
     if (a[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER || a[1].via.u64 >= T__COUNT ||
-        ld->gens_done >> a[1].via.u64 & 1)
+        (ld->gens_done >> a[1].via.u64 & 1 &&
+         (ld->version < 3 || a[1].via.u64 != ld->gens_type)))
         return BAD(ld, "a gens record for a bad or repeated type");
     ld->gens_type = (htype)a[1].via.u64;
     ld->gens_done |= 1u << ld->gens_type;
@@ -619,6 +622,8 @@ static int header_field(struct loader *ld, const msgpack_object *k, const msgpac
     } else if (key_is(k, "log_seq")) {
         if (!take_u64(v, &ld->log_seq) || !ld->log_seq)
             return BAD(ld, "the header's log_seq is not a positive integer");
+    } else if (key_is(k, "live")) {
+        ld->live = v->type == MSGPACK_OBJECT_BOOLEAN && v->via.boolean;
     } else if (key_is(k, "saved_at")) {
         bool pos = v->type == MSGPACK_OBJECT_POSITIVE_INTEGER;
         *have |= pos || v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER ? 16 : 0;
@@ -831,9 +836,9 @@ static int check_frame(const char *data, size_t len, herr *err)
     if (!magic)
         return herr_set(err, HE_RUNTIME, "not a heapd snapshot (no HEAPDSNP magic)");
     uint32_t version = be32_get(p + SNAP_MAGIC_LEN);
-    if (version != SNAP_VERSION && version != 1)
+    if (version < 1 || version > SNAP_VERSION)
         return herr_set(err, HE_RUNTIME,
-                        "unknown snapshot version %u (this heapd reads version %d)", version,
+                        "unknown snapshot version %u (this heapd reads versions 1 to %d)", version,
                         SNAP_VERSION);
     return 0;
 }
@@ -843,7 +848,9 @@ static int load(struct loader *ld, snap_info *info)
     int rc = read_records(ld);
     if (!rc)
         foreach_seen(ld, check_rec);
-    if (!rc && !ld->log_seq) /* with log_seq, sessions' objects are held by nothing here */
+    /* A file with log_seq or "live" holds what sessions held too: nothing
+     * here holds that; the replay, or the end of the load, frees it. */
+    if (!rc && !ld->log_seq && !ld->live)
         foreach_seen(ld, find_unreferenced);
     rc = rc ? rc : ld->err->code;
     if (rc) {

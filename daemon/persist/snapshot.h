@@ -43,7 +43,7 @@
 #include "heap.h"
 #include "ns.h"
 
-#define SNAP_VERSION 2 /* 2: classes, instances, weakrefs (RECS); 1 is read too */
+#define SNAP_VERSION 3 /* 3: written live (snap_live.h), GENS in several records; 2: RECS */
 
 /* What a save wrote or a load read. */
 typedef struct snap_info {

@@ -183,7 +183,7 @@ static void sec_persistence(server *srv, msgpack_packer *pk)
     persist_stats st;
     persist_get_stats(srv->persist, &st);
     /* the effect log's figures (elog.h), or just "log": nil when it is off */
-    msgpack_pack_map(pk, 15 + (srv->elog ? ELOG_STATS_KEYS : 1));
+    msgpack_pack_map(pk, 16 + (srv->elog ? ELOG_STATS_KEYS : 1));
     if (srv->elog) {
         int n;
         elog_pack_stats(srv->elog, pk, &n);
@@ -206,7 +206,8 @@ static void sec_persistence(server *srv, msgpack_packer *pk)
     pack_kv_u(pk, "last_save_objects", st.last.objects);
     pack_kv_u(pk, "last_save_names", st.last.names);
     pack_kv_u(pk, "last_save_bytes", st.last.bytes);
-    pack_kv_u(pk, "last_fork_us", st.last_fork_us);
+    pack_kv_u(pk, "last_start_us", st.last_start_us);
+    pack_kv_u(pk, "last_max_step_us", st.last_max_step_us);
     pack_kv_u(pk, "loaded_objects", st.loaded.objects);
     pack_kv_u(pk, "load_duration_us", st.loaded.duration_us);
 }

@@ -1,0 +1,355 @@
+/* A snapshot's output: section files, the writer thread, the assembly
+ * (snap_out.h). */
+#include "snap_out.h"
+#include "crc32c.h"
+#include "snap_fmt.h"
+#include "snapshot.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define FLUSH_BYTES (256u << 10) /* a section's buffer is handed over at this size */
+#define COPY_BYTES  (1u << 20)   /* the assembly's read size */
+
+struct job {
+    struct job *next;
+    int sec; /* -1: the assembly, data holding head and tail */
+    char *data;
+    size_t len, tlen;
+};
+
+struct section {
+    msgpack_sbuffer buf;
+    msgpack_packer pk;
+    int fd;
+    char *path;
+};
+
+struct snap_out {
+    char *path, *tmp;
+    struct section sec[SEC__COUNT];
+    bool threaded, placed;
+    void (*done)(void *ctx);
+    void *ctx;
+    /* shared with the thread, under mu */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pthread_t thread;
+    struct job *head, *tail;
+    uint64_t backlog;
+    bool stop;
+    /* the thread's own until done */
+    int error;           /* the first errno, else 0 */
+    const char *failed;  /* what failed */
+    const char *subject; /* the file it failed on */
+    uint64_t bytes;
+};
+
+/* --- files ----------------------------------------------------------------- */
+
+static void write_all(snap_out *o, int fd, const char *p, size_t n, const char *file)
+{
+    while (n && !o->error) {
+        ssize_t k = write(fd, p, n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0) {
+            o->error = k < 0 ? errno : EIO;
+            o->failed = "cannot write", o->subject = file;
+        } else {
+            p += k, n -= (size_t)k;
+        }
+    }
+}
+
+static char *section_path(const char *tmp, int k)
+{
+    size_t n = strlen(tmp) + 8;
+    char *p = xmalloc(n);
+    snprintf(p, n, "%s.%d", tmp, k);
+    return p;
+}
+
+void snap_out_remove_leftovers(const char *path)
+{
+    char *tmp = snapshot_tmp_path(path);
+    for (int k = 0; k < SEC__COUNT; k++) {
+        char *p = section_path(tmp, k);
+        unlink(p);
+        free(p);
+    }
+    free(tmp);
+}
+
+static int fsync_dir(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir =
+        slash ? xstrndup(path, slash == path ? 1 : (size_t)(slash - path)) : xstrndup(".", 1);
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
+    if (fd < 0 || fsync(fd) != 0)
+        rc = errno;
+    if (fd >= 0)
+        close(fd);
+    free(dir);
+    return rc;
+}
+
+/* --- the assembly ------------------------------------------------------------ */
+
+static void copy_section(snap_out *o, int out, uint32_t *crc, struct section *s, char *buf)
+{
+    if (lseek(s->fd, 0, SEEK_SET) < 0) {
+        o->error = errno, o->failed = "cannot read", o->subject = s->path;
+        return;
+    }
+    for (;;) {
+        ssize_t n = read(s->fd, buf, COPY_BYTES);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            o->error = errno, o->failed = "cannot read", o->subject = s->path;
+        if (n <= 0 || o->error)
+            return;
+        *crc = crc32c(*crc, buf, (size_t)n);
+        write_all(o, out, buf, (size_t)n, o->tmp);
+        o->bytes += (uint64_t)n;
+    }
+}
+
+static void put(snap_out *o, int fd, uint32_t *crc, const void *p, size_t n)
+{
+    *crc = crc32c(*crc, p, n);
+    write_all(o, fd, p, n, o->tmp);
+    o->bytes += n;
+}
+
+static void fail_on(snap_out *o, const char *what, const char *file)
+{
+    if (!o->error)
+        o->error = errno ? errno : EIO, o->failed = what, o->subject = file;
+}
+
+static void assemble(snap_out *o, const struct job *j)
+{
+    int fd = open(o->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        fail_on(o, "cannot create", o->tmp);
+        return;
+    }
+    uint32_t crc = 0;
+    char *buf = xmalloc(COPY_BYTES);
+    put(o, fd, &crc, j->data, j->len - j->tlen);
+    for (int k = 0; k < SEC__COUNT && !o->error; k++)
+        copy_section(o, fd, &crc, &o->sec[k], buf);
+    free(buf);
+    put(o, fd, &crc, j->data + j->len - j->tlen, j->tlen);
+    unsigned char c[SNAP_CRC_LEN];
+    be32_put(c, crc);
+    write_all(o, fd, (const char *)c, sizeof c, o->tmp);
+    o->bytes += sizeof c;
+    if (!o->error && fsync(fd) != 0)
+        fail_on(o, "cannot fsync", o->tmp);
+    if (close(fd) != 0)
+        fail_on(o, "cannot close", o->tmp);
+    if (!o->error && rename(o->tmp, o->path) != 0)
+        fail_on(o, "cannot rename the snapshot to", o->path);
+    if (o->error)
+        return;
+    o->placed = true;
+    int e = fsync_dir(o->path);
+    if (e)
+        o->error = e, o->failed = "cannot fsync the directory of", o->subject = o->path;
+}
+
+static void run_job(snap_out *o, struct job *j)
+{
+    if (j->sec >= 0)
+        write_all(o, o->sec[j->sec].fd, j->data, j->len, o->sec[j->sec].path);
+    else
+        assemble(o, j);
+    free(j->data);
+    free(j);
+}
+
+/* --- the thread ------------------------------------------------------------ */
+
+static struct job *next_job(snap_out *o)
+{
+    pthread_mutex_lock(&o->mu);
+    while (!o->head && !o->stop)
+        pthread_cond_wait(&o->cv, &o->mu);
+    struct job *j = o->stop ? NULL : o->head;
+    if (j) {
+        o->head = j->next;
+        if (!o->head)
+            o->tail = NULL;
+    }
+    pthread_mutex_unlock(&o->mu);
+    return j;
+}
+
+static void *writer_main(void *arg)
+{
+    snap_out *o = arg;
+    struct job *j;
+    while ((j = next_job(o))) {
+        bool last = j->sec < 0;
+        size_t len = j->len;
+        run_job(o, j);
+        pthread_mutex_lock(&o->mu);
+        o->backlog -= len;
+        pthread_mutex_unlock(&o->mu);
+        if (last) {
+            o->done(o->ctx);
+            break;
+        }
+    }
+    return NULL;
+}
+
+static void submit(snap_out *o, int sec, char *data, size_t len, size_t tlen)
+{
+    struct job *j = xmalloc(sizeof *j);
+    *j = (struct job){NULL, sec, data, len, tlen};
+    if (!o->threaded) {
+        run_job(o, j);
+        return;
+    }
+    pthread_mutex_lock(&o->mu);
+    if (o->tail)
+        o->tail->next = j;
+    else
+        o->head = j;
+    o->tail = j;
+    o->backlog += len;
+    pthread_cond_signal(&o->cv);
+    pthread_mutex_unlock(&o->mu);
+}
+
+/* --- the API ----------------------------------------------------------------- */
+
+snap_out *snap_out_open(const char *path, bool threaded, void (*done)(void *ctx), void *ctx,
+                        herr *err)
+{
+    snap_out *o = xcalloc(1, sizeof *o);
+    o->path = xstrndup(path, strlen(path));
+    o->tmp = snapshot_tmp_path(path);
+    o->threaded = false, o->done = done, o->ctx = ctx;
+    pthread_mutex_init(&o->mu, NULL);
+    pthread_cond_init(&o->cv, NULL);
+    for (int k = 0; k < SEC__COUNT; k++)
+        o->sec[k].fd = -1;
+    for (int k = 0; k < SEC__COUNT; k++) {
+        struct section *s = &o->sec[k];
+        s->path = section_path(o->tmp, k);
+        msgpack_sbuffer_init(&s->buf);
+        msgpack_packer_init(&s->pk, &s->buf, msgpack_sbuffer_write);
+        s->fd = open(s->path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (s->fd < 0) {
+            herr_set(err, HE_RUNTIME, "cannot create %.150s: %s", s->path, strerror(errno));
+            snap_out_close(o);
+            return NULL;
+        }
+    }
+    if (threaded && pthread_create(&o->thread, NULL, writer_main, o) != 0) {
+        herr_set(err, HE_RUNTIME, "cannot start the snapshot's writer thread");
+        snap_out_close(o);
+        return NULL;
+    }
+    o->threaded = threaded;
+    return o;
+}
+
+msgpack_packer *snap_out_pk(snap_out *o, enum snap_section s)
+{
+    return &o->sec[s].pk;
+}
+
+static void flush(snap_out *o, enum snap_section k)
+{
+    struct section *s = &o->sec[k];
+    if (!s->buf.size)
+        return;
+    size_t len = s->buf.size;
+    char *data = msgpack_sbuffer_release(&s->buf);
+    submit(o, k, data, len, 0);
+}
+
+void snap_out_maybe_flush(snap_out *o, enum snap_section s)
+{
+    if (o->sec[s].buf.size >= FLUSH_BYTES)
+        flush(o, s);
+}
+
+uint64_t snap_out_backlog(snap_out *o)
+{
+    pthread_mutex_lock(&o->mu);
+    uint64_t n = o->backlog;
+    pthread_mutex_unlock(&o->mu);
+    return n;
+}
+
+void snap_out_finish(snap_out *o, const void *head, size_t hlen, const void *tail, size_t tlen)
+{
+    for (int k = 0; k < SEC__COUNT; k++)
+        flush(o, (enum snap_section)k);
+    char *data = xmalloc(hlen + tlen);
+    memcpy(data, head, hlen);
+    memcpy(data + hlen, tail, tlen);
+    submit(o, -1, data, hlen + tlen, tlen);
+}
+
+int snap_out_result(snap_out *o, uint64_t *bytes, herr *err)
+{
+    *bytes = o->bytes;
+    if (!o->error)
+        return 0;
+    return herr_set(err, HE_RUNTIME, "%s %.150s: %s", o->failed, o->subject, strerror(o->error));
+}
+
+void snap_out_close(snap_out *o)
+{
+    if (o->threaded) {
+        pthread_mutex_lock(&o->mu);
+        o->stop = true;
+        pthread_cond_signal(&o->cv);
+        pthread_mutex_unlock(&o->mu);
+        pthread_join(o->thread, NULL);
+    }
+    for (struct job *j = o->head, *next; j; j = next) {
+        next = j->next;
+        free(j->data);
+        free(j);
+    }
+    for (int k = 0; k < SEC__COUNT; k++) {
+        struct section *s = &o->sec[k];
+        msgpack_sbuffer_destroy(&s->buf);
+        if (s->fd >= 0)
+            close(s->fd);
+        if (s->path)
+            unlink(s->path);
+        free(s->path);
+    }
+    if (!o->placed)
+        unlink(o->tmp);
+    pthread_mutex_destroy(&o->mu);
+    pthread_cond_destroy(&o->cv);
+    free(o->path);
+    free(o->tmp);
+    free(o);
+}
+
+char *snapshot_tmp_path(const char *path)
+{
+    size_t n = strlen(path);
+    char *tmp = xmalloc(n + 5);
+    memcpy(tmp, path, n);
+    memcpy(tmp + n, ".tmp", 5);
+    return tmp;
+}
