@@ -1,7 +1,7 @@
 #include "cont.h"
 #include "hash.h"
 #include "util.h"
-#include "effects.h" /* the effect log's hook: HEFFECT(...) lines */
+#include "effects.h" /* the effect log's hook: HEFFECT(...) before each change */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,9 +71,9 @@ void cont_list_append(heap *h, hobj *list, hobj *item)
 {
     hlist *l = AS_LIST(list);
     assert(l->len < l->cap);
+    HEFFECT(h, HEFF_APPEND, .o = list, .a = item);
     heap_store_barrier(h, list, item);
     l->items[l->len++] = item;
-    HEFFECT(h, HEFF_APPEND, .o = list, .a = item);
 }
 
 int cont_index(const hobj *seq, int64_t index, uint32_t *out, herr *err)
@@ -91,9 +91,9 @@ void cont_list_set(heap *h, hobj *list, uint32_t i, hobj *item)
 {
     hlist *l = AS_LIST(list);
     hobj *old = l->items[i];
+    HEFFECT(h, HEFF_LSET, .o = list, .a = item, .i = i);
     heap_store_barrier(h, list, item);
     l->items[i] = item;
-    HEFFECT(h, HEFF_LSET, .o = list, .a = item, .i = i);
     heap_decref(h, old); /* after the store: the list is whole if this frees */
 }
 
@@ -117,12 +117,12 @@ void cont_list_insert(heap *h, hobj *list, int64_t index, hobj *item)
     if (index > len)
         index = len;
     assert(l->len < l->cap);
+    HEFFECT(h, HEFF_INSERT, .o = list, .a = item, .i = (uint64_t)index);
     memmove(&l->items[index + 1], &l->items[index], (size_t)(len - index) * sizeof(hobj *));
     heap_note_shift(h, list, (uint32_t)index, +1);
     heap_store_barrier(h, list, item);
     l->items[index] = item;
     l->len++;
-    HEFFECT(h, HEFF_INSERT, .o = list, .a = item, .i = (uint64_t)index);
 }
 
 size_t cont_table_grow_bytes(const hobj *d, uint32_t extra)
@@ -187,9 +187,9 @@ bool cont_set_add(heap *h, hobj *s, hobj *key, uint64_t hash)
         heap_decref(h, key);
         return false;
     }
+    HEFFECT(h, HEFF_SADD, .o = s, .a = key); /* only now: it is really added */
     heap_store_barrier(h, s, key);
     htab_insert_new(t, key, hash, NULL);
-    HEFFECT(h, HEFF_SADD, .o = s, .a = key);
     return true;
 }
 

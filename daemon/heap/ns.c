@@ -241,10 +241,10 @@ void ns_bind(hns *ns, hsession *s, const char *name, size_t len, hobj *val, bool
     nametab *t = innermost(ns, s, global);
     size_t before = nametab_bytes(t);
     heap_root_barrier(ns->h, val);
+    if (t == &ns->global) /* before the change (effects.h) */
+        HEFFECT(ns->h, HEFF_BIND, .a = val, .name = name, .len = len);
     hobj *old = nametab_put(t, name, len, val);
     settle(ns, before, nametab_bytes(t));
-    if (t == &ns->global)
-        HEFFECT(ns->h, HEFF_BIND, .a = val, .name = name, .len = len);
     if (old)
         heap_decref(ns->h, old);
 }
@@ -258,12 +258,12 @@ int ns_unbind(hns *ns, hsession *s, const char *name, size_t len, bool global, h
 {
     nametab *t = innermost(ns, s, global);
     size_t before = nametab_bytes(t);
-    hobj *old = nametab_del(t, name, len);
-    if (!old)
+    if (!nametab_get(t, name, len))
         return name_error(err, name, len);
-    settle(ns, before, nametab_bytes(t));
-    if (t == &ns->global)
+    if (t == &ns->global) /* before the change (effects.h) */
         HEFFECT(ns->h, HEFF_UNBIND, .name = name, .len = len);
+    hobj *old = nametab_del(t, name, len);
+    settle(ns, before, nametab_bytes(t));
     heap_decref(ns->h, old);
     return 0;
 }
