@@ -1,7 +1,7 @@
 #include "cont.h"
 #include "hash.h"
 #include "util.h"
-#include "effects.h" /* the effect log's hook: HEFFECT(...) lines */
+#include "effects.h" /* the effect log's hook: HEFFECT(...) before each change */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -188,7 +188,7 @@ bool cont_set_add(heap *h, hobj *s, hobj *key, uint64_t hash)
         heap_decref(h, key);
         return false;
     }
-    HEFFECT(h, HEFF_SADD, .o = s, .a = key);
+    HEFFECT(h, HEFF_SADD, .o = s, .a = key); /* only now: it is really added */
     heap_store_barrier(h, s, key);
     htab_insert_new(t, key, hash, NULL);
     return true;

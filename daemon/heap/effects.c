@@ -66,8 +66,27 @@ void heap_free_zombie(heap *h, hobj *o)
 void heap_effect_clear(heap *h, hobj *o)
 {
     assert(htype_is_container(o->type));
+    if (htype_is_record(o->type)) { /* garbage, as gc_dispose_garbage left it */
+        gc_untrack(h, o);
+        o->doomed = 1;
+    }
     heap_queue_contents(h, o);
     heap_drain_all(h);
+}
+
+void heap_effect_weak_clear(heap *h, hobj *o)
+{
+    assert(o->weakly);
+    weak_clear_freed(h, o); /* no effect reported: a replay's hook is off */
+}
+
+hobj *heap_lookup_zombie(heap *h, hid id)
+{
+    htype t = hid_type(id);
+    if (t >= T__COUNT || (id >> 36 & 0xF) != 0)
+        return NULL;
+    hobj *o = slab_at(&h->slabs[t], hid_slot(id));
+    return o && !o->dead && o->gen == hid_gen(id) ? o : NULL;
 }
 
 uint64_t heap_sweep_zombies(heap *h)

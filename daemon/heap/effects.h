@@ -12,10 +12,15 @@
  * The heap only calls the hook; it knows nothing of files. The hook runs
  * inside heap operations and must not touch the heap.
  *
- * Order: every effect on an EXISTING object (all kinds but NEW) is reported
- * BEFORE the change is made, with the object still as it was: the
- * snapshot writer (below) copies what it has not written yet from there.
- * NEW comes once the value is set.
+ * ORDER (a rule every call site keeps; fork-free snapshots rely on it, as
+ * they copy an object's state from the hook before it changes): an effect
+ * on an EXISTING object (every kind but HEFF_NEW) is reported BEFORE the
+ * object is changed, with what the change will be (the hook sees the old
+ * items, entries, flag or weakrefs still in place). HEFF_NEW is reported
+ * AFTER the new object's value is set (there is no "before" to copy).
+ * A change that is part of another one is not reported again: what an
+ * object's death does to it (its weakrefs cleared, its finalizer run) is
+ * implied by HEFF_FREE.
  *
  * Adding an object type: its constructor reports HEFF_NEW once its value
  * is set, its stores and removals report the kinds below (or new ones), and
@@ -47,6 +52,13 @@ enum heff_kind {
     HEFF_SDEL,    /* set o: a removed */
     HEFF_BIND,    /* global name (name, len) bound to a */
     HEFF_UNBIND,  /* global name (name, len) unbound */
+    /* o's flag bit set to i (0 or 1): a class's "has a true __del__"
+     * cache, an instance finalized (PEP 442, by the collector), a dict
+     * made weak-valued (its values are its entries' weakrefs already) */
+    HEFF_FLAG,
+    /* every weakref to live container o cleared by the collector (o is
+     * garbage; o is not freed now). At a free it is part of HEFF_FREE. */
+    HEFF_WEAK_CLEAR,
 };
 
 typedef struct heffect {
@@ -101,8 +113,15 @@ void heap_set_defer_frees(heap *h, bool on);
  * An interned str made immortal is uninterned first (a failed request's
  * str, heap_intern_end). Its references drain at once. */
 void heap_free_zombie(heap *h, hobj *o);
-/* Empties container o (HEFF_CLEAR), tuples included (the collector's way). */
+/* Empties container o (HEFF_CLEAR), tuples included (the collector's way).
+ * A class, instance or weakref is only ever cleared by the collector, as
+ * garbage: it is doomed here too (untracked, no longer found by
+ * heap_lookup; heap_lookup_zombie still finds it for HEFF_FREE). */
 void heap_effect_clear(heap *h, hobj *o);
+/* Clears every weakref to o (HEFF_WEAK_CLEAR): o must be weakly referenced. */
+void heap_effect_weak_clear(heap *h, hobj *o);
+/* The live object id names, doomed garbage included (heap_lookup skips it). */
+hobj *heap_lookup_zombie(heap *h, hid id);
 /* The next object of id's type is made with exactly this id: its slot (the
  * slab grows to it) must be dead with a generation not above id's. The free
  * lists are not in use until heap_restore_end (heap.h). False: placed

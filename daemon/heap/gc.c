@@ -350,8 +350,8 @@ void gc_dispose_garbage(heap *h, hobj *o, uint64_t *collected)
         save_garbage(h, o);
         return;
     }
+    HEFFECT(h, HEFF_CLEAR, .o = o); /* before it changes: doomed is part of it */
     o->doomed = 1;
-    HEFFECT(h, HEFF_CLEAR, .o = o);
     enum free_cause saved = h->cause;
     h->cause = FREE_GC;
     heap_queue_contents(h, o);

@@ -527,7 +527,8 @@ hobj *heap_class(heap *h, hobj *name, hobj *dict)
     AS_REC(o)->ref[REC_NAME] = name;
     AS_REC(o)->ref[REC_DICT] = dict;
     heap_store_barrier(h, o, dict);
-    heap_class_changed(h, o);
+    o->flag = heap_class_has_del(o); /* part of its value: no HEFF_FLAG before its NEW */
+    HEFFECT(h, HEFF_NEW, .o = o);
     return o;
 }
 
@@ -538,6 +539,7 @@ hobj *heap_instance(heap *h, hobj *cls, hobj *dict)
     AS_REC(o)->ref[REC_DICT] = dict;
     heap_store_barrier(h, o, cls);
     heap_store_barrier(h, o, dict);
+    HEFFECT(h, HEFF_NEW, .o = o);
     return o;
 }
 
@@ -710,7 +712,7 @@ void heap_dispose(heap *h, hobj *o)
     if (o->type == T_INSTANCE && heap_finalizable(o))
         heap_finalize(h, o, false); /* as CPython: __del__, then weakrefs cleared */
     if (o->weakly)
-        weak_clear(h, o);
+        weak_clear_freed(h, o);
     if (o->type == T_WEAKREF)
         weak_unlink(h, o);
     if (htype_is_container(o->type)) {

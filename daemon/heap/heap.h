@@ -197,6 +197,9 @@ uint32_t heap_weakref_count(heap *h, const hobj *o);
 /* A weak-valued dict's value: a weakref to o that belongs to entry `key`
  * (a new reference to key is kept) of dict d. */
 hobj *heap_weak_entry(heap *h, hobj *o, hobj *d, hobj *key);
+/* Makes dict d weak-valued: each of its values must already be its own
+ * entry's weakref (heap_weak_entry; the invariant heap_check verifies). */
+void heap_dict_make_weak(heap *h, hobj *d);
 /* Removes the entries of weak-valued dicts whose values died since the
  * last call (deferred, as no free may change a dict under a collector's
  * examination). The server calls it before each request. */

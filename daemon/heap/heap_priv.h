@@ -155,10 +155,12 @@ struct heap {
 /* Moves a container's references to the deferred queue, leaving it empty. */
 void heap_queue_contents(heap *h, hobj *o);
 
-/* Weak references (weak.c): clears o's weakrefs (o is dying, or garbage
- * the collector found); unlinks a dying weakref from its referent's list;
- * frees the table. */
+/* Weak references (weak.c): clears o's weakrefs, o being garbage the
+ * collector found (reported: HEFF_WEAK_CLEAR) or dying (weak_clear_freed:
+ * part of its HEFF_FREE); unlinks a dying weakref from its referent's
+ * list; frees the table. */
 void weak_clear(heap *h, hobj *o);
+void weak_clear_freed(heap *h, hobj *o);
 void weak_unlink(heap *h, hobj *w);
 /* Clears the weakrefs of every object of this colour (the full
  * collection's garbage, at the flip: before any of its finalizers runs, as
@@ -169,7 +171,11 @@ void weak_release(heap *h);
 void heap_visit_weakly(heap *h, void (*fn)(hobj *o, hweakref *head, void *arg), void *arg);
 /* A weakref with no referent yet (heap.c's constructor, for weak.c). */
 hobj *heap_new_weakref_(heap *h);
-/* An instance is reclaimed: the finalize hook, once (object.c). */
+/* Whether class cls's attributes have a true "__del__" (object.c). */
+bool heap_class_has_del(const hobj *cls);
+/* An instance is reclaimed: the finalize hook, once (object.c). The
+ * collector's finalizing is reported (HEFF_FLAG); a free's is part of
+ * its HEFF_FREE. */
 void heap_finalize(heap *h, hobj *inst, bool by_collector);
 
 /* Between gc.c and gc_young.c. */

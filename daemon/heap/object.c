@@ -7,6 +7,7 @@
  * finalized once; the class's `flag` caches whether it has one, the
  * instance's `flag` says it has been finalized. */
 #include "cont.h"
+#include "effects.h"
 #include "heap_priv.h"
 
 #include <string.h>
@@ -45,16 +46,26 @@ static bool truthy(const hobj *v)
     }
 }
 
-void heap_class_changed(heap *h, hobj *cls)
+bool heap_class_has_del(const hobj *cls)
 {
-    hobj *dict = AS_REC(cls)->ref[REC_DICT], *key = heap_str(h, "__del__", 7);
+    /* A key on the stack, not heap_str: no object is made (nor logged, nor
+     * made again by a replay) to read an attribute. */
+    hstr key = {.h = {.type = T_STR}, .len = 7, .data = (char *)"__del__"};
+    hobj *dict = AS_REC(cls)->ref[REC_DICT];
     uint64_t hash;
     hobj *v = NULL;
-    if (dict && cont_hash(key, &hash, NULL) == 0)
-        v = cont_dict_get(dict, key, hash);
-    heap_decref(h, key);
-    heap_snap_touch(h, cls);
-    cls->flag = v && truthy(v);
+    if (dict && cont_hash(&key.h, &hash, NULL) == 0)
+        v = cont_dict_get(dict, &key.h, hash);
+    return v && truthy(v);
+}
+
+void heap_class_changed(heap *h, hobj *cls)
+{
+    bool has = heap_class_has_del(cls);
+    if (has == (bool)cls->flag)
+        return;
+    HEFFECT(h, HEFF_FLAG, .o = cls, .i = has);
+    cls->flag = has;
 }
 
 bool heap_finalizable(const hobj *o)
@@ -65,7 +76,11 @@ bool heap_finalizable(const hobj *o)
 
 void heap_finalize(heap *h, hobj *inst, bool by_collector)
 {
-    heap_snap_touch(h, inst);
+    /* By refcount the instance is being freed: its HEFF_FREE says it all
+     * (a replay's free finalizes it the same way). The collector's garbage
+     * lives on, finalized, until it is cleared and its counts fall. */
+    if (by_collector)
+        HEFFECT(h, HEFF_FLAG, .o = inst, .i = 1);
     inst->flag = 1; /* once: PEP 442 */
     if (h->finalize_hook)
         h->finalize_hook(h->finalize_hook_ctx, inst, by_collector);

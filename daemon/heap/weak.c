@@ -10,6 +10,7 @@
  *  - a cleared weakref that belongs to a weak-valued dict entry has its id
  *    in weak.dead until heap_weak_purge removes the entry. */
 #include "cont.h"
+#include "effects.h"
 #include "heap_priv.h"
 #include "util.h"
 
@@ -89,12 +90,19 @@ static void link_referent(heap *h, hweakref *wr, hobj *o)
     }
 }
 
-hobj *heap_weakref(heap *h, hobj *o, uint32_t session)
+static hobj *new_weakref(heap *h, hobj *o, uint32_t session)
 {
     assert(htype_is_weakrefable(o->type) && !o->dead);
     hobj *wo = heap_new_weakref_(h);
     link_referent(h, AS_WEAK(wo), o);
     AS_WEAK(wo)->session = session;
+    return wo;
+}
+
+hobj *heap_weakref(heap *h, hobj *o, uint32_t session)
+{
+    hobj *wo = new_weakref(h, o, session);
+    HEFFECT(h, HEFF_NEW, .o = wo);
     return wo;
 }
 
@@ -113,11 +121,19 @@ void heap_restore_weakref(heap *h, hobj *wo, hobj *key, hobj *referent, hid owne
 
 hobj *heap_weak_entry(heap *h, hobj *o, hobj *d, hobj *key)
 {
-    hobj *w = heap_weakref(h, o, 0);
+    hobj *w = new_weakref(h, o, 0);
     AS_WEAK(w)->key = heap_incref(h, key);
     AS_WEAK(w)->owner = hobj_id(d);
     heap_store_barrier(h, w, key);
+    HEFFECT(h, HEFF_NEW, .o = w); /* key and owner are part of its value */
     return w;
+}
+
+void heap_dict_make_weak(heap *h, hobj *d)
+{
+    assert(d->type == T_DICT && !d->flag);
+    HEFFECT(h, HEFF_FLAG, .o = d, .i = 1);
+    d->flag = 1;
 }
 
 hobj *heap_weakref_get(heap *h, hobj *w)
@@ -145,7 +161,7 @@ static void note_dead_entry(heap *h, hweakref *w)
     ws->dead[ws->dead_len++] = hobj_id(&w->c.h);
 }
 
-void weak_clear(heap *h, hobj *o)
+void weak_clear_freed(heap *h, hobj *o)
 {
     if (!o->weakly)
         return;
@@ -165,6 +181,16 @@ void weak_clear(heap *h, hobj *o)
             h->weak_hook(h->weak_hook_ctx, &w->c.h);
         w = next;
     }
+}
+
+void weak_clear(heap *h, hobj *o)
+{
+    if (!o->weakly)
+        return;
+    /* The collector clears these while o lives on (as garbage): a replay
+     * must do it here, not when o is freed. */
+    HEFFECT(h, HEFF_WEAK_CLEAR, .o = o);
+    weak_clear_freed(h, o);
 }
 
 void weak_clear_colour(heap *h, unsigned colour)

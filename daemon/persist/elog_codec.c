@@ -5,6 +5,7 @@
 #include "cont.h"
 #include "crc32c.h"
 #include "elog_replay.h"
+#include "htab.h"
 #include "util.h"
 
 #include <stdlib.h>
@@ -57,6 +58,22 @@ static void put_id(ebuf *b, const hobj *o)
     put_uv(b, hobj_id(o));
 }
 
+/* A weakref: which parts it has (WREF_*), then its referent, then a
+ * weak-valued dict entry's key and dict. The callback's session is not
+ * logged: sessions end with a restart (as in a snapshot). */
+enum { WREF_REFERENT = 1, WREF_ENTRY = 2 };
+
+static void put_weakref(ebuf *b, const hweakref *w)
+{
+    put_u8(b, (uint8_t)((w->referent ? WREF_REFERENT : 0) | (w->key ? WREF_ENTRY : 0)));
+    if (w->referent)
+        put_id(b, w->referent);
+    if (w->key) {
+        put_id(b, w->key);
+        put_uv(b, w->owner);
+    }
+}
+
 /* A new object's value: by type code, so a new type adds a case here and
  * one in make_object below. */
 static void put_new_payload(ebuf *b, const hobj *o)
@@ -87,6 +104,16 @@ static void put_new_payload(ebuf *b, const hobj *o)
         for (uint32_t i = 0; i < AS_TUPLE(o)->len; i++)
             put_id(b, AS_TUPLE(o)->items[i]);
         break;
+    case T_TYPE:     /* name, attribute dict (its flag follows from the dict) */
+    case T_INSTANCE: /* class, attribute dict, finalized flag */
+        put_id(b, AS_REC(o)->ref[0]);
+        put_id(b, AS_REC(o)->ref[1]);
+        if (o->type == T_INSTANCE)
+            put_u8(b, o->flag);
+        break;
+    case T_WEAKREF:
+        put_weakref(b, AS_WEAK(o));
+        break;
     default: /* None; list, dict, set: made empty */
         break;
     }
@@ -102,7 +129,12 @@ void elog_encode(ebuf *b, const heffect *e)
         break;
     case HEFF_FREE:
     case HEFF_CLEAR:
+    case HEFF_WEAK_CLEAR:
         put_id(b, e->o);
+        break;
+    case HEFF_FLAG:
+        put_id(b, e->o);
+        put_u8(b, (uint8_t)e->i);
         break;
     case HEFF_APPEND:
     case HEFF_SADD:
@@ -247,6 +279,65 @@ static int make_tuple(struct rd *d, hobj **out)
     return rc;
 }
 
+static int get_obj_of(struct rd *d, htype t, hobj **out)
+{
+    int rc = get_obj(d, W_ANY, out);
+    if (!rc && (*out)->type != t)
+        return BAD(d, "@%llu is a %s, not a %s", ULL(hobj_id(*out)), htype_name((*out)->type),
+                   htype_name(t));
+    return rc;
+}
+
+static int get_flag(struct rd *d, bool *out)
+{
+    uint8_t v = 0;
+    int rc = get_u8(d, &v);
+    if (!rc && v > 1)
+        return BAD(d, "a flag of %u", (unsigned)v);
+    *out = v;
+    return rc;
+}
+
+/* A class (name, dict) or an instance (class, dict, flag). */
+static int make_rec(struct rd *d, htype t, hobj **out)
+{
+    hobj *a, *dict;
+    bool flag = false;
+    int rc = get_obj_of(d, t == T_TYPE ? T_STR : T_TYPE, &a);
+    if (!rc)
+        rc = get_obj_of(d, T_DICT, &dict);
+    if (!rc && t == T_INSTANCE)
+        rc = get_flag(d, &flag);
+    if (rc)
+        return rc;
+    heap *h = d->r->h;
+    heap_incref(h, dict);
+    *out = t == T_TYPE ? heap_class(h, heap_incref(h, a), dict) : heap_instance(h, a, dict);
+    (*out)->flag = t == T_TYPE ? (*out)->flag : flag;
+    return 0;
+}
+
+static int make_weakref(struct rd *d, hobj **out)
+{
+    uint8_t parts = 0;
+    hobj *referent = NULL, *key = NULL;
+    uint64_t owner = 0;
+    int rc = get_u8(d, &parts);
+    if (!rc && parts > (WREF_REFERENT | WREF_ENTRY))
+        rc = BAD(d, "weakref parts %u", (unsigned)parts);
+    if (!rc && (parts & WREF_REFERENT))
+        rc = get_obj(d, W_CONT, &referent); /* what weakref() accepts */
+    if (!rc && (parts & WREF_ENTRY))
+        rc = get_obj(d, W_ANY, &key);
+    if (!rc && (parts & WREF_ENTRY) && !(rc = get_uv(d, &owner)) && hid_type(owner) != T_DICT)
+        rc = BAD(d, "weakref's dict @%llu is not a dict's id", ULL(owner));
+    if (rc)
+        return rc;
+    *out = heap_restore_record(d->r->h, T_WEAKREF);
+    heap_restore_weakref(d->r->h, *out, key, referent, owner);
+    return 0;
+}
+
 /* The object of type t whose value follows, with the constructor's reference. */
 static int make_object(struct rd *d, htype t, hobj **out)
 {
@@ -289,6 +380,11 @@ static int make_object(struct rd *d, htype t, hobj **out)
     case T_SET:
         *out = heap_set(h);
         return 0;
+    case T_TYPE:
+    case T_INSTANCE:
+        return make_rec(d, t, out);
+    case T_WEAKREF:
+        return make_weakref(d, out);
     default: /* None and bools are never made: heap_new's immortals */
         return BAD(d, "no object of type %s is ever made by a request", htype_name(t));
     }
@@ -323,7 +419,7 @@ static int rec_free(struct rd *d)
     int rc = get_uv(d, &id);
     if (rc)
         return rc;
-    hobj *o = heap_lookup(d->r->h, id);
+    hobj *o = heap_lookup_zombie(d->r->h, id); /* doomed garbage included */
     if (!o)
         return 0; /* not in the snapshot (sessions' garbage), or freed at SESSIONS_END */
     if (o->refcnt)
@@ -364,6 +460,26 @@ static int rec_list(struct rd *d, enum heff_kind k)
     return 0;
 }
 
+/* Whether w may be weak-valued dict t's value under key: its entry's own
+ * weakref (an entry already there keeps its key; heap_check's invariant). */
+static bool own_weakref(hobj *t, hobj *key, uint64_t hash, const hobj *w)
+{
+    int64_t pos = htab_find(AS_DICT(t), key, hash);
+    hobj *entry_key = pos == HTAB_NONE ? key : htab_entry(AS_DICT(t), pos)->key;
+    return w->type == T_WEAKREF && AS_WEAK(w)->owner == hobj_id(t) && AS_WEAK(w)->key == entry_key;
+}
+
+static bool weak_valued_ok(hobj *t)
+{
+    hdict *dt = AS_DICT(t);
+    for (uint32_t i = 0; dt->tb && i < dt->fill; i++) {
+        hentry *e = htab_entry(dt, i);
+        if (e->key && !own_weakref(t, e->key, e->hash, e->val))
+            return false;
+    }
+    return true;
+}
+
 static int rec_table(struct rd *d, enum heff_kind k)
 {
     heap *h = d->r->h;
@@ -376,6 +492,9 @@ static int rec_table(struct rd *d, enum heff_kind k)
         rc = get_obj(d, W_ANY, &val);
     if (rc)
         return rc;
+    if (k == HEFF_DSET && t->flag && !own_weakref(t, key, hash, val))
+        return BAD(d, "weak-valued dict @%llu: @%llu is not its entry's weakref", ULL(hobj_id(t)),
+                   ULL(hobj_id(val)));
     bool there = cont_table_contains(t, key, hash);
     if ((k == HEFF_DDEL || k == HEFF_SDEL) && !there)
         return BAD(d, "@%llu has no key equal to @%llu", ULL(hobj_id(t)), ULL(hobj_id(key)));
@@ -423,6 +542,37 @@ static int rec_clear(struct rd *d)
     return rc;
 }
 
+/* A class's "__del__" cache, an instance finalized by the collector, a
+ * dict made weak-valued (whose values are its entries' weakrefs already). */
+static int rec_flag(struct rd *d)
+{
+    hobj *o;
+    bool on;
+    int rc = get_obj(d, W_ANY, &o);
+    if (!rc)
+        rc = get_flag(d, &on);
+    if (rc)
+        return rc;
+    bool ok = o->type == T_TYPE || (o->type == T_INSTANCE && on) ||
+              (o->type == T_DICT && on && !o->flag && weak_valued_ok(o));
+    if (!ok)
+        return BAD(d, "flag %d cannot be set on %s @%llu", on, htype_name(o->type),
+                   ULL(hobj_id(o)));
+    o->flag = on;
+    return 0;
+}
+
+static int rec_weak_clear(struct rd *d)
+{
+    hobj *o;
+    int rc = get_obj(d, W_CONT, &o);
+    if (!rc && !o->weakly)
+        return BAD(d, "@%llu has no weakrefs to clear", ULL(hobj_id(o)));
+    if (!rc)
+        heap_effect_weak_clear(d->r->h, o);
+    return rc;
+}
+
 static int record(struct rd *d)
 {
     uint8_t kind;
@@ -449,6 +599,10 @@ static int record(struct rd *d)
     case HEFF_BIND:
     case HEFF_UNBIND:
         return rec_name(d, kind == HEFF_BIND);
+    case HEFF_FLAG:
+        return rec_flag(d);
+    case HEFF_WEAK_CLEAR:
+        return rec_weak_clear(d);
     case ELOG_SESSIONS_END:
         heap_sweep_zombies(d->r->h);
         heap_set_defer_frees(d->r->h, true);

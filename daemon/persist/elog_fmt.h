@@ -25,7 +25,10 @@
  *   NEW id payload    the object id names, made; payload by id's type code:
  *                     int: zigzag; float: 8 bytes; str, bytes: length and
  *                     bytes; tuple: count and item ids; list, dict, set:
- *                     nothing (made empty; stores follow). A type code this
+ *                     nothing (made empty; stores follow); type: name id,
+ *                     dict id; object: class id, dict id, u8 finalized;
+ *                     weakref: u8 parts (1 referent, 2 weak-dict entry),
+ *                     [referent id], [key id, dict id]. A type code this
  *                     version does not know is damage (a newer writer).
  *   FREE id           id was finalized (by refcount or the collector)
  *   CLEAR id          container id emptied (clear(), or collector garbage)
@@ -33,6 +36,9 @@
  *   LDEL list index   DSET dict key value     DDEL dict key
  *   SADD set key      SDEL set key
  *   BIND name id      UNBIND name            (the global namespace)
+ *   FLAG id u8        id's flag bit: class __del__, instance finalized by
+ *                     the collector, dict made weak-valued
+ *   WEAK_CLEAR id     the collector cleared every weakref to garbage id
  *   SESSIONS_END      every session ended (a restart): what only sessions
  *                     held is freed, in slot order (heap_sweep_zombies)
  *

@@ -187,17 +187,10 @@ static int not_assignable(req *r, hobj *o, const char *verb)
  * val itself may go at once (as with a temporary in Python). */
 static void weak_set(req *r, hobj *d, hobj *key, uint64_t hash, hobj *val)
 {
+    /* an entry already there keeps its place and key: its weakref names it */
     int64_t pos = htab_find(AS_DICT(d), key, hash);
-    if (pos == HTAB_NONE) {
-        cont_dict_set(r->h, d, key, hash, heap_weak_entry(r->h, val, d, key));
-    } else { /* the entry keeps its place and key, with a new weakref */
-        hentry *e = htab_entry(AS_DICT(d), pos);
-        hobj *old = e->val;
-        e->val = heap_weak_entry(r->h, val, d, e->key);
-        heap_store_barrier(r->h, d, e->val);
-        heap_decref(r->h, key);
-        heap_decref(r->h, old);
-    }
+    hobj *entry_key = pos == HTAB_NONE ? key : htab_entry(AS_DICT(d), pos)->key;
+    cont_dict_set(r->h, d, key, hash, heap_weak_entry(r->h, val, d, entry_key));
     heap_decref(r->h, val);
 }
 

@@ -48,16 +48,18 @@ static int make_weak_valued(req *r, hobj *d)
     int rc = heap_check_room(r->h, t->used, t->used * heap_cost(T_WEAKREF, 0), r->err);
     if (rc)
         return rc;
-    d->flag = 1;
+    /* Each value is replaced in place (cont_dict_set: an effect like any
+     * store, the entry keeps its key and place), and only then is d made
+     * weak-valued: at every step d is a valid dict of its kind. */
     for (uint32_t i = 0; t->tb && i < t->fill; i++) {
         hentry *e = htab_entry(t, i);
         if (!e->key)
             continue;
-        hobj *v = e->val;
-        e->val = heap_weak_entry(r->h, v, d, e->key);
-        heap_store_barrier(r->h, d, e->val);
-        heap_decref(r->h, v); /* weakly held now: it may go at once */
+        hobj *w = heap_weak_entry(r->h, e->val, d, e->key);
+        /* drops the old value: weakly held now, it may go at once */
+        cont_dict_set(r->h, d, heap_incref(r->h, e->key), e->hash, w);
     }
+    heap_dict_make_weak(r->h, d);
     return 0;
 }
 

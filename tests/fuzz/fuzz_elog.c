@@ -8,6 +8,7 @@
 #include "crc32c.h"
 #include "elog_replay.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,8 +46,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     elog_replay_end(&r);
     heap_sweep_zombies(h);
     heap_drain_all(h);
-    if (heap_check(h, NULL, &err))
+    if (heap_check(h, NULL, &err)) {
+        fprintf(stderr, "heap_check: %s\n", err.msg);
         abort(); /* the replay left a broken heap: a finding */
+    }
     ns_free(ns);
     heap_drain_all(h);
     heap_free(h);

@@ -70,10 +70,15 @@ class LogServer(Server):
         raise AssertionError("heapd started:\n" + self.stderr_text())
 
 
+SCALARS = ("NoneType", "bool", "int", "float", "str", "bytes")
+
+
 def dump(c):
     """A canonical dump of everything reachable from the global names: for
     each name its id; for each object its id, type, refcount and value
-    (scalars) or referent ids in order (containers)."""
+    (scalars) or referent ids in order (containers: classes, instances and
+    weakrefs too); a container's weakref count, a weakref's target id (None
+    once cleared)."""
     names = {n: ref_id(c.ok("lookup", n)) for n in c.ok("names", "global")}
     objs, todo = {}, list(names.values())
     while todo:
@@ -82,13 +87,18 @@ def dump(c):
             continue
         t = c.ok("type", ref(i))
         rc = c.ok("refcount", ref(i))
-        if t in ("tuple", "list", "dict", "set"):
-            kids = [ref_id(x) for x in c.ok("gc_get_referents", ref(i))]
-            todo.extend(kids)
-            val = kids if t != "set" else sorted(kids)
-        else:
-            val = repr(decode(c.ok("get", ref(i))))
-        objs[i] = (t, rc, val)
+        if t in SCALARS:
+            objs[i] = (t, rc, repr(decode(c.ok("get", ref(i)))))
+            continue
+        kids = [ref_id(x) for x in c.ok("gc_get_referents", ref(i))]
+        todo.extend(kids)
+        val = kids if t != "set" else sorted(kids)
+        extra = [c.ok("weakref_count", ref(i))]
+        if t == "weakref":
+            target = c.ok("weakref_get", ref(i))
+            extra.append(None if target is None else ref_id(target))
+            todo.extend(extra[1:] if target is not None else [])
+        objs[i] = (t, rc, val, extra)
     return names, objs
 
 
@@ -317,6 +327,185 @@ class ReplayEquivalenceTest(unittest.TestCase):
         srv.start()
         with srv.client() as c:
             self.assertEqual(dump(c), live)
+            self.assertTrue(c.ok("debug_check")["ok"])
+
+
+# --- classes, instances, weakrefs, weak-valued dicts, finalizers -----------
+
+def class_workload(c, rng, steps):
+    """Random effects on classes and instances (attributes set and deleted,
+    "__del__" toggled), weakrefs with and without callbacks, weak-valued
+    dicts whose values die, and instance cycles with finalizers left to the
+    collector's timers. Handles are released at once: only names hold."""
+    names = ["v%d" % i for i in range(8)]
+    classes = ["C%d" % i for i in range(3)]
+    bound = set()
+
+    def keep(n, r):
+        """Binds the answer r (a ref) to n, then drops the session's handle."""
+        if isinstance(r, msgpack.ExtType):
+            c.ok("bind", n, r)
+            c.ok("release", r)
+            bound.add(n)
+
+    def some():
+        """A bound name (a class's at worst)."""
+        return rng.choice(sorted(bound) + classes)
+
+    def val():
+        k = rng.randrange(4)
+        if k == 0:
+            return rng.randrange(1000)
+        if k == 1:
+            return "a%d" % rng.randrange(5)
+        if k == 2:
+            return [rng.randrange(9)]
+        return name(some())
+
+    for i, cname in enumerate(classes):
+        attrs = {"kind": cname, "__del__": i == 0}
+        keep(cname, c.ok("class_new", "K%d" % i, attrs))
+    for n in names:
+        keep(n, c.ok("instance", rng.choice(classes), {"x": val()}))
+    for step in range(steps):
+        n, m = rng.choice(names), some()
+        cls = rng.choice(classes)
+        op = rng.randrange(16)
+        if op in (0, 1):
+            keep(n, c.call("instance", cls, {"x": val(), "peer": name(m)})[1])
+        elif op == 2:
+            c.call("setattr", n, "a%d" % rng.randrange(4), val())
+        elif op == 3:
+            c.call("delattr", n, "a%d" % rng.randrange(4))
+        elif op == 4:
+            c.call("setattr", cls, "__del__", rng.random() < 0.5)  # the class's flag
+        elif op == 5:
+            c.call("setattr", cls, "shared", val())
+        elif op == 6:
+            keep(n, c.call("weakref", m, {"callback": rng.random() < 0.5})[1])
+        elif op == 7:
+            w = c.call("weakref", m)[1]
+            if isinstance(w, msgpack.ExtType):
+                c.call("append", n, w)
+                c.call("release", w)
+        elif op == 8:  # values only the dict holds die at once
+            keep(n, c.call("new", {"a": name(m), "b": [1], "c": name(some())},
+                           {"weak_values": True})[1])
+        elif op == 9:
+            c.call("setitem", n, "k%d" % rng.randrange(3), name(m))
+        elif op == 10:
+            c.call("setitem", n, "t", [step])  # a weak dict's value that dies
+        elif op == 11:  # a cycle of instances with finalizers, for the collector
+            a = c.call("instance", classes[0], {"i": step})[1]
+            b = c.call("instance", cls, {"peer": a})[1]
+            if isinstance(a, msgpack.ExtType) and isinstance(b, msgpack.ExtType):
+                c.call("setattr", a, "peer", b)
+                c.call("setattr", a, "me", a)
+                c.call("release", a)
+                c.call("release", b)
+        elif op == 12:
+            c.call("unbind", n)
+            bound.discard(n)
+        elif op == 13:
+            if c.call("bind", n, [name(m), {"d": name(m)}])[0] is None:
+                bound.add(n)
+        elif op == 14:
+            c.call("bind", "big", [[i] for i in range(rng.randrange(2000, 8000))])
+        else:
+            time.sleep(0.003)  # collector slices and frees on their timers
+
+
+def settle(c):
+    """Collects what the workload left (the collector's timers would go on
+    changing the heap during a dump) and waits for the frees."""
+    for _ in range(3):
+        c.ok("gc_collect")
+        wait_drained(c)
+
+
+class ClassesReplayTest(unittest.TestCase):
+    GC = {"gc": {"interval_ms": 2, "threshold": [20, 3, 3], "slice_us": 50}}
+
+    def run_and_compare(self, snap, seed):
+        srv = LogServer(fsync="no", snap=snap, extra=self.GC)
+        self.addCleanup(srv.cleanup)
+        srv.start()
+        rng = random.Random(seed)
+        with srv.client() as c:
+            c.ok("subscribe", "finalize")  # events hold attributes for a while
+            class_workload(c, rng, 1200 // SLOW)
+            if snap:
+                c.ok("save")
+            class_workload(c, rng, 1200 // SLOW)
+            settle(c)
+            live = dump(c)
+            self.assertTrue(c.ok("debug_check")["ok"])
+            st = c.ok("stats", "gc")
+            self.assertGreater(st["cycles"], 0)
+            kinds = {o[0] for o in live[1].values()}
+            for t in ("type", "weakref", "WeakValueDictionary"):
+                self.assertIn(t, kinds)  # the workload made each kind
+            self.assertTrue(kinds & {"K0", "K1", "K2"})  # instances
+        srv.crash()
+        srv.start()
+        with srv.client() as c:
+            self.assertEqual(dump(c), live)
+            self.assertTrue(c.ok("debug_check")["ok"])
+        return srv
+
+    def test_replayed_heap_equals_live_heap(self):
+        self.run_and_compare(snap=False, seed=77)
+
+    def test_snapshot_then_log(self):
+        self.run_and_compare(snap=True, seed=78)
+
+    def test_sigkill_keeps_classes_weakrefs_and_finalizer_flags(self):
+        srv = LogServer()
+        self.addCleanup(srv.cleanup)
+        srv.start()
+        with srv.client() as c:
+            def bind(n, r):  # held by the name only
+                c.ok("bind", n, r)
+                c.ok("release", r)
+
+            bind("C", c.ok("class_new", "Node", {"n": 0}))
+            bind("D", c.ok("class_new", "Dying", {"__del__": True}))
+            c.ok("setattr", "C", "__del__", True)  # the class's flag changes
+            c.ok("setattr", "D", "__del__", False)
+            bind("i", c.ok("instance", "C", {"v": [1, 2]}))
+            c.ok("setattr", "i", "me", name("i"))
+            c.ok("delattr", "C", "n")
+            bind("target", c.ok("instance", "C"))
+            bind("w", c.ok("weakref", "target", {"callback": True}))
+            bind("gone", c.ok("weakref", "i"))
+            bind("wd", c.ok("new", {"a": name("target"), "b": [9]}, {"weak_values": True}))
+            c.ok("unbind", "i")  # a cycle: the collector finalizes it
+            self.assertGreaterEqual(c.ok("gc_collect"), 2)
+            self.assertIsNone(c.ok("weakref_get", "gone"))
+            self.assertEqual(decode(c.ok("keys", "wd")), ["a"])  # "b" died at once
+            before = dump(c)
+        srv.crash()
+        srv.start()
+        with srv.client() as c:
+            self.assertEqual(dump(c), before)
+            self.assertTrue(c.ok("debug_check")["ok"])
+            self.assertEqual(ref_id(c.ok("weakref_get", "w")), ref_id(c.ok("lookup", "target")))
+            # the flags came back: C's instances are finalized, D's are not
+            c.ok("subscribe", "finalize")
+            for cls in ("C", "D"):
+                c.ok("release", c.ok("instance", cls, {"who": cls}))
+            c.ok("unbind", "target")  # wd's last entry goes too
+            ev = c.next_event(5)
+            self.assertEqual(ev[1], "finalize")
+            self.assertEqual(ev[2][1], "Node")
+            self.assertIsNone(c.ok("weakref_get", "w"))
+            self.assertEqual(decode(c.ok("keys", "wd")), [])
+            self.assertTrue(c.ok("debug_check")["ok"])
+        srv.crash()
+        srv.start()
+        with srv.client() as c:  # and what happened after the restart replays too
+            self.assertEqual(decode(c.ok("keys", "wd")), [])
+            self.assertIsNone(c.ok("weakref_get", "w"))
             self.assertTrue(c.ok("debug_check")["ok"])
 
 
