@@ -73,13 +73,13 @@ class LogServer(Server):
 SCALARS = ("NoneType", "bool", "int", "float", "str", "bytes")
 
 
-def dump(c):
-    """A canonical dump of everything reachable from the global names: for
-    each name its id; for each object its id, type, refcount and value
-    (scalars) or referent ids in order (containers: classes, instances and
-    weakrefs too); a container's weakref count, a weakref's target id (None
-    once cleared)."""
-    names = {n: ref_id(c.ok("lookup", n)) for n in c.ok("names", "global")}
+def dump(c, skip=()):
+    """A canonical dump of everything reachable from the global names (but
+    those in skip): for each name its id; for each object its id, type,
+    refcount and value (scalars) or referent ids in order (containers:
+    classes, instances and weakrefs too); a container's weakref count, a
+    weakref's target id (None once cleared)."""
+    names = {n: ref_id(c.ok("lookup", n)) for n in c.ok("names", "global") if n not in skip}
     objs, todo = {}, list(names.values())
     while todo:
         i = todo.pop()
