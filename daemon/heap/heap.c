@@ -564,6 +564,14 @@ void heap_restore_rec(heap *h, hobj *o, hobj *a, hobj *b, bool flag)
     o->flag = flag;
 }
 
+void heap_restore_cleared(heap *h, hobj *o, bool flag)
+{
+    assert((o->type == T_TYPE || o->type == T_INSTANCE) && !AS_REC(o)->ref[0]);
+    o->flag = flag;
+    o->doomed = 1; /* as gc_dispose_garbage left it: found by no lookup */
+    gc_untrack(h, o);
+}
+
 void heap_traverse(hobj *o, hvisit_fn visit, void *arg)
 {
     switch ((htype)o->type) {

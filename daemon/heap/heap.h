@@ -279,6 +279,10 @@ hobj *heap_restore_record(heap *h, htype t);
  * holds (key or NULL, referent or NULL, owner dict id or 0). */
 void heap_restore_rec(heap *h, hobj *o, hobj *a, hobj *b, bool flag);
 void heap_restore_weakref(heap *h, hobj *w, hobj *key, hobj *referent, hid owner);
+/* ... or, for a class or instance the collector had found to be garbage and
+ * emptied (a snapshot written during its sweep), that it stays so: empty,
+ * doomed, found by no lookup, until its count falls to zero. */
+void heap_restore_cleared(heap *h, hobj *o, bool flag);
 
 /* --- implementation of the inline functions ----------------------------- */
 

@@ -70,9 +70,9 @@ typedef struct persist_stats {
     uint64_t saves, failed_saves, in_progress;
     uint64_t last_start_us;    /* the stall of starting the last background save */
     uint64_t last_max_step_us; /* its longest step */
-    const char *last_status; /* "never", "ok" or "err" */
-    const char *last_error;  /* the last save's error, or NULL if it did not fail */
-    snap_info last, loaded;  /* the last good save; the load at start */
+    const char *last_status;   /* "never", "ok" or "err" */
+    const char *last_error;    /* the last save's error, or NULL if it did not fail */
+    snap_info last, loaded;    /* the last good save; the load at start */
 } persist_stats;
 
 /* p may be NULL (off): zeros and "never". */

@@ -12,9 +12,9 @@
 #include <string.h>
 #include <time.h>
 
-#define PIECE       1024u      /* entries of a big container per unit of the walk */
-#define NAMES_UNIT  256u       /* names per unit of the walk */
-#define CLOCK_EVERY 16u        /* units between two looks at the clock */
+#define PIECE       1024u       /* entries of a big container per unit of the walk */
+#define NAMES_UNIT  256u        /* names per unit of the walk */
+#define CLOCK_EVERY 16u         /* units between two looks at the clock */
 #define BACKLOG_MAX (64u << 20) /* the walk waits while the writer is this far behind */
 
 /* Entries of a record kind that repeats (SCALARS, SHELLS, RECS, NAMES, and
@@ -69,7 +69,7 @@ struct snap_live {
     bool threaded, finished;
     uint64_t log_seq, t0;
     int64_t saved_at;
-    uint32_t nslots[T__COUNT]; /* at the instant: later slots hold later objects */
+    uint32_t nslots[T__COUNT];   /* at the instant: later slots hold later objects */
     uint64_t *written[T__COUNT]; /* slot done: written, or born after the instant */
     uint64_t *noted[T__COUNT];   /* slot whose generation at the instant is in gens */
     struct genmap gens;
@@ -299,12 +299,15 @@ static bool has_rec(const hobj *o)
 }
 
 /* [id, a, b, owner, flags]: snap_fmt.h. A weakref's referent was alive at
- * the instant if the weakref still has it, so it is in the image. */
+ * the instant if the weakref still has it, so it is in the image. A class
+ * or instance the collector has emptied (garbage not freed yet) has flag
+ * 2 and nothing in it. */
 static void write_rec(snap_live *s, const hobj *o)
 {
     msgpack_packer *pk = &s->recs.pk;
     const hobj *a = NULL, *b = NULL;
     hid owner = 0;
+    bool cleared = htype_is_record(o->type) && o->type != T_WEAKREF && !AS_REC(o)->ref[0];
     if (o->type == T_WEAKREF) {
         a = AS_WEAK(o)->key, b = AS_WEAK(o)->referent, owner = AS_WEAK(o)->owner;
     } else if (o->type != T_DICT) {
@@ -314,7 +317,7 @@ static void write_rec(snap_live *s, const hobj *o)
     pack_id(pk, a);
     pack_id(pk, b);
     msgpack_pack_uint64(pk, owner);
-    msgpack_pack_uint8(pk, o->flag);
+    msgpack_pack_uint8(pk, (uint8_t)(o->flag | (cleared ? 2 : 0)));
     chunk_done(s, &s->recs);
 }
 

@@ -364,8 +364,7 @@ static int gens_start(struct loader *ld, const msgpack_object *a)
         return rc;
     /* Version 3 may give a type's generations in several records in a row. */
     if (a[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER || a[1].via.u64 >= T__COUNT ||
-        (ld->gens_done >> a[1].via.u64 & 1 &&
-         (ld->version < 3 || a[1].via.u64 != ld->gens_type)))
+        (ld->gens_done >> a[1].via.u64 & 1 && (ld->version < 3 || a[1].via.u64 != ld->gens_type)))
         return BAD(ld, "a gens record for a bad or repeated type");
     ld->gens_type = (htype)a[1].via.u64;
     ld->gens_done |= 1u << ld->gens_type;
@@ -481,6 +480,16 @@ static int rec_fill(struct loader *ld, hobj *o, hobj *a, hobj *b, uint64_t owner
     return 0;
 }
 
+static int rec_cleared(struct loader *ld, hobj *o, bool holds, bool flag)
+{
+    if ((o->type != T_TYPE && o->type != T_INSTANCE) || holds || !unfilled(o) || o->doomed)
+        return BAD(ld, "a recs entry for @%llu: only an empty class or instance is cleared",
+                   ULL(hobj_id(o)));
+    ld->recs_got++;
+    heap_restore_cleared(ld->h, o, flag);
+    return 0;
+}
+
 static int rec_entry(struct loader *ld, const msgpack_object *e)
 {
     hobj *o, *a, *b;
@@ -492,9 +501,11 @@ static int rec_entry(struct loader *ld, const msgpack_object *e)
     if (rc)
         return rc;
     if (e[3].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
-        e[4].type != MSGPACK_OBJECT_POSITIVE_INTEGER || e[4].via.u64 > 1)
+        e[4].type != MSGPACK_OBJECT_POSITIVE_INTEGER || e[4].via.u64 > (ld->version < 3 ? 1 : 3))
         return BAD(ld, "a recs entry for @%llu has a bad owner or flags", ULL(hobj_id(o)));
-    bool flag = e[4].via.u64;
+    bool flag = e[4].via.u64 & 1;
+    if (e[4].via.u64 & 2) /* version 3: emptied by the collector */
+        return rec_cleared(ld, o, a || b || e[3].via.u64, flag);
     if (o->type == T_DICT && !a && !b && !e[3].via.u64 && flag && !o->flag) {
         o->flag = 1; /* weak-valued: its values are checked at the end */
         return 0;
@@ -522,7 +533,7 @@ static void check_rec(struct loader *ld, hobj *o)
 {
     if (ld->err->code)
         return;
-    if ((o->type == T_TYPE || o->type == T_INSTANCE) && unfilled(o))
+    if ((o->type == T_TYPE || o->type == T_INSTANCE) && unfilled(o) && !o->doomed)
         BAD(ld, "%s @%llu has no recs entry", htype_name(o->type), ULL(hobj_id(o)));
     if (o->type != T_DICT || !o->flag)
         return;
