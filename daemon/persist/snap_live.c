@@ -153,6 +153,18 @@ static void seq_entry(struct seq *q)
 
 /* --- the slots' marks and generations ------------------------------------------ */
 
+/* A bit per slot, mmap'd: zero pages cost nothing until written, so the
+ * save's start is O(types), not O(slots), at any heap size. */
+static size_t marks_bytes(uint32_t nslots)
+{
+    return ((size_t)nslots / 64 + 1) * sizeof(uint64_t);
+}
+
+static uint64_t *marks_new(uint32_t nslots)
+{
+    return big_grow(NULL, 0, marks_bytes(nslots));
+}
+
 static bool in_image(const snap_live *s, const hobj *o, uint32_t *slot)
 {
     *slot = slab_slot_of(o);
@@ -611,8 +623,8 @@ snap_live *snap_live_start(heap *h, hns *ns, const char *path, uint64_t log_seq,
     s->log_seq = log_seq, s->t0 = now_ns(), s->saved_at = (int64_t)time(NULL);
     for (htype t = 0; t < T__COUNT; t++) {
         s->nslots[t] = heap_slab(h, t)->nslots;
-        s->written[t] = bits_new(s->nslots[t]);
-        s->noted[t] = bits_new(s->nslots[t]);
+        s->written[t] = marks_new(s->nslots[t]);
+        s->noted[t] = marks_new(s->nslots[t]);
     }
     chunk_init(&s->genc, SR_GENS, 2, SEC_GENS, T_NONE);
     chunk_init(&s->scalars, SR_SCALARS, 2, SEC_SCALARS, -1);
@@ -667,8 +679,8 @@ void snap_live_close(snap_live *s)
     heap_set_snap_observer(s->h, NULL);
     snap_out_close(s->out);
     for (htype t = 0; t < T__COUNT; t++) {
-        free(s->written[t]);
-        free(s->noted[t]);
+        big_free(s->written[t], marks_bytes(s->nslots[t]));
+        big_free(s->noted[t], marks_bytes(s->nslots[t]));
     }
     for (size_t i = 0; i < s->names.cap; i++)
         free(s->names.v[i].name);

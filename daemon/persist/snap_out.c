@@ -104,6 +104,8 @@ static int fsync_dir(const char *path)
 
 static void copy_section(snap_out *o, int out, uint32_t *crc, struct section *s, char *buf)
 {
+    if (s->fd < 0)
+        return; /* nothing was written to it */
     if (lseek(s->fd, 0, SEEK_SET) < 0) {
         o->error = errno, o->failed = "cannot read", o->subject = s->path;
         return;
@@ -167,10 +169,23 @@ static void assemble(snap_out *o, const struct job *j)
         o->error = e, o->failed = "cannot fsync the directory of", o->subject = o->path;
 }
 
+/* A section's file is made on its first write, on the writer's side: the
+ * loop never waits for a file system. */
+static void section_write(snap_out *o, struct section *s, const char *p, size_t n)
+{
+    if (s->fd < 0 && !o->error) {
+        s->fd = open(s->path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (s->fd < 0)
+            fail_on(o, "cannot create", s->path);
+    }
+    if (s->fd >= 0)
+        write_all(o, s->fd, p, n, s->path);
+}
+
 static void run_job(snap_out *o, struct job *j)
 {
     if (j->sec >= 0)
-        write_all(o, o->sec[j->sec].fd, j->data, j->len, o->sec[j->sec].path);
+        section_write(o, &o->sec[j->sec], j->data, j->len);
     else
         assemble(o, j);
     free(j->data);
@@ -250,12 +265,6 @@ snap_out *snap_out_open(const char *path, bool threaded, void (*done)(void *ctx)
         s->path = section_path(o->tmp, k);
         msgpack_sbuffer_init(&s->buf);
         msgpack_packer_init(&s->pk, &s->buf, msgpack_sbuffer_write);
-        s->fd = open(s->path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-        if (s->fd < 0) {
-            herr_set(err, HE_RUNTIME, "cannot create %.150s: %s", s->path, strerror(errno));
-            snap_out_close(o);
-            return NULL;
-        }
     }
     if (threaded && pthread_create(&o->thread, NULL, writer_main, o) != 0) {
         herr_set(err, HE_RUNTIME, "cannot start the snapshot's writer thread");

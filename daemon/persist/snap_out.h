@@ -38,7 +38,8 @@ enum snap_section {
 
 typedef struct snap_out snap_out;
 
-/* Creates the section files. NULL with err set if one cannot be made. */
+/* Starts the writer thread (threaded); the section files are made on their
+ * first write. NULL with err set if the thread cannot start. */
 snap_out *snap_out_open(const char *path, bool threaded, void (*done)(void *ctx), void *ctx,
                         herr *err);
 /* The packer of a section: records go to its buffer. */
