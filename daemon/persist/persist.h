@@ -1,8 +1,8 @@
-/* Snapshots in the running server (SPEC §8; snapshot.h has the file):
- * the load at start, `save` in a forked child that writes the child's
- * copy-on-write image of the heap while the loop keeps serving (Redis's
- * BGSAVE), a save every persistence.interval_s, the final save at SIGTERM
- * or shutdown, and the figures for stats.
+/* Snapshots in the running server (SPEC §8, §14; snapshot.h has the file):
+ * the load at start, `save` written in steps while the loop keeps serving
+ * (snap_live.h; no fork), a save every persistence.interval_s or when the
+ * effect log has grown, the final save at SIGTERM or shutdown, and the
+ * figures for stats.
  *
  * A `save` request is answered when its save is durable: the connection
  * that sent it runs nothing else until then (its answers stay in order),
@@ -51,9 +51,9 @@ void persist_pack_figures(msgpack_packer *pk, const char *path, const snap_info 
 /* True when persistence.path is set. p may be NULL (off). */
 bool persist_enabled(const persist *p);
 
-/* `save`: forks the background save and returns 0 (the done callback
+/* `save`: starts the background save and returns 0 (the done callback
  * reports its end), or an error: snapshots off, a save already under way,
- * fork failed. */
+ * no writer thread. */
 int persist_request_save(persist *p, herr *err);
 
 /* The final save (SIGTERM, shutdown): ends a background save still under

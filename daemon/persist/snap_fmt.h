@@ -7,11 +7,14 @@
  *
  *   [HEADER, {"intern": "python", "saved_at": unix time, "objects": N,
  *             "names": M, "slots": [nslots of each type, by type code],
- *             "heapd": version string}]
+ *             "heapd": version string, "live": true (version 3: objects
+ *             nothing holds are allowed, freed at load), "log_seq": S
+ *             (the effect log segment that follows, when the log is on)}]
  *   [GENS, type, nruns, [count, gen, count, gen, ...]]            sequence
  *        slots 0.. of that type, `count` slots at a time, and each slot's
  *        generation: a live object's own, else the one the slot gives
- *        next (HGEN_MAX: retired). One GENS per type with slots.
+ *        next (HGEN_MAX: retired). Version 3 may give a type's slots in
+ *        several GENS records in a row, each going on where the last ended.
  *   [SCALARS, [id, value, ...]]      None nil, bool, int, float64, str, bin
  *   [SHELLS, [id, ...]]              lists, dicts, sets, classes, instances
  *                                    and weakrefs, made empty
@@ -23,6 +26,9 @@
  *        classes, instances and weakrefs hold, and weak-valued dicts:
  *          class    a: its name (a str), b: its dict, flags 1: has __del__
  *          instance a: its class, b: its dict, flags 1: finalized
+ *          class or instance with flags 2 (version 3): emptied by the
+ *                   collector (garbage, a save during its sweep): a and b
+ *                   0, loaded empty and doomed
  *          weakref  a: its entry's key or 0, b: its referent or 0 (not
  *                   saved: cleared), owner: its weak-valued dict or 0
  *          dict     flags 1: weak-valued (a, b, owner 0)

@@ -11,6 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define FLUSH_BYTES (256u << 10) /* a section's buffer is handed over at this size */
@@ -33,7 +37,7 @@ struct section {
 struct snap_out {
     char *path, *tmp;
     struct section sec[SEC__COUNT];
-    bool threaded, placed;
+    bool threaded, placed, removed;
     void (*done)(void *ctx);
     void *ctx;
     /* shared with the thread, under mu */
@@ -137,6 +141,39 @@ static void fail_on(snap_out *o, const char *what, const char *file)
         o->error = errno ? errno : EIO, o->failed = what, o->subject = file;
 }
 
+/* Empties the file fd names a few megabytes at a time. Dropping a file of
+ * a hundred megabytes from the page cache in one unlink or rename holds
+ * the kernel's page locks for tens of milliseconds, which stalls the
+ * loop's socket reads on a small machine; in pieces, it does not. */
+#define DROP_STEP (4u << 20)
+
+static void drop_gently(int fd)
+{
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0)
+        return;
+    for (off_t size = st.st_size; size > 0;) {
+        size = size > (off_t)DROP_STEP ? size - (off_t)DROP_STEP : 0;
+        if (ftruncate(fd, size) != 0)
+            return;
+        sched_yield();
+    }
+}
+
+/* Closes and removes the section files (on the writer's side). */
+static void remove_sections(snap_out *o)
+{
+    for (int k = 0; k < SEC__COUNT; k++) {
+        struct section *s = &o->sec[k];
+        drop_gently(s->fd);
+        if (s->fd >= 0)
+            close(s->fd);
+        s->fd = -1;
+        unlink(s->path);
+    }
+    o->removed = true;
+}
+
 static void assemble(snap_out *o, const struct job *j)
 {
     int fd = open(o->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -159,8 +196,14 @@ static void assemble(snap_out *o, const struct job *j)
         fail_on(o, "cannot fsync", o->tmp);
     if (close(fd) != 0)
         fail_on(o, "cannot close", o->tmp);
+    int old = open(o->path, O_RDWR | O_CLOEXEC | O_NOFOLLOW); /* dropped after, gently */
     if (!o->error && rename(o->tmp, o->path) != 0)
         fail_on(o, "cannot rename the snapshot to", o->path);
+    if (old >= 0) {
+        if (!o->error)
+            drop_gently(old); /* the previous snapshot, no longer named */
+        close(old);
+    }
     if (o->error)
         return;
     o->placed = true;
@@ -187,7 +230,7 @@ static void run_job(snap_out *o, struct job *j)
     if (j->sec >= 0)
         section_write(o, &o->sec[j->sec], j->data, j->len);
     else
-        assemble(o, j);
+        assemble(o, j), remove_sections(o);
     free(j->data);
     free(j);
 }
@@ -213,6 +256,11 @@ static void *writer_main(void *arg)
 {
     snap_out *o = arg;
     struct job *j;
+    /* Behind the loop for the CPU: on a machine of two cores the copying
+     * and checksumming must not delay a client's answer. (Linux: a
+     * thread's nice value is its own.) */
+    if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10) != 0)
+        (void)0; /* not allowed: the default priority then */
     while ((j = next_job(o))) {
         bool last = j->sec < 0;
         size_t len = j->len;
@@ -339,12 +387,11 @@ void snap_out_close(snap_out *o)
     for (int k = 0; k < SEC__COUNT; k++) {
         struct section *s = &o->sec[k];
         msgpack_sbuffer_destroy(&s->buf);
-        if (s->fd >= 0)
-            close(s->fd);
-        if (s->path)
-            unlink(s->path);
-        free(s->path);
     }
+    if (!o->removed)
+        remove_sections(o); /* a save abandoned before its assembly */
+    for (int k = 0; k < SEC__COUNT; k++)
+        free(o->sec[k].path);
     if (!o->placed)
         unlink(o->tmp);
     pthread_mutex_destroy(&o->mu);

@@ -1,7 +1,9 @@
-/* Snapshots (SPEC §8): the global namespace and every object reachable from
- * it, in one file, restored at start with the same ids and refcounts.
+/* Snapshots (SPEC §8, §14): the heap as it was at one instant (every object
+ * alive then, every slot's generation, the global names), in one file,
+ * restored at start with the same ids and refcounts. snap_live.h writes it
+ * while heapd serves; docs/snapshots.md has the design.
  *
- * The file (version 1):
+ * The file (version 3; versions 1 and 2 are read too):
  *
  *   "HEAPDSNP"  8 bytes of magic
  *   version     uint32, big-endian
@@ -24,15 +26,17 @@
  * one fill per list.
  *
  * Ids. An object comes back in its own slot with its own generation, so its
- * id is unchanged. Every slot's generation is saved, also for slots that
- * are free or whose object is not saved: after a restart a slot hands out
- * the generation it would have handed out next, so a stale id from before
- * the restart (an object freed, or never reachable from a name) stays
- * stale (ReferenceError) and never names a new object.
+ * id is unchanged. Every slot's generation is saved, also for free slots:
+ * after a restart a slot hands out the generation it would have handed
+ * out next, so a stale id from before the restart stays stale
+ * (ReferenceError) and never names a new object.
  *
  * Refcounts. Only the global namespace is saved (frames and session handles
  * die with their connections), so after a load an object's count is its
  * references from loaded containers and global names: exact, as always.
+ * What no name or container holds (what only sessions held) is freed at
+ * the end of the load ("live" files, version 3), or kept for the effect
+ * log's replay (log_seq).
  * The immortals heap_new makes (None, True, False, the small ints) are
  * always written, so a file only loads under the intern policy it was
  * written with, which the header records.
@@ -55,20 +59,20 @@ typedef struct snap_info {
     uint64_t log_seq;     /* the effect log segment that follows it (0: none) */
 } snap_info;
 
-/* Writes ns's global namespace and every object reachable from it to path:
- * to "<path>.tmp" in the same directory, fsync, rename over path, fsync of
- * the directory. Only reads the heap (safe in a forked child). Returns 0
+/* Writes the heap (every live object, ns's global names) to path: to
+ * "<path>.tmp" in the same directory, fsync, rename over path, fsync of
+ * the directory, synchronously (snap_live.h writes one in steps). Returns 0
  * with info filled, or HE_RUNTIME with err saying what failed; path then
  * still holds the previous snapshot. */
 int snapshot_write(heap *h, hns *ns, const char *path, snap_info *info, herr *err);
 
 /* snapshot_write for a server with the effect log (elog.h): the header
- * names log_seq, the segment that starts at this snapshot's instant, and
- * the file holds EVERY live object, not only what global names reach (what
- * sessions hold, garbage not yet collected, objects waiting in the deferred
- * queue, interned strs): the log may refer to any of them. A load followed by the
- * log's replay keeps them (zombies, effects.h) until the replay ends; any
- * other load frees them, as if their sessions had ended. */
+ * names log_seq, the segment that starts at this snapshot's instant. The
+ * log may name any object the file holds (what sessions hold, garbage not
+ * yet collected, objects waiting in the deferred queue, interned strs): a
+ * load followed by the log's replay keeps them (zombies, effects.h) until
+ * the replay ends; any other load frees them, as if their sessions had
+ * ended. */
 int snapshot_write_log(heap *h, hns *ns, const char *path, uint64_t log_seq, snap_info *info,
                        herr *err);
 

@@ -1,6 +1,6 @@
-"""Snapshots (SPEC section 8): heapd restarts with its global names and
-everything they reach, same ids and refcounts; `save` runs in a forked child
-while clients are served; a crash never damages the last snapshot; a
+"""Snapshots (SPEC sections 8, 14): heapd restarts with its global names and
+everything they reach, same ids and refcounts; `save` is written in steps
+while clients are served, and holds the heap as it was when it started; a crash never damages the last snapshot; a
 damaged snapshot stops start-up and is never overwritten."""
 
 import os
