@@ -56,6 +56,7 @@ import socket
 import struct
 import subprocess
 import sys
+import threading
 import time
 from array import array
 
@@ -823,6 +824,56 @@ def w_watches(b):
             b.stop()
 
 
+def save_changer(srv, stop, counts):
+    """Another client, changing the heap as fast as it can while a save is
+    written: each round stores into a bulk chunk (the save copies the chunk
+    first, if it has not written it yet), appends to a list and rebinds a
+    name. Pipelined, 50 requests at a time."""
+    with srv.client() as c:
+        c.ok("bind", "churn", [])
+        i = 0
+        while not stop.is_set():
+            calls = []
+            for _ in range(17):
+                calls += [("setitem", "bulk:0", i % 997, [i]), ("append", "churn", i),
+                          ("bind", "n%d" % (i % 100), i)]
+                i += 1
+            c.pipeline(calls[:50])
+            counts[0] += 50
+
+
+def save_row(b, heap, label, changing):
+    out, stop, counts = {}, threading.Event(), [0]
+
+    def run():
+        th = threading.Thread(target=save_changer, args=(b.srv, stop, counts), daemon=True)
+        if changing:
+            th.start()
+            time.sleep(0.05)
+        t0 = time.monotonic()
+        out["save"] = b.ctl.ok("save")
+        out["secs"] = time.monotonic() - t0
+        stop.set()
+        if changing:
+            th.join(10)
+        return []
+
+    res, notes, err = b.window(run)
+    p = b.stats("persistence")
+    s = out.get("save") or {}
+    if "last_fork_us" in p:  # heapd before issue 17 forked a child
+        how = "fork %.1f ms" % (p["last_fork_us"] / 1000)
+    else:
+        how = "start %.1f ms, longest step %.1f ms" % (
+            p["last_start_us"] / 1000, p["last_max_step_us"] / 1000)
+    notes = ["save answered after %.0f ms: %s objects, %s; %s"
+             % (out.get("secs", 0) * 1000, "{:,}".format(s.get("objects", 0)),
+                fmt_bytes(s.get("bytes", 0)), how)] + notes
+    if changing:
+        notes.insert(1, "another client made %d changes meanwhile" % counts[0])
+    b.row(label + (" (fork)" if "last_fork_us" in p else ""), heap, res, notes=notes, err=err)
+
+
 def w_save(b):
     a = b.args
     srv = hc.Server()
@@ -838,27 +889,9 @@ def w_save(b):
                 have += b.build_bulk(b.ctl, "bulk:%d" % k, min(max(n - 265 - have, 1001), 1000000))
                 k += 1
             b.settle()
-            out = {}
-
-            def run():
-                t0 = time.monotonic()
-                out["save"] = b.ctl.ok("save")
-                out["secs"] = time.monotonic() - t0
-                return []
-
-            res, notes, err = b.window(run)
-            p = b.stats("persistence")
-            s = out.get("save") or {}
-            if "last_fork_us" in p:  # heapd before issue 17 forked a child
-                how = "fork %.1f ms" % (p["last_fork_us"] / 1000)
-            else:
-                how = "start %.1f ms, longest step %.1f ms" % (
-                    p["last_start_us"] / 1000, p["last_max_step_us"] / 1000)
-            notes = ["save answered after %.0f ms: %s objects, %s; %s"
-                     % (out.get("secs", 0) * 1000, "{:,}".format(s.get("objects", 0)),
-                        fmt_bytes(s.get("bytes", 0)), how)] + notes
-            label = "save (fork)" if "last_fork_us" in p else "save"
-            b.row(label, heap, res, notes=notes, err=err)
+            save_row(b, heap, "save", False)
+            b.settle()
+            save_row(b, heap, "save, a client changing", True)
     except Died as e:
         b.fail_row("save", "%s obj" % a.save_objects, str(e))
     finally:
