@@ -348,7 +348,8 @@ class ChangesDuringSaveTest(SnapshotTestCase):
             during += a.ok("stats", "persistence")["in_progress"]
         resp = b.recv_response(msgid, timeout=120)
         self.assertIsNone(resp[2], resp)
-        self.assertGreater(during, 0, "no change came while the save was written")
+        if not VALGRIND:  # under valgrind a small heap's save may end first
+            self.assertGreater(during, 0, "no change came while the save was written")
         s.crash()
         s.start()
         c = self.connect(s)
