@@ -230,6 +230,77 @@ class DamageTest(unittest.TestCase):
         self.assertIn("HEAPDLOG", err)
 
 
+def crc32c(data):
+    """CRC-32C (Castagnoli), as a block's checksum."""
+    if crc32c.table is None:
+        crc32c.table = []
+        for b in range(256):
+            c = b
+            for _ in range(8):
+                c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
+            crc32c.table.append(c)
+    crc = 0xFFFFFFFF
+    for b in data:
+        crc = (crc >> 8) ^ crc32c.table[(crc ^ b) & 0xFF]
+    return crc ^ 0xFFFFFFFF
+
+
+crc32c.table = None
+
+
+def last_lsn(seg):
+    """The lsn of the last block of a segment (docs/effect-log.md)."""
+    off, lsn = 32, 0
+    while off < len(seg):
+        n, _, lsn = struct.unpack(">IIQ", seg[off:off + 16])
+        off += 16 + n
+    return lsn
+
+
+def varint(v):
+    out = bytearray()
+    while v >= 0x80:
+        out.append(v & 0x7F | 0x80)
+        v >>= 7
+    out.append(v)
+    return bytes(out)
+
+
+def block(lsn, records):
+    body = struct.pack(">Q", lsn) + records
+    return struct.pack(">II", len(records), crc32c(body)) + body
+
+
+class HostileLogTest(unittest.TestCase):
+    def test_clear_of_a_class_a_name_reaches_refuses(self):
+        """A CLEAR (3) makes a class the collector's garbage: a writer only
+        clears what nothing reaches. A log that clears a bound class (here
+        appended as a good block) is refused, naming the file; the files
+        stay as they are."""
+        srv = LogServer()
+        self.addCleanup(srv.cleanup)
+        srv.start()
+        with srv.client() as c:
+            r = c.ok("class_new", "Node", {"n": 0})
+            c.ok("bind", "C", r)
+            c.ok("release", r)
+            cls = ref_id(c.ok("lookup", "C"))
+        srv.crash()
+        (seg,) = srv.segments()
+        with open(seg, "rb") as f:
+            data = f.read()
+        data += block(last_lsn(data) + 1, b"\x03" + varint(cls))
+        with open(seg, "wb") as f:
+            f.write(data)
+        rc, err = srv.start_fails()
+        self.assertEqual(rc, 1)
+        self.assertIn(seg, err)
+        self.assertIn("a global name reaches", err)
+        self.assertEqual(srv.segments(), [seg])
+        with open(seg, "rb") as f:
+            self.assertEqual(f.read(), data)  # untouched
+
+
 class SnapshotAndLogTest(unittest.TestCase):
     def test_save_rotates_and_removes_covered_segments(self):
         srv = LogServer(snap=True)
