@@ -301,6 +301,63 @@ class HostileLogTest(unittest.TestCase):
             self.assertEqual(f.read(), data)  # untouched
 
 
+class ShortSegmentTest(unittest.TestCase):
+    """A crash between a segment's creation and its header's write leaves
+    the last segment empty or shorter than its header: a torn tail."""
+
+    def setUp(self):
+        self.srv = LogServer()
+        self.addCleanup(self.srv.cleanup)
+        self.srv.start()
+        with self.srv.client() as c:
+            c.ok("bind", "a", [1, "two", {"k": [3]}])
+            c.ok("bind", "b", name("a"))
+            self.before = dump(c)
+        self.srv.crash()
+        (self.seg,) = self.srv.segments()
+        self.next = self.srv.log + ".00000002"
+
+    def check_dropped(self, size):
+        with open(self.next, "wb") as f:
+            f.write(b"HEAPDLOG\0\0"[:size])
+        self.srv.start()
+        err = self.srv.stderr_text()
+        self.assertIn("torn tail", err)
+        self.assertIn(self.next, err)
+        with self.srv.client() as c:
+            self.assertEqual(dump(c), self.before)
+            self.assertTrue(c.ok("debug_check")["ok"])
+            c.ok("bind", "after", size)
+            after = dump(c)
+        self.srv.crash()
+        self.assertGreater(os.path.getsize(self.next), 32)  # made again: header, blocks
+        self.srv.start()  # what came after the drop replays from it
+        self.assertNotIn("torn tail", self.srv.stderr_text())
+        with self.srv.client() as c:
+            self.assertEqual(dump(c), after)
+            self.assertTrue(c.ok("debug_check")["ok"])
+
+    def test_an_empty_last_segment_is_dropped(self):
+        self.check_dropped(0)
+
+    def test_a_last_segment_shorter_than_its_header_is_dropped(self):
+        self.check_dropped(10)
+
+    def test_an_empty_segment_before_the_last_is_refused(self):
+        with open(self.seg, "rb") as f:
+            first = f.read()
+        with open(self.next, "wb") as f:
+            pass
+        third = self.srv.log + ".00000003"
+        with open(third, "wb") as f:
+            f.write(first[:32])  # any segment after it
+        rc, err = self.srv.start_fails()
+        self.assertEqual(rc, 1)
+        self.assertIn(self.next, err)
+        self.assertIn("too short", err)
+        self.assertEqual(os.path.getsize(self.next), 0)  # untouched
+
+
 class SnapshotAndLogTest(unittest.TestCase):
     def test_save_rotates_and_removes_covered_segments(self):
         srv = LogServer(snap=True)
