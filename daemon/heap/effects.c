@@ -68,7 +68,7 @@ void heap_effect_clear(heap *h, hobj *o)
     assert(htype_is_container(o->type));
     if (htype_is_record(o->type)) { /* garbage, as gc_dispose_garbage left it */
         gc_untrack(h, o);
-        o->doomed = 1;
+        heap_mark_doomed(h, o);
     }
     heap_queue_contents(h, o);
     heap_drain_all(h);
@@ -78,6 +78,11 @@ void heap_effect_weak_clear(heap *h, hobj *o)
 {
     assert(o->weakly);
     weak_clear_freed(h, o); /* no effect reported: a replay's hook is off */
+}
+
+uint64_t heap_doomed_alive(const heap *h)
+{
+    return h->doomed_alive;
 }
 
 hobj *heap_lookup_zombie(heap *h, hid id)

@@ -118,6 +118,12 @@ void heap_free_zombie(heap *h, hobj *o);
  * garbage: it is doomed here too (untracked, no longer found by
  * heap_lookup; heap_lookup_zombie still finds it for HEFF_FREE). */
 void heap_effect_clear(heap *h, hobj *o);
+/* Containers the collector (or a replay's CLEAR, or a snapshot's cleared
+ * record) has doomed and that are not freed yet. The collector only dooms
+ * garbage, so no root may reach one (heap_check); a replay or a load that
+ * ends with some alive checks that with heap_root_reaches_doomed (paths.h),
+ * so the common case, none, costs nothing. */
+uint64_t heap_doomed_alive(const heap *h);
 /* Clears every weakref to o (HEFF_WEAK_CLEAR): o must be weakly referenced. */
 void heap_effect_weak_clear(heap *h, hobj *o);
 /* The live object id names, doomed garbage included (heap_lookup skips it). */

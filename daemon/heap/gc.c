@@ -351,7 +351,7 @@ void gc_dispose_garbage(heap *h, hobj *o, uint64_t *collected)
         return;
     }
     HEFFECT(h, HEFF_CLEAR, .o = o); /* before it changes: doomed is part of it */
-    o->doomed = 1;
+    heap_mark_doomed(h, o);
     enum free_cause saved = h->cause;
     h->cause = FREE_GC;
     heap_queue_contents(h, o);

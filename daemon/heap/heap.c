@@ -568,7 +568,7 @@ void heap_restore_cleared(heap *h, hobj *o, bool flag)
 {
     assert((o->type == T_TYPE || o->type == T_INSTANCE) && !AS_REC(o)->ref[0]);
     o->flag = flag;
-    o->doomed = 1; /* as gc_dispose_garbage left it: found by no lookup */
+    heap_mark_doomed(h, o); /* as gc_dispose_garbage left it: found by no lookup */
     gc_untrack(h, o);
 }
 
@@ -711,6 +711,8 @@ void heap_dispose(heap *h, hobj *o)
     if (h->defer_frees)
         return; /* a replay: a zombie until the log frees it (effects.h) */
     HEFFECT(h, HEFF_FREE, .o = o);
+    if (o->doomed)
+        h->doomed_alive--;
     if (o == h->hot.gc_partial)
         h->hot.gc_partial = NULL; /* its gray stack entry will be skipped */
     if (!h->draining && h->dq_len == 0)

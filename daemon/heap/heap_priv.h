@@ -147,10 +147,20 @@ struct heap {
     void (*effect)(void *ctx, const struct heffect *e);
     void *effect_ctx;
     bool defer_frees;
+    /* doomed containers not freed yet (heap_doomed_alive): a replay or a
+     * load checks that no root reaches one only when there are any */
+    uint64_t doomed_alive;
     bool snap_on; /* snap is set (effects.h) */
     hsnap_observer snap;
     struct gc_state gc;
 };
+
+/* Marks garbage container o doomed: found by no lookup until it is freed. */
+static inline void heap_mark_doomed(heap *h, hobj *o)
+{
+    o->doomed = 1;
+    h->doomed_alive++;
+}
 
 /* Moves a container's references to the deferred queue, leaving it empty. */
 void heap_queue_contents(heap *h, hobj *o);

@@ -29,6 +29,7 @@ struct bfs {
     size_t cur;     /* the queue index whose references are being visited */
     size_t scratch; /* bytes of the bitmaps and the queue */
     bool found;
+    bool any_doomed; /* looking for any doomed container, not for target */
     size_t found_at; /* the queue index holding target, or NO_PARENT: a root */
     int rc;
     herr *err;
@@ -36,7 +37,7 @@ struct bfs {
 
 static int scratch_error(struct bfs *b, size_t bytes)
 {
-    if (heap_check_room(b->h, 0, bytes, b->err))
+    if (!b->any_doomed && heap_check_room(b->h, 0, bytes, b->err))
         return herr_set(b->err, HE_MEMORY,
                         "why_alive() needs %zu bytes of scratch memory, more than "
                         "limits.max_memory_bytes leaves",
@@ -86,7 +87,8 @@ static void consider(hobj *o, void *arg)
     struct bfs *b = arg;
     if (b->found || b->rc)
         return;
-    if (o == b->target) {
+    if (o == b->target || (b->any_doomed && hobj_is_container(o) && o->doomed)) {
+        b->target = o;
         b->found = true;
         b->found_at = b->cur;
         return;
@@ -97,7 +99,8 @@ static void consider(hobj *o, void *arg)
 
 static int bfs_init(struct bfs *b, heap *h, hobj *target, herr *err)
 {
-    *b = (struct bfs){.h = h, .target = target, .cur = NO_PARENT, .err = err};
+    *b =
+        (struct bfs){.h = h, .target = target, .any_doomed = !target, .cur = NO_PARENT, .err = err};
     size_t bytes = 0;
     for (int t = 0; t < NCONT; t++) {
         b->nslots[t] = heap_slab(h, (htype)(T_TUPLE + t))->nslots;
@@ -150,6 +153,21 @@ int heap_path_find(heap *h, hobj *target, heap_path *out, herr *err)
         bfs_chain(&b, out);
     bfs_free(&b);
     return rc;
+}
+
+hobj *heap_root_reaches_doomed(heap *h)
+{
+    struct bfs b;
+    herr err;
+    bfs_init(&b, h, NULL, &err); /* no target: any doomed container */
+    heap_visit_roots(h, consider, &b);
+    for (size_t i = 0; i < b.len && !b.found; i++) {
+        b.cur = i;
+        heap_traverse(b.q[i].o, consider, &b);
+    }
+    hobj *hit = b.found ? b.target : NULL;
+    bfs_free(&b);
+    return hit;
 }
 
 void heap_path_free(heap_path *p)

@@ -36,6 +36,13 @@ typedef struct heap_path {
 int heap_path_find(heap *h, hobj *target, heap_path *out, herr *err);
 void heap_path_free(heap_path *p);
 
+/* A doomed container (garbage the collector, or a replay, has cleared) that
+ * a root reaches, or NULL when none does: a broken heap, since the
+ * collector only dooms what no root reaches (heap_check). Breadth first
+ * from the roots, O(what they reach), stopping at the first one; not bound
+ * by the memory limit (a load's check, before anything runs). */
+hobj *heap_root_reaches_doomed(heap *h);
+
 /* How container c holds child (first match, in c's order). */
 typedef enum { PATH_INDEX, PATH_VALUE, PATH_MEMBER } path_step_kind;
 typedef struct path_step {

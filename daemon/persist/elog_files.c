@@ -93,6 +93,14 @@ static int replay_file(elog_replay *r, const char *path, uint64_t seq, bool last
         return herr_set(err, HE_RUNTIME, "%.200s: cannot read: %s", path, strerror(e));
     }
     *len = (size_t)st.st_size;
+    if (last && *len < ELOG_HEADER_LEN) {
+        close(fd);
+        *valid = 0;
+        log_warn("%s: dropped as a torn tail: %zu bytes, shorter than a segment header (a crash "
+                 "as the segment was being created; nothing in it was acknowledged)",
+                 path, *len);
+        return 0;
+    }
     void *p = *len ? mmap(NULL, *len, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
     close(fd);
     if (p == MAP_FAILED)
@@ -131,6 +139,10 @@ int elog_replay_all(elog_replay *r, const char *base, uint64_t start_seq, elog_t
         *tail = (elog_tail){.seq = seqs[i], .exists = true, .covered_below = start_seq};
         rc = replay_file(r, path, seqs[i], i + 1 == n, &tail->valid_len, &tail->len, err);
         free(path);
+        /* a last segment shorter than its header (only a last one is let
+         * through) holds nothing: it is made again, header first */
+        if (!rc && tail->len < ELOG_HEADER_LEN)
+            tail->exists = false;
     }
     free(seqs);
     return rc;

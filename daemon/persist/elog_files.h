@@ -21,7 +21,10 @@ typedef struct elog_tail {
 
 /* Replays segment start_seq (0: the first present) and every later one, in
  * order and without gaps. The files are only read. 0 with *tail filled, or
- * HE_RUNTIME with err naming the file and the offset. */
+ * HE_RUNTIME with err naming the file and the offset. A last segment
+ * shorter than its header (a crash between its creation and its header's
+ * write) is a torn tail: dropped with a warning, and tail->exists is false
+ * so that the writer makes it again (O_TRUNC); anywhere else it is damage. */
 int elog_replay_all(elog_replay *r, const char *base, uint64_t start_seq, elog_tail *tail,
                     herr *err);
 /* Removes the segments below seq (a durable snapshot covers them). */

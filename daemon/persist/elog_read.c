@@ -13,6 +13,7 @@
 #include "crc32c.h"
 #include "elog_replay.h"
 #include "log.h"
+#include "paths.h"
 
 #include <stdio.h>
 
@@ -65,13 +66,35 @@ static int check_block(const unsigned char *p, size_t len, uint32_t *n)
     return elog_get32(p + 4) != crc32c(0, p + 8, 8 + (size_t)*n);
 }
 
-int elog_replay_segment(elog_replay *r, const char *name, const unsigned char *data, size_t len,
-                        uint64_t expect_seq, bool last, size_t *valid_len, herr *err)
+/* A CLEAR of a class, instance or weakref dooms it as the collector's
+ * garbage (effects.h), and a writer only clears what no name reaches; a
+ * hostile log that clears what a name still reaches would leave a heap
+ * whose collector invariants fail (a name resolving to an emptied
+ * object). Checked where a segment ends, not per record: the walk costs
+ * O(what the names reach), and only when some doomed object is alive. A
+ * segment refused for other damage is checked too, to set r->unsound. */
+static int check_doomed(elog_replay *r, const char *name, size_t off, int rc, herr *err)
 {
-    int rc = check_header(r, name, data, len, expect_seq, err);
-    if (rc)
+    if (!heap_doomed_alive(r->h))
         return rc;
-    size_t off = ELOG_HEADER_LEN;
+    hobj *o = heap_root_reaches_doomed(r->h);
+    if (!o)
+        return rc;
+    r->unsound = true;
+    if (rc)
+        return rc; /* the first damage found is the one to report */
+    return herr_set(err, HE_RUNTIME,
+                    "%.200s at offset %zu (its end): a global name reaches %s @%llu, which a "
+                    "CLEAR record made the collector's garbage (a writer only clears what "
+                    "nothing reaches)",
+                    name, off, htype_name(o->type), ULL(hobj_id(o)));
+}
+
+/* The blocks of a segment whose header checked out, from *off on. */
+static int replay_blocks(elog_replay *r, const char *name, const unsigned char *data, size_t len,
+                         bool last, size_t *off_out, herr *err)
+{
+    size_t off = *off_out;
     while (off < len) {
         uint32_t n = 0;
         if (check_block(data + off, len - off, &n)) {
@@ -97,7 +120,7 @@ int elog_replay_segment(elog_replay *r, const char *name, const unsigned char *d
                             "segment is missing)",
                             name, off, ULL(lsn), ULL(r->last_lsn));
         size_t at = 0;
-        rc = elog_apply(r, data + off + ELOG_BLOCK_HDR, n, &at, err);
+        int rc = elog_apply(r, data + off + ELOG_BLOCK_HDR, n, &at, err);
         if (rc) {
             char msg[HERR_MSG_MAX];
             snprintf(msg, sizeof msg, "%s", err->msg);
@@ -108,7 +131,18 @@ int elog_replay_segment(elog_replay *r, const char *name, const unsigned char *d
         r->blocks++;
         r->bytes += ELOG_BLOCK_HDR + n;
         off += ELOG_BLOCK_HDR + (size_t)n;
+        *off_out = off;
     }
-    *valid_len = off;
     return 0;
+}
+
+int elog_replay_segment(elog_replay *r, const char *name, const unsigned char *data, size_t len,
+                        uint64_t expect_seq, bool last, size_t *valid_len, herr *err)
+{
+    size_t off = ELOG_HEADER_LEN;
+    int rc = check_header(r, name, data, len, expect_seq, err);
+    if (!rc)
+        rc = replay_blocks(r, name, data, len, last, &off, err);
+    *valid_len = off;
+    return check_doomed(r, name, off, rc, err);
 }

@@ -19,6 +19,10 @@ typedef struct elog_replay {
     uint64_t last_lsn; /* the last block applied (0: none) */
     uint64_t next_seq; /* the segment after the last one read */
     uint64_t torn;     /* bytes dropped from the tail of the last segment */
+    /* refused because a global name reaches an object a CLEAR record made
+     * garbage: the heap breaks the collector's invariants and must be
+     * thrown away (any other refusal leaves a sound heap, half replayed) */
+    bool unsound;
 } elog_replay;
 
 /* Begins a replay into h and ns (a new heap, or one a snapshot was just
@@ -37,7 +41,9 @@ void elog_replay_end(elog_replay *r);
  * short, or failing its checksum with nothing but it, or zeros, after it)
  * is dropped: *valid_len tells where the good part ends. Damage elsewhere
  * is an error naming name and the offset. expect_seq: the seq its header
- * must carry (0: any). */
+ * must carry (0: any). At its end no global name may reach an object the
+ * collector (a CLEAR record, or a snapshot's cleared record) has doomed:
+ * refused, with r->unsound set, if one does. */
 int elog_replay_segment(elog_replay *r, const char *name, const unsigned char *data, size_t len,
                         uint64_t expect_seq, bool last, size_t *valid_len, herr *err);
 

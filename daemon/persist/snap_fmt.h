@@ -32,6 +32,9 @@
  *          weakref  a: its entry's key or 0, b: its referent or 0 (not
  *                   saved: cleared), owner: its weak-valued dict or 0
  *          dict     flags 1: weak-valued (a, b, owner 0)
+ *        (version 3) flags 2: a class or instance the collector had
+ *          emptied (a save during its sweep; a, b, owner 0): loaded empty
+ *          and doomed, and refused if a global name reaches it
  *   [NAMES, [name, id, ...]]         global bindings
  *   [END, objects, names]
  *   [MORE, [...]]                    the next entries of the open sequence

@@ -15,6 +15,7 @@
 #include "crc32c.h"
 #include "hash.h"
 #include "mpscan.h"
+#include "paths.h"
 #include "snap_fmt.h"
 #include "gc.h"
 #include "snapshot.h"
@@ -62,6 +63,7 @@ struct loader {
     size_t nbound, bound_cap;
     uint32_t version;  /* of the file: 1 has no RECS, and 10 types */
     uint64_t recs_got; /* RECS entries read */
+    uint64_t cleared;  /* classes and instances loaded as the collector's garbage */
 };
 
 #define BAD(ld, ...) herr_set((ld)->err, HE_RUNTIME, __VA_ARGS__)
@@ -486,6 +488,7 @@ static int rec_cleared(struct loader *ld, hobj *o, bool holds, bool flag)
         return BAD(ld, "a recs entry for @%llu: only an empty class or instance is cleared",
                    ULL(hobj_id(o)));
     ld->recs_got++;
+    ld->cleared++;
     heap_restore_cleared(ld->h, o, flag);
     return 0;
 }
@@ -854,11 +857,31 @@ static int check_frame(const char *data, size_t len, herr *err)
     return 0;
 }
 
+/* A cleared record is garbage the collector had emptied, and the collector
+ * only finds garbage among what no root reaches: a file whose global names
+ * reach one (directly or through containers) would give a heap where a
+ * name resolves to an emptied object. Only a file with cleared records
+ * pays this walk, O(what the names reach). (Garbage not emptied yet may
+ * still hold one: a save during the sweep, which clears records first.) */
+static void check_cleared(struct loader *ld)
+{
+    if (!ld->cleared || ld->err->code)
+        return;
+    hobj *o = heap_root_reaches_doomed(ld->h);
+    if (o)
+        BAD(ld,
+            "%s @%llu is marked as the collector's garbage (cleared), but a global name "
+            "reaches it",
+            htype_name(o->type), ULL(hobj_id(o)));
+}
+
 static int load(struct loader *ld, snap_info *info)
 {
     int rc = read_records(ld);
     if (!rc)
         foreach_seen(ld, check_rec);
+    if (!rc)
+        check_cleared(ld);
     /* A file with log_seq or "live" holds what sessions held too: nothing
      * here holds that; the replay, or the end of the load, frees it. */
     if (!rc && !ld->log_seq && !ld->live)

@@ -230,6 +230,134 @@ class DamageTest(unittest.TestCase):
         self.assertIn("HEAPDLOG", err)
 
 
+def crc32c(data):
+    """CRC-32C (Castagnoli), as a block's checksum."""
+    if crc32c.table is None:
+        crc32c.table = []
+        for b in range(256):
+            c = b
+            for _ in range(8):
+                c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
+            crc32c.table.append(c)
+    crc = 0xFFFFFFFF
+    for b in data:
+        crc = (crc >> 8) ^ crc32c.table[(crc ^ b) & 0xFF]
+    return crc ^ 0xFFFFFFFF
+
+
+crc32c.table = None
+
+
+def last_lsn(seg):
+    """The lsn of the last block of a segment (docs/effect-log.md)."""
+    off, lsn = 32, 0
+    while off < len(seg):
+        n, _, lsn = struct.unpack(">IIQ", seg[off:off + 16])
+        off += 16 + n
+    return lsn
+
+
+def varint(v):
+    out = bytearray()
+    while v >= 0x80:
+        out.append(v & 0x7F | 0x80)
+        v >>= 7
+    out.append(v)
+    return bytes(out)
+
+
+def block(lsn, records):
+    body = struct.pack(">Q", lsn) + records
+    return struct.pack(">II", len(records), crc32c(body)) + body
+
+
+class HostileLogTest(unittest.TestCase):
+    def test_clear_of_a_class_a_name_reaches_refuses(self):
+        """A CLEAR (3) makes a class the collector's garbage: a writer only
+        clears what nothing reaches. A log that clears a bound class (here
+        appended as a good block) is refused, naming the file; the files
+        stay as they are."""
+        srv = LogServer()
+        self.addCleanup(srv.cleanup)
+        srv.start()
+        with srv.client() as c:
+            r = c.ok("class_new", "Node", {"n": 0})
+            c.ok("bind", "C", r)
+            c.ok("release", r)
+            cls = ref_id(c.ok("lookup", "C"))
+        srv.crash()
+        (seg,) = srv.segments()
+        with open(seg, "rb") as f:
+            data = f.read()
+        data += block(last_lsn(data) + 1, b"\x03" + varint(cls))
+        with open(seg, "wb") as f:
+            f.write(data)
+        rc, err = srv.start_fails()
+        self.assertEqual(rc, 1)
+        self.assertIn(seg, err)
+        self.assertIn("a global name reaches", err)
+        self.assertEqual(srv.segments(), [seg])
+        with open(seg, "rb") as f:
+            self.assertEqual(f.read(), data)  # untouched
+
+
+class ShortSegmentTest(unittest.TestCase):
+    """A crash between a segment's creation and its header's write leaves
+    the last segment empty or shorter than its header: a torn tail."""
+
+    def setUp(self):
+        self.srv = LogServer()
+        self.addCleanup(self.srv.cleanup)
+        self.srv.start()
+        with self.srv.client() as c:
+            c.ok("bind", "a", [1, "two", {"k": [3]}])
+            c.ok("bind", "b", name("a"))
+            self.before = dump(c)
+        self.srv.crash()
+        (self.seg,) = self.srv.segments()
+        self.next = self.srv.log + ".00000002"
+
+    def check_dropped(self, size):
+        with open(self.next, "wb") as f:
+            f.write(b"HEAPDLOG\0\0"[:size])
+        self.srv.start()
+        err = self.srv.stderr_text()
+        self.assertIn("torn tail", err)
+        self.assertIn(self.next, err)
+        with self.srv.client() as c:
+            self.assertEqual(dump(c), self.before)
+            self.assertTrue(c.ok("debug_check")["ok"])
+            c.ok("bind", "after", size)
+            after = dump(c)
+        self.srv.crash()
+        self.assertGreater(os.path.getsize(self.next), 32)  # made again: header, blocks
+        self.srv.start()  # what came after the drop replays from it
+        self.assertNotIn("torn tail", self.srv.stderr_text())
+        with self.srv.client() as c:
+            self.assertEqual(dump(c), after)
+            self.assertTrue(c.ok("debug_check")["ok"])
+
+    def test_an_empty_last_segment_is_dropped(self):
+        self.check_dropped(0)
+
+    def test_a_last_segment_shorter_than_its_header_is_dropped(self):
+        self.check_dropped(10)
+
+    def test_an_empty_segment_before_the_last_is_refused(self):
+        with open(self.seg, "rb") as f:
+            first = f.read()
+        with open(self.next, "wb") as f:
+            pass
+        third = self.srv.log + ".00000003"
+        with open(third, "wb") as f:
+            f.write(first[:32])  # any segment after it
+        rc, err = self.srv.start_fails()
+        self.assertEqual(rc, 1)
+        self.assertIn(self.next, err)
+        self.assertIn("too short", err)
+        self.assertEqual(os.path.getsize(self.next), 0)  # untouched
+
+
 class SnapshotAndLogTest(unittest.TestCase):
     def test_save_rotates_and_removes_covered_segments(self):
         srv = LogServer(snap=True)

@@ -4,6 +4,7 @@
 #include "testlib.h"
 #include "cont.h"
 #include "crc32c.h"
+#include "effects.h"
 #include "gc.h"
 #include "hash.h"
 #include "snap_fmt.h"
@@ -709,6 +710,42 @@ static void assert_refused(const char *data, size_t len, const char *word)
     tw_free(w);
 }
 
+/* The bytes of a snapshot whose class C was emptied by the collector
+ * (RECS flag 2) while the global name C still reaches it, directly or
+ * through a list: what only a hostile file says. The writer's heap is
+ * made so on purpose (heap_effect_clear: emptied and doomed, as the
+ * collector leaves garbage), then made sound again before it is freed.
+ * No str in it is interned (a refused load leaves those alive). */
+static char *saved_with_named_cleared_class(bool through_list, size_t *len)
+{
+    tworld *w = tw_new(INTERN_PYTHON);
+    tw_bind(w, "keep", "[1000, 'not interned']");
+    hobj *cls = heap_class(w->h, heap_str(w->h, "a class", 7), heap_dict(w->h));
+    hobj *held = cls;
+    if (through_list) {
+        held = heap_list(w->h, 0);
+        cont_list_reserve(w->h, held, 1);
+        cont_list_append(w->h, held, cls);
+    }
+    ns_bind(w->ns, NULL, "C", 1, held, true);
+    heap_effect_clear(w->h, cls);
+    save(w);
+    ns_unbind(w->ns, NULL, "C", 1, true, NULL);
+    tw_free(w);
+    return read_file(len);
+}
+
+static void a_cleared_class_a_name_reaches_is_refused(void **state)
+{
+    (void)state;
+    for (int through_list = 0; through_list < 2; through_list++) {
+        size_t len;
+        char *data = saved_with_named_cleared_class(through_list, &len);
+        assert_refused(data, len, "global name reaches it");
+        free(data);
+    }
+}
+
 static void every_flipped_byte_fails_the_checksum(void **state)
 {
     (void)state;
@@ -895,6 +932,7 @@ int main(void)
         cmocka_unit_test(every_flipped_byte_fails_the_checksum),
         cmocka_unit_test(damage_behind_a_good_checksum_never_breaks_the_heap),
         cmocka_unit_test(an_unknown_version_is_refused),
+        cmocka_unit_test(a_cleared_class_a_name_reaches_is_refused),
         cmocka_unit_test(a_live_save_holds_the_heap_at_its_start),
         cmocka_unit_test(version_1_still_loads),
         cmocka_unit_test(another_intern_policy_is_refused),
