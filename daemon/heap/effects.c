@@ -112,7 +112,25 @@ uint64_t heap_sweep_zombies(heap *h)
         }
     }
     heap_drain_all(h);
+    heap_finish_sweep(h);
     return n;
+}
+
+void heap_finish_sweep(heap *h)
+{
+    /* A crash (or a save) in the middle of the collector's sweep can leave
+     * garbage it had emptied (doomed) held by garbage it had not reached
+     * yet: finish that collection now, as the sweep would have. The heap
+     * is the same in every replica here, and so is what this frees. */
+    if (h->doomed_alive && !h->defer_frees) {
+        gc_collect(h);
+        heap_drain_all(h);
+    }
+}
+
+bool heap_defers_frees(const heap *h)
+{
+    return h->defer_frees;
 }
 
 /* A writer's slab grows one slot at a time, each new slot's object

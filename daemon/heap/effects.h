@@ -134,7 +134,13 @@ hobj *heap_lookup_zombie(heap *h, hid id);
  * nothing. heap_restore_unplace drops a placement no constructor used. */
 bool heap_replay_place(heap *h, hid id);
 /* Finalizes every object left at count 0 (not immortal), and what that
- * frees, with frees no longer deferred after it. Returns how many. */
+ * frees, with frees no longer deferred after it, then heap_finish_sweep.
+ * Returns how many zombies. */
 uint64_t heap_sweep_zombies(heap *h);
+/* When garbage the collector had emptied is still held by garbage it had
+ * not reached (a crash or a snapshot in the middle of its sweep), collects
+ * it all now (a full collection, O(heap): only then). */
+void heap_finish_sweep(heap *h);
+bool heap_defers_frees(const heap *h);
 
 #endif

@@ -33,13 +33,14 @@ struct persist {
     hns *ns;
     persist_done_fn done; /* tells the server a save ended */
     void *done_ctx;
-    bool stopping;    /* no more interval saves */
-    const char *path; /* persistence.path (borrowed); NULL: snapshots off */
-    uv_timer_t timer; /* persistence.interval_s */
-    uv_timer_t step;  /* the background save's walk */
-    uv_async_t woken; /* its writer thread is through */
-    bool handles;     /* the three above are initialized */
-    snap_live *live;  /* the background save under way, or NULL */
+    bool stopping;     /* no more interval saves */
+    const char *path;  /* persistence.path (borrowed); NULL: snapshots off */
+    uv_timer_t timer;  /* persistence.interval_s */
+    uv_timer_t step;   /* the background save's walk */
+    uv_async_t woken;  /* its writer thread is through */
+    bool handles;      /* the three above are initialized */
+    snap_live *live;   /* the background save under way, or NULL */
+    bool start_wanted; /* a save waits for the collector's sweep to end */
     atomic_bool live_done;
     struct mark at_start, saved;
     /* figures for stats */
@@ -118,14 +119,14 @@ static void on_written(void *ctx)
     uv_async_send(&p->woken);
 }
 
-static void on_step(uv_timer_t *t)
+static bool busy(const persist *p)
 {
-    persist *p = t->data;
-    if (p->live && snap_live_step(p->live, gc_get_config(p->h)->slice_us * 1000))
-        uv_timer_stop(&p->step); /* the writer thread finishes */
+    return p->live || p->start_wanted;
 }
 
-static int start_save(persist *p, herr *err)
+static void on_step(uv_timer_t *t);
+
+static int begin_save(persist *p, herr *err)
 {
     uint64_t t0 = now_ns();
     /* The log's segments split at the save's instant. */
@@ -138,6 +139,43 @@ static int start_save(persist *p, herr *err)
     uv_timer_start(&p->step, on_step, 0, STEP_EVERY_MS);
     p->last_start_us = (now_ns() - t0) / 1000;
     log_info("background save started (%llu us)", (unsigned long long)p->last_start_us);
+    return 0;
+}
+
+/* A save's instant waits while the full collection sweeps: garbage it has
+ * emptied may then be held by garbage it has not reached, a state that is
+ * the sweep's alone and that no file should hold. The wait drives the
+ * sweep on, a slice per tick (automatic collection may be off). */
+static void begin_when_swept(persist *p)
+{
+    uint64_t slice_us = gc_get_config(p->h)->slice_us;
+    if (gc_get_phase(p->h) == GC_SWEEP && gc_step(p->h, slice_us) == GC_SWEEP)
+        return;
+    p->start_wanted = false;
+    herr err = {0};
+    int rc = begin_save(p, &err);
+    if (rc) {
+        uv_timer_stop(&p->step);
+        record(p, rc, NULL, err.msg);
+        answer_waiters(p, rc, NULL, err.msg, true);
+    }
+}
+
+static void on_step(uv_timer_t *t)
+{
+    persist *p = t->data;
+    if (p->start_wanted)
+        begin_when_swept(p);
+    else if (p->live && snap_live_step(p->live, gc_get_config(p->h)->slice_us * 1000))
+        uv_timer_stop(&p->step); /* the writer thread finishes */
+}
+
+static int start_save(persist *p, herr *err)
+{
+    if (gc_get_phase(p->h) != GC_SWEEP)
+        return begin_save(p, err);
+    p->start_wanted = true;
+    uv_timer_start(&p->step, on_step, 0, STEP_EVERY_MS);
     return 0;
 }
 
@@ -169,6 +207,11 @@ static void on_woken(uv_async_t *a)
 /* Ends the background save at once (the final save replaces it). */
 static void cancel_live(persist *p)
 {
+    if (p->start_wanted) {
+        p->start_wanted = false;
+        uv_timer_stop(&p->step);
+        log_notice("background save stopped before it started");
+    }
     if (!p->live)
         return;
     end_live(p); /* closing removes its temporary files */
@@ -179,7 +222,7 @@ int persist_request_save(persist *p, herr *err)
 {
     if (!persist_enabled(p))
         return herr_set(err, HE_RUNTIME, "snapshots are off (persistence.path is not set)");
-    if (p->live)
+    if (busy(p))
         return herr_set(err, HE_RUNTIME, "a save is already in progress");
     return start_save(p, err);
 }
@@ -191,7 +234,7 @@ static void on_interval(uv_timer_t *t)
     persist *p = t->data;
     herr err;
     struct mark now = mark_now(p);
-    if (p->live || p->stopping || memcmp(&now, &p->saved, sizeof now) == 0)
+    if (busy(p) || p->stopping || memcmp(&now, &p->saved, sizeof now) == 0)
         return;
     if (start_save(p, &err))
         log_err("interval save: %s", err.msg);
@@ -219,7 +262,7 @@ int persist_final_save(persist *p, herr *err)
 
 void persist_cancel(persist *p)
 {
-    if (!p || !p->live)
+    if (!p || !busy(p))
         return;
     cancel_live(p);
     answer_waiters(p, HE_RUNTIME, NULL, "the save was cancelled: shutdown without saving", false);
@@ -301,7 +344,7 @@ void persist_set_log(persist *p, struct elog *l, const uint64_t *max_bytes)
 void persist_check_log_size(persist *p)
 {
     herr err;
-    if (!persist_enabled(p) || !p->log || !*p->log_max_bytes || p->live || p->stopping ||
+    if (!persist_enabled(p) || !p->log || !*p->log_max_bytes || busy(p) || p->stopping ||
         elog_bytes_since_rotate(p->log) < *p->log_max_bytes)
         return;
     log_info("the effect log grew past persistence.log_max_bytes: saving");
@@ -349,7 +392,7 @@ void persist_get_stats(const persist *p, persist_stats *out)
         return;
     *out = (persist_stats){.saves = p->saves,
                            .failed_saves = p->failures,
-                           .in_progress = p->live != NULL,
+                           .in_progress = busy(p),
                            .last_start_us = p->last_start_us,
                            .last_max_step_us = p->last_max_step_us,
                            .last_status = p->last_status,

@@ -16,6 +16,7 @@
 #include "hash.h"
 #include "mpscan.h"
 #include "paths.h"
+#include "effects.h"
 #include "snap_fmt.h"
 #include "gc.h"
 #include "snapshot.h"
@@ -892,6 +893,8 @@ static int load(struct loader *ld, snap_info *info)
         return rc;
     }
     foreach_seen(ld, drop_ref);
+    heap_drain_all(ld->h);
+    heap_finish_sweep(ld->h); /* a replay that follows does it at its end */
     if (info)
         *info = (snap_info){.objects = ld->objects,
                             .names = ld->nbound,

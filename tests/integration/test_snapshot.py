@@ -357,6 +357,38 @@ class ChangesDuringSaveTest(SnapshotTestCase):
         self.assertChecks(c)
 
 
+class SaveDuringSweepTest(SnapshotTestCase):
+
+    def test_a_save_asked_during_the_collectors_sweep_starts_after_it(self):
+        # Automatic collection off, slices of 10 us: the sweep of many
+        # garbage cycles lasts; a save asked meanwhile waits for its end
+        # (driving it on), so no file holds garbage half emptied.
+        s = self.server({"gc": {"enabled": False, "slice_us": 10}})
+        c, b = self.connect(s), self.connect(s)
+        c.ok("bind", "kept", [1, 2, 3])
+        calls = []
+        for i in range(20000 // SCALE):
+            calls += [("bind", "g", [i]), ("append", "g", name("g")), ("unbind", "g")]
+        c.pipeline(calls)
+        phase = "idle"
+        for _ in range(100000):
+            phase = c.ok("gc_step", 10)
+            if phase == "sweep":
+                break
+        self.assertEqual(phase, "sweep")
+        msgid = c.send("save")
+        self.assertEqual(b.ok("stats", "persistence")["in_progress"], 1)
+        resp = c.recv_response(msgid, timeout=60)
+        self.assertIsNone(resp[2], resp)
+        self.assertNotEqual(b.ok("stats", "gc")["phase"], "sweep")
+        self.assertIn("background save started", s.stderr_text())
+        s.crash()
+        s.start()
+        c = self.connect(s)
+        self.assertEqual(c.ok("names"), ["kept"])
+        self.assertChecks(c)
+
+
 class CrashTest(SnapshotTestCase):
 
     def test_sigkill_during_a_save_leaves_the_previous_snapshot(self):
