@@ -1,6 +1,8 @@
 #include "util.h"
 #include "log.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,4 +79,18 @@ void big_free(void *p, size_t bytes)
 {
     if (p)
         munmap(p, page_round(bytes));
+}
+
+int fsync_dir_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir =
+        slash ? xstrndup(path, slash == path ? 1 : (size_t)(slash - path)) : xstrndup(".", 1);
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
+    if (fd < 0 || fsync(fd) != 0)
+        rc = errno;
+    if (fd >= 0)
+        close(fd);
+    free(dir);
+    return rc;
 }

@@ -24,6 +24,10 @@ _Noreturn void xoom(size_t n);
 void *big_grow(void *p, size_t old_bytes, size_t new_bytes);
 void big_free(void *p, size_t bytes);
 
+/* fsyncs the directory that holds path (a rename or a new file in it is
+ * durable then): 0, or the errno. */
+int fsync_dir_of(const char *path);
+
 /* Monotonic clock in nanoseconds. */
 uint64_t now_ns(void);
 

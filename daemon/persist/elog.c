@@ -108,20 +108,6 @@ static void do_sync(elog *l)
     uv_mutex_unlock(&l->mu);
 }
 
-static int fsync_dir_of(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    char *dir =
-        slash ? xstrndup(path, slash == path ? 1 : (size_t)(slash - path)) : xstrndup(".", 1);
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
-    if (fd < 0 || fsync(fd) != 0)
-        rc = errno;
-    if (fd >= 0)
-        close(fd);
-    free(dir);
-    return rc;
-}
-
 /* A new segment, its header written and durable, its name in the directory. */
 static int create_segment(const char *base, uint64_t seq, uint32_t intern, char *err, size_t errlen)
 {

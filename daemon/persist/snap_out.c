@@ -90,20 +90,6 @@ void snap_out_remove_leftovers(const char *path)
     free(tmp);
 }
 
-static int fsync_dir(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    char *dir =
-        slash ? xstrndup(path, slash == path ? 1 : (size_t)(slash - path)) : xstrndup(".", 1);
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
-    if (fd < 0 || fsync(fd) != 0)
-        rc = errno;
-    if (fd >= 0)
-        close(fd);
-    free(dir);
-    return rc;
-}
-
 /* --- the assembly ------------------------------------------------------------ */
 
 static void copy_section(snap_out *o, int out, uint32_t *crc, struct section *s, char *buf)
@@ -207,7 +193,7 @@ static void assemble(snap_out *o, const struct job *j)
     if (o->error)
         return;
     o->placed = true;
-    int e = fsync_dir(o->path);
+    int e = fsync_dir_of(o->path);
     if (e)
         o->error = e, o->failed = "cannot fsync the directory of", o->subject = o->path;
 }
