@@ -11,5 +11,8 @@
 /* Extends crc (0 for the first block) with len bytes at p; the result of
  * one call over "123456789" is 0xE3069283. */
 uint32_t crc32c(uint32_t crc, const void *p, size_t len);
+/* The CRC of A followed by B, from crc1 = crc32c(0, A), crc2 =
+ * crc32c(0, B) and B's length. */
+uint32_t crc32c_combine(uint32_t crc1, uint32_t crc2, uint64_t len2);
 
 #endif

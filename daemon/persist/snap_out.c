@@ -18,13 +18,16 @@
 #include <unistd.h>
 
 #define FLUSH_BYTES (256u << 10) /* a section's buffer is handed over at this size */
-#define COPY_BYTES  (1u << 20)   /* the assembly's read size */
+#define BUF_BYTES   (512u << 10) /* ... and has room for this much */
+#define POOL        16           /* buffers kept for reuse */
+#define COPY_BYTES  (4u << 20)   /* the assembly's copy size */
 
 struct job {
     struct job *next;
     int sec; /* -1: the assembly, data holding head and tail */
     char *data;
     size_t len, tlen;
+    size_t cap; /* BUF_BYTES: a pool buffer, back to the pool once written */
 };
 
 struct section {
@@ -32,6 +35,8 @@ struct section {
     msgpack_packer pk;
     int fd;
     char *path;
+    uint32_t crc; /* of what its file holds, kept as it is written */
+    uint64_t len;
 };
 
 struct snap_out {
@@ -45,6 +50,8 @@ struct snap_out {
     pthread_cond_t cv;
     pthread_t thread;
     struct job *head, *tail;
+    char *spare[POOL]; /* written buffers for the loop to fill again */
+    int nspare;
     uint64_t backlog;
     bool stop;
     /* the thread's own until done */
@@ -92,26 +99,39 @@ void snap_out_remove_leftovers(const char *path)
 
 /* --- the assembly ------------------------------------------------------------ */
 
+/* Appends a section's file to the snapshot: the kernel copies it
+ * (copy_file_range; read and write where it cannot), a few megabytes at a
+ * time with a yield between, so the copy leaves the loop its core; the
+ * checksum was kept as the section was written. */
 static void copy_section(snap_out *o, int out, uint32_t *crc, struct section *s, char *buf)
 {
     if (s->fd < 0)
         return; /* nothing was written to it */
-    if (lseek(s->fd, 0, SEEK_SET) < 0) {
-        o->error = errno, o->failed = "cannot read", o->subject = s->path;
-        return;
-    }
-    for (;;) {
-        ssize_t n = read(s->fd, buf, COPY_BYTES);
+    *crc = crc32c_combine(*crc, s->crc, s->len);
+    off_t off = 0;
+    bool kernel = true;
+    while ((uint64_t)off < s->len && !o->error) {
+        size_t want =
+            s->len - (uint64_t)off < COPY_BYTES ? (size_t)(s->len - (uint64_t)off) : COPY_BYTES;
+        ssize_t n = kernel ? copy_file_range(s->fd, &off, out, NULL, want, 0) : -1;
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0)
-            o->error = errno, o->failed = "cannot read", o->subject = s->path;
-        if (n <= 0 || o->error)
+        if (n <= 0 && kernel && off == 0) {
+            kernel = false; /* not on this file system: copy by hand */
+            continue;
+        }
+        if (!kernel) {
+            n = pread(s->fd, buf, want, off);
+            if (n > 0)
+                write_all(o, out, buf, (size_t)n, o->tmp), off += n;
+        }
+        if (n <= 0) {
+            o->error = n < 0 ? errno : EIO, o->failed = "cannot copy", o->subject = s->path;
             return;
-        *crc = crc32c(*crc, buf, (size_t)n);
-        write_all(o, out, buf, (size_t)n, o->tmp);
-        o->bytes += (uint64_t)n;
+        }
+        sched_yield();
     }
+    o->bytes += s->len;
 }
 
 static void put(snap_out *o, int fd, uint32_t *crc, const void *p, size_t n)
@@ -207,8 +227,39 @@ static void section_write(snap_out *o, struct section *s, const char *p, size_t 
         if (s->fd < 0)
             fail_on(o, "cannot create", s->path);
     }
-    if (s->fd >= 0)
-        write_all(o, s->fd, p, n, s->path);
+    if (s->fd < 0)
+        return;
+    write_all(o, s->fd, p, n, s->path);
+    s->crc = crc32c(s->crc, p, n);
+    s->len += n;
+}
+
+/* The section buffers go round between the loop and the writer, so no
+ * buffer is allocated or freed while a save runs: with malloc's large
+ * buffers, each would be an mmap or munmap, whose lock the writer's page
+ * faults hold, and the loop would wait for it. */
+static char *take_buffer(snap_out *o)
+{
+    pthread_mutex_lock(&o->mu);
+    char *p = o->nspare ? o->spare[--o->nspare] : NULL;
+    pthread_mutex_unlock(&o->mu);
+    return p ? p : xmalloc(BUF_BYTES);
+}
+
+static void give_buffer(snap_out *o, char *p, size_t cap)
+{
+    pthread_mutex_lock(&o->mu);
+    bool kept = cap == BUF_BYTES && o->nspare < POOL;
+    if (kept)
+        o->spare[o->nspare++] = p;
+    pthread_mutex_unlock(&o->mu);
+    if (!kept)
+        free(p);
+}
+
+static void buffer_reset(msgpack_sbuffer *b, char *data)
+{
+    b->data = data, b->size = 0, b->alloc = BUF_BYTES;
 }
 
 static void run_job(snap_out *o, struct job *j)
@@ -217,7 +268,7 @@ static void run_job(snap_out *o, struct job *j)
         section_write(o, &o->sec[j->sec], j->data, j->len);
     else
         assemble(o, j), remove_sections(o);
-    free(j->data);
+    give_buffer(o, j->data, j->cap);
     free(j);
 }
 
@@ -244,9 +295,9 @@ static void *writer_main(void *arg)
     struct job *j;
     /* Behind the loop for the CPU: on a machine of two cores the copying
      * and checksumming must not delay a client's answer. (Linux: a
-     * thread's nice value is its own.) */
-    if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10) != 0)
-        (void)0; /* not allowed: the default priority then */
+     * thread's nice value is its own. SCHED_IDLE was worse: preempted
+     * while it held a lock the loop then needed.) */
+    (void)!setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
     while ((j = next_job(o))) {
         bool last = j->sec < 0;
         size_t len = j->len;
@@ -262,10 +313,10 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
-static void submit(snap_out *o, int sec, char *data, size_t len, size_t tlen)
+static void submit(snap_out *o, int sec, char *data, size_t len, size_t tlen, size_t cap)
 {
     struct job *j = xmalloc(sizeof *j);
-    *j = (struct job){NULL, sec, data, len, tlen};
+    *j = (struct job){NULL, sec, data, len, tlen, cap};
     if (!o->threaded) {
         run_job(o, j);
         return;
@@ -297,7 +348,7 @@ snap_out *snap_out_open(const char *path, bool threaded, void (*done)(void *ctx)
     for (int k = 0; k < SEC__COUNT; k++) {
         struct section *s = &o->sec[k];
         s->path = section_path(o->tmp, k);
-        msgpack_sbuffer_init(&s->buf);
+        buffer_reset(&s->buf, xmalloc(BUF_BYTES));
         msgpack_packer_init(&s->pk, &s->buf, msgpack_sbuffer_write);
     }
     if (threaded && pthread_create(&o->thread, NULL, writer_main, o) != 0) {
@@ -314,20 +365,26 @@ msgpack_packer *snap_out_pk(snap_out *o, enum snap_section s)
     return &o->sec[s].pk;
 }
 
-static void flush(snap_out *o, enum snap_section k)
+/* Hands the section's buffer over; more: the section goes on, in a
+ * buffer from the pool. */
+static void flush(snap_out *o, enum snap_section k, bool more)
 {
     struct section *s = &o->sec[k];
     if (!s->buf.size)
         return;
-    size_t len = s->buf.size;
-    char *data = msgpack_sbuffer_release(&s->buf);
-    submit(o, k, data, len, 0);
+    char *data = s->buf.data;
+    size_t len = s->buf.size, cap = s->buf.alloc; /* BUF_BYTES unless a record outgrew it */
+    if (more)
+        buffer_reset(&s->buf, take_buffer(o));
+    else
+        s->buf = (msgpack_sbuffer){0};
+    submit(o, k, data, len, 0, cap);
 }
 
 void snap_out_maybe_flush(snap_out *o, enum snap_section s)
 {
     if (o->sec[s].buf.size >= FLUSH_BYTES)
-        flush(o, s);
+        flush(o, s, true);
 }
 
 uint64_t snap_out_backlog(snap_out *o)
@@ -341,11 +398,11 @@ uint64_t snap_out_backlog(snap_out *o)
 void snap_out_finish(snap_out *o, const void *head, size_t hlen, const void *tail, size_t tlen)
 {
     for (int k = 0; k < SEC__COUNT; k++)
-        flush(o, (enum snap_section)k);
+        flush(o, (enum snap_section)k, false);
     char *data = xmalloc(hlen + tlen);
     memcpy(data, head, hlen);
     memcpy(data + hlen, tail, tlen);
-    submit(o, -1, data, hlen + tlen, tlen);
+    submit(o, -1, data, hlen + tlen, tlen, 0);
 }
 
 int snap_out_result(snap_out *o, uint64_t *bytes, herr *err)
@@ -370,6 +427,8 @@ void snap_out_close(snap_out *o)
         free(j->data);
         free(j);
     }
+    while (o->nspare)
+        free(o->spare[--o->nspare]);
     for (int k = 0; k < SEC__COUNT; k++) {
         struct section *s = &o->sec[k];
         msgpack_sbuffer_destroy(&s->buf);

@@ -823,6 +823,23 @@ static void version_1_still_loads(void **state)
     tw_free(w);
 }
 
+/* The snapshot's checksum is combined from its sections' (snap_out.c). */
+static void crc32c_combines_as_if_computed_whole(void **state)
+{
+    (void)state;
+    assert_int_equal(crc32c(0, "123456789", 9), 0xE3069283u);
+    unsigned char buf[3000];
+    for (size_t i = 0; i < sizeof buf; i++)
+        buf[i] = (unsigned char)(i * 131 + 7);
+    size_t cuts[] = {0, 1, 7, 8, 9, 1000, 2999, 3000};
+    for (size_t k = 0; k < ARRAY_LEN(cuts); k++) {
+        size_t a = cuts[k];
+        uint32_t whole = crc32c(0, buf, sizeof buf);
+        uint32_t c1 = crc32c(0, buf, a), c2 = crc32c(0, buf + a, sizeof buf - a);
+        assert_int_equal(crc32c_combine(c1, c2, sizeof buf - a), whole);
+    }
+}
+
 static void an_unknown_version_is_refused(void **state)
 {
     (void)state;
@@ -932,6 +949,7 @@ int main(void)
         cmocka_unit_test(every_flipped_byte_fails_the_checksum),
         cmocka_unit_test(damage_behind_a_good_checksum_never_breaks_the_heap),
         cmocka_unit_test(an_unknown_version_is_refused),
+        cmocka_unit_test(crc32c_combines_as_if_computed_whole),
         cmocka_unit_test(a_cleared_class_a_name_reaches_is_refused),
         cmocka_unit_test(a_live_save_holds_the_heap_at_its_start),
         cmocka_unit_test(version_1_still_loads),
