@@ -17,6 +17,7 @@
 #include "heap.h"
 #include "ns.h"
 #include "snap_live.h"
+#include "snap_out.h"
 #include "snapshot.h"
 #include "util.h"
 
@@ -108,6 +109,7 @@ static void live_save(heap *h, hns *ns, const char *path)
     printf("live_steps %" PRIu64 "\nlive_steps_over_2ms %" PRIu64 "\nlive_ms %" PRIu64 "\n", steps,
            over, (now_ns() - t0) / 1000000);
     snap_live_close(s);
+    snap_out_reap();
     unlink(path);
 }
 

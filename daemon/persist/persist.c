@@ -99,14 +99,13 @@ static void record(persist *p, int rc, const snap_info *info, const char *msg)
              (unsigned long long)info->bytes, (unsigned long long)info->duration_us / 1000);
 }
 
-/* The temporary files of a save that was killed are never read: drop them. */
+/* The temporary file of a save that was killed is never read: drop it. */
 static void remove_tmp(const char *path)
 {
     char *tmp = snapshot_tmp_path(path);
     if (unlink(tmp) == 0)
         log_notice("removed %s, left by an unfinished save", tmp);
     free(tmp);
-    snap_out_remove_leftovers(path);
 }
 
 /* --- the background save ---------------------------------------------------- */
@@ -128,6 +127,7 @@ static void on_step(uv_timer_t *t);
 
 static int begin_save(persist *p, herr *err)
 {
+    snap_out_reap(); /* the last save's writer, long returned */
     uint64_t t0 = now_ns();
     /* The log's segments split at the save's instant. */
     p->live_log_seq = p->log ? elog_rotate(p->log) : 0;
@@ -369,6 +369,7 @@ void persist_close(persist *p)
     if (!p || !p->handles)
         return;
     cancel_live(p);
+    snap_out_reap(); /* no writer calls done (the async handle) after this */
     close_if_open((uv_handle_t *)&p->timer);
     close_if_open((uv_handle_t *)&p->step);
     close_if_open((uv_handle_t *)&p->woken);
@@ -382,6 +383,7 @@ void persist_free(persist *p)
         snap_live_close(p->live);
         p->live = NULL;
     }
+    snap_out_reap();
     free(p);
 }
 

@@ -1,9 +1,15 @@
 /* The records of a snapshot file (snapshot.h has the layout), shared by
- * the writer (snap_write.c) and the loader (snap_load.c).
+ * the writer (snap_live.c) and the loader (snap_load.c).
  *
- * Every record is a msgpack array whose first element is its kind. Records
- * come in the order of their kinds (HEADER first, END last; a kind may be
- * absent or repeat), except MORE, which continues the open sequence.
+ * Every record is a msgpack array whose first element is its kind. Before
+ * version 3, records come in the order of their kinds (HEADER first, END
+ * last; a kind may be absent or repeat), except MORE, which continues the
+ * open sequence. In version 3, HEADER is first and END last, and the
+ * records between may take turns in any order (a save written while heapd
+ * serves writes them as it makes them); a MORE follows its sequence at
+ * once; the loader applies them kind by kind, each kind in file order; a
+ * container's entries may come in several FILL records, appended in
+ * order.
  *
  *   [HEADER, {"intern": "python", "saved_at": unix time, "objects": N,
  *             "names": M, "slots": [nslots of each type, by type code],

@@ -17,16 +17,18 @@
 #define CLOCK_EVERY 16u         /* units between two looks at the clock */
 #define BACKLOG_MAX (64u << 20) /* the walk waits while the writer is this far behind */
 
-/* Entries of a record kind that repeats (SCALARS, SHELLS, RECS, NAMES, and
- * GENS, which also names its type), packed aside until SNAP_CHUNK of them
- * and then written after their record's head. */
+/* Entries of a record kind that repeats (SCALARS, SHELLS, RECS, NAMES;
+ * GENS, which also names its type, and FILL, its container), packed aside
+ * until SNAP_CHUNK of them (or the end of what they belong to) and then
+ * written after their record's head: every record is whole when it goes
+ * out, so records of several kinds can take turns in the file. */
 struct chunk {
     msgpack_sbuffer buf;
     msgpack_packer pk;
     uint32_t n;
     uint8_t kind, per;
-    enum snap_section sec;
-    int key; /* GENS: the type; -1: none */
+    bool keyed;
+    uint64_t key; /* GENS: the type; FILL: the container's id */
 };
 
 /* A sequence record being written (TUPLE or FILL, then MOREs). */
@@ -80,10 +82,9 @@ struct snap_live {
     uint32_t run_gen, run_len;
     hobj *part; /* a big list, dict or set being written in pieces */
     uint32_t part_pos;
-    struct seq part_seq;
     uint64_t cursor;
     bool names_begun, names_done;
-    struct chunk genc, scalars, shells, recs, namec;
+    struct chunk genc, scalars, shells, recs, namec, fillc;
     struct tframe *stack;
     size_t stack_cap;
     /* figures */
@@ -92,28 +93,28 @@ struct snap_live {
 
 /* --- records ----------------------------------------------------------------- */
 
-static void chunk_init(struct chunk *c, uint8_t kind, uint8_t per, enum snap_section sec, int key)
+static void chunk_init(struct chunk *c, uint8_t kind, uint8_t per, bool keyed)
 {
     msgpack_sbuffer_init(&c->buf);
     msgpack_packer_init(&c->pk, &c->buf, msgpack_sbuffer_write);
-    c->n = 0, c->kind = kind, c->per = per, c->sec = sec, c->key = key;
+    c->n = 0, c->kind = kind, c->per = per, c->keyed = keyed, c->key = 0;
 }
 
 static void chunk_emit(snap_live *s, struct chunk *c)
 {
     if (!c->n)
         return;
-    msgpack_packer *pk = snap_out_pk(s->out, c->sec);
-    msgpack_pack_array(pk, c->key >= 0 ? 4 : 2);
+    msgpack_packer *pk = snap_out_pk(s->out);
+    msgpack_pack_array(pk, c->keyed ? 4 : 2);
     msgpack_pack_uint8(pk, c->kind);
-    if (c->key >= 0) {
-        msgpack_pack_uint8(pk, (uint8_t)c->key);
+    if (c->keyed) {
+        msgpack_pack_uint64(pk, c->key);
         msgpack_pack_uint32(pk, c->n);
     }
     msgpack_pack_array(pk, (size_t)c->n * c->per);
     pk->callback(pk->data, c->buf.data, c->buf.size);
     c->buf.size = 0, c->n = 0;
-    snap_out_maybe_flush(s->out, c->sec);
+    snap_out_maybe_flush(s->out);
 }
 
 /* After each entry packed into c->pk. */
@@ -128,10 +129,9 @@ static void pack_id(msgpack_packer *pk, const hobj *o)
     msgpack_pack_uint64(pk, o ? hobj_id(o) : 0);
 }
 
-static struct seq seq_start(snap_live *s, enum snap_section sec, uint8_t kind, const hobj *o,
-                            uint64_t n, uint8_t per)
+static struct seq seq_start(snap_live *s, uint8_t kind, const hobj *o, uint64_t n, uint8_t per)
 {
-    struct seq q = {snap_out_pk(s->out, sec), n, n < SNAP_CHUNK ? (uint32_t)n : SNAP_CHUNK, per};
+    struct seq q = {snap_out_pk(s->out), n, n < SNAP_CHUNK ? (uint32_t)n : SNAP_CHUNK, per};
     msgpack_pack_array(q.pk, 4);
     msgpack_pack_uint8(q.pk, kind);
     pack_id(q.pk, o);
@@ -233,41 +233,55 @@ static bool is_written(const snap_live *s, const hobj *o)
     return bit_get(s->written[o->type], slab_slot_of(o));
 }
 
-static void write_items(snap_live *s, enum snap_section sec, uint8_t kind, hobj *o)
+/* A tuple, whole: its TUPLE record and the MOREs that follow it at once
+ * (a load makes a tuple from all its items). */
+static void write_tuple(snap_live *s, hobj *o)
 {
-    const hlist *l = AS_LIST(o); /* a tuple's items are laid out as a list's */
-    struct seq q = seq_start(s, sec, kind, o, l->len, 1);
-    for (uint32_t i = 0; i < l->len; i++) {
+    const htuple *t = AS_TUPLE(o);
+    struct seq q = seq_start(s, SR_TUPLE, o, t->len, 1);
+    for (uint32_t i = 0; i < t->len; i++) {
         seq_entry(&q);
-        pack_id(q.pk, l->items[i]);
+        pack_id(q.pk, t->items[i]);
     }
-    snap_out_maybe_flush(s->out, sec);
+    snap_out_maybe_flush(s->out);
 }
 
-/* Writes up to max entries of the table from index *pos on. */
-static void table_piece(struct seq *q, const hobj *o, uint32_t *pos, uint32_t max)
+/* After each entry packed into s->fillc.pk: a FILL record at SNAP_CHUNK
+ * entries. */
+static void fill_entry_done(snap_live *s)
 {
+    chunk_done(s, &s->fillc);
+}
+
+/* Writes up to max entries of container o from index *pos on (a table's
+ * slots, a list's items) as FILL records (version 3: a container's
+ * entries may come in several). True when o's end was reached. */
+static bool fill_piece(snap_live *s, const hobj *o, uint32_t *pos, uint32_t max)
+{
+    struct chunk *c = &s->fillc;
+    c->key = hobj_id(o), c->per = o->type == T_DICT ? 2 : 1;
+    if (o->type == T_LIST) {
+        const hlist *l = AS_LIST(o);
+        for (; *pos < l->len && max; ++*pos, max--) {
+            pack_id(&c->pk, l->items[*pos]);
+            fill_entry_done(s);
+        }
+        chunk_emit(s, c);
+        return *pos == l->len;
+    }
     const hdict *d = AS_DICT(o);
-    bool dict = o->type == T_DICT;
     for (; *pos < d->fill && max; ++*pos) {
         const hentry *e = htab_entry(d, *pos);
         if (!e->key)
             continue;
-        seq_entry(q);
-        pack_id(q->pk, e->key);
-        if (dict)
-            pack_id(q->pk, e->val);
+        pack_id(&c->pk, e->key);
+        if (o->type == T_DICT)
+            pack_id(&c->pk, e->val);
+        fill_entry_done(s);
         max--;
     }
-}
-
-static void list_piece(struct seq *q, const hobj *o, uint32_t *pos, uint32_t max)
-{
-    const hlist *l = AS_LIST(o);
-    for (; *pos < l->len && max; ++*pos, max--) {
-        seq_entry(q);
-        pack_id(q->pk, l->items[*pos]);
-    }
+    chunk_emit(s, c);
+    return *pos == d->fill;
 }
 
 static uint32_t fill_len(const hobj *o)
@@ -278,12 +292,7 @@ static uint32_t fill_len(const hobj *o)
 /* One piece of the container the walk has open; closes it at its end. */
 static void part_piece(snap_live *s, uint32_t max)
 {
-    if (s->part->type == T_LIST)
-        list_piece(&s->part_seq, s->part, &s->part_pos, max);
-    else
-        table_piece(&s->part_seq, s->part, &s->part_pos, max);
-    snap_out_maybe_flush(s->out, SEC_FILLS_WALK);
-    if (!s->part_seq.left)
+    if (fill_piece(s, s->part, &s->part_pos, max))
         s->part = NULL;
 }
 
@@ -292,17 +301,11 @@ static void write_fill(snap_live *s, hobj *o, bool walk)
     uint32_t n = fill_len(o), pos = 0;
     if (!n)
         return;
-    enum snap_section sec = walk ? SEC_FILLS_WALK : SEC_FILLS_COPY;
-    struct seq q = seq_start(s, sec, SR_FILL, o, n, o->type == T_DICT ? 2 : 1);
     if (walk && n > PIECE) {
-        s->part = o, s->part_pos = 0, s->part_seq = q;
+        s->part = o, s->part_pos = 0;
         return;
     }
-    if (o->type == T_LIST)
-        list_piece(&q, o, &pos, n);
-    else
-        table_piece(&q, o, &pos, n);
-    snap_out_maybe_flush(s->out, sec);
+    fill_piece(s, o, &pos, UINT32_MAX);
 }
 
 static bool has_rec(const hobj *o)
@@ -343,7 +346,7 @@ static void push_tuple(snap_live *s, size_t len, hobj *t)
     mark_written(s, t);
 }
 
-static void write_tuples(snap_live *s, hobj *root, enum snap_section sec)
+static void write_tuples(snap_live *s, hobj *root)
 {
     size_t len = 0;
     push_tuple(s, len++, root);
@@ -354,7 +357,7 @@ static void write_tuples(snap_live *s, hobj *root, enum snap_section sec)
                (t->items[f->next]->type != T_TUPLE || is_written(s, t->items[f->next])))
             f->next++;
         if (f->next == t->len) {
-            write_items(s, sec, SR_TUPLE, f->t);
+            write_tuple(s, f->t);
             len--;
             continue;
         }
@@ -366,7 +369,7 @@ static void write_tuples(snap_live *s, hobj *root, enum snap_section sec)
 static void write_obj(snap_live *s, hobj *o, bool walk)
 {
     if (o->type == T_TUPLE) {
-        write_tuples(s, o, walk ? SEC_TUPLES_WALK : SEC_TUPLES_COPY);
+        write_tuples(s, o);
         return;
     }
     mark_written(s, o);
@@ -566,10 +569,10 @@ static void pack_header(snap_live *s, msgpack_packer *pk)
     pack_key(pk, intern_policy_name(heap_cfg(s->h)->intern));
     pack_key(pk, "saved_at");
     msgpack_pack_int64(pk, s->saved_at);
-    pack_key(pk, "objects");
-    msgpack_pack_uint64(pk, s->objects);
+    pack_key(pk, "objects"); /* fixed widths: the head's length is known at the start */
+    msgpack_pack_fix_uint64(pk, s->objects);
     pack_key(pk, "names");
-    msgpack_pack_uint64(pk, s->nnames);
+    msgpack_pack_fix_uint64(pk, s->nnames);
     pack_key(pk, "slots");
     msgpack_pack_array(pk, T__COUNT);
     for (htype t = 0; t < T__COUNT; t++)
@@ -584,6 +587,28 @@ static void pack_header(snap_live *s, msgpack_packer *pk)
     }
 }
 
+/* Magic, version and header, in head (initialized by the caller). */
+static void pack_head(snap_live *s, msgpack_sbuffer *head)
+{
+    msgpack_packer pk;
+    msgpack_sbuffer_write(head, SNAP_MAGIC, SNAP_MAGIC_LEN);
+    unsigned char ver[4];
+    be32_put(ver, SNAP_VERSION);
+    msgpack_sbuffer_write(head, (const char *)ver, sizeof ver);
+    msgpack_packer_init(&pk, head, msgpack_sbuffer_write);
+    pack_header(s, &pk);
+}
+
+static size_t head_len(snap_live *s)
+{
+    msgpack_sbuffer head;
+    msgpack_sbuffer_init(&head);
+    pack_head(s, &head);
+    size_t n = head.size;
+    msgpack_sbuffer_destroy(&head);
+    return n;
+}
+
 static void seal(snap_live *s)
 {
     struct chunk *all[] = {&s->scalars, &s->shells, &s->recs, &s->namec};
@@ -593,12 +618,7 @@ static void seal(snap_live *s)
     msgpack_packer pk;
     msgpack_sbuffer_init(&head);
     msgpack_sbuffer_init(&tail);
-    msgpack_sbuffer_write(&head, SNAP_MAGIC, SNAP_MAGIC_LEN);
-    unsigned char ver[4];
-    be32_put(ver, SNAP_VERSION);
-    msgpack_sbuffer_write(&head, (const char *)ver, sizeof ver);
-    msgpack_packer_init(&pk, &head, msgpack_sbuffer_write);
-    pack_header(s, &pk);
+    pack_head(s, &head);
     msgpack_packer_init(&pk, &tail, msgpack_sbuffer_write);
     msgpack_pack_array(&pk, 3);
     msgpack_pack_uint8(&pk, SR_END);
@@ -615,22 +635,26 @@ static void seal(snap_live *s)
 snap_live *snap_live_start(heap *h, hns *ns, const char *path, uint64_t log_seq, bool threaded,
                            void (*done)(void *ctx), void *ctx, herr *err)
 {
-    snap_out *out = snap_out_open(path, threaded, done, ctx, err);
-    if (!out)
-        return NULL;
     snap_live *s = xcalloc(1, sizeof *s);
-    s->h = h, s->ns = ns, s->out = out, s->threaded = threaded;
+    s->h = h, s->ns = ns, s->threaded = threaded;
     s->log_seq = log_seq, s->t0 = now_ns(), s->saved_at = (int64_t)time(NULL);
-    for (htype t = 0; t < T__COUNT; t++) {
+    for (htype t = 0; t < T__COUNT; t++)
         s->nslots[t] = heap_slab(h, t)->nslots;
+    s->out = snap_out_open(path, head_len(s), threaded, done, ctx, err);
+    if (!s->out) {
+        free(s);
+        return NULL;
+    }
+    for (htype t = 0; t < T__COUNT; t++) {
         s->written[t] = marks_new(s->nslots[t]);
         s->noted[t] = marks_new(s->nslots[t]);
     }
-    chunk_init(&s->genc, SR_GENS, 2, SEC_GENS, T_NONE);
-    chunk_init(&s->scalars, SR_SCALARS, 2, SEC_SCALARS, -1);
-    chunk_init(&s->shells, SR_SHELLS, 1, SEC_SHELLS, -1);
-    chunk_init(&s->recs, SR_RECS, 5, SEC_RECS, -1);
-    chunk_init(&s->namec, SR_NAMES, 2, SEC_NAMES, -1);
+    chunk_init(&s->genc, SR_GENS, 2, true);
+    chunk_init(&s->scalars, SR_SCALARS, 2, false);
+    chunk_init(&s->shells, SR_SHELLS, 1, false);
+    chunk_init(&s->recs, SR_RECS, 5, false);
+    chunk_init(&s->namec, SR_NAMES, 2, false);
+    chunk_init(&s->fillc, SR_FILL, 1, true);
     heap_set_snap_observer(h, &(hsnap_observer){on_touch, on_touch_name, on_born, s});
     return s;
 }
@@ -687,7 +711,7 @@ void snap_live_close(snap_live *s)
     free(s->names.v);
     free(s->gens.keys);
     free(s->gens.gens);
-    struct chunk *all[] = {&s->genc, &s->scalars, &s->shells, &s->recs, &s->namec};
+    struct chunk *all[] = {&s->genc, &s->scalars, &s->shells, &s->recs, &s->namec, &s->fillc};
     for (size_t i = 0; i < ARRAY_LEN(all); i++)
         msgpack_sbuffer_destroy(&all[i]->buf);
     free(s->stack);

@@ -406,8 +406,9 @@ static int fill_start(struct loader *ld, const msgpack_object *a)
         rc = resolve(ld, &a[1], &o);
     if (rc)
         return rc;
+    /* Version 3 may give a container's entries in several FILL records. */
     if (!htype_is_mutable(o->type) || n == 0 ||
-        (o->type == T_LIST ? AS_LIST(o)->len : AS_DICT(o)->used) != 0)
+        (ld->version < 3 && (o->type == T_LIST ? AS_LIST(o)->len : AS_DICT(o)->used) != 0))
         return BAD(ld, "@%llu: not an empty list, dict or set to fill", ULL(hobj_id(o)));
     ld->fill = o;
     ld->open = SR_FILL, ld->left = n;
@@ -765,13 +766,14 @@ static int record(struct loader *ld, const msgpack_object *rec)
     }
 }
 
-static int read_records(struct loader *ld)
+/* Applies the records from ld->pos up to end. */
+static int read_span(struct loader *ld, size_t end)
 {
-    while (ld->pos < ld->end && ld->phase != SR_END) {
+    while (ld->pos < end && ld->phase != SR_END) {
         size_t used = 0, off = 0;
         msgpack_object rec;
         const char *at = ld->p + ld->pos;
-        size_t left = ld->end - ld->pos;
+        size_t left = end - ld->pos;
         if (mpscan(at, left, left, SNAP_MAX_NEST, &used) != MPSCAN_OK ||
             msgpack_unpack(at, used, &off, &ld->zone, &rec) != MSGPACK_UNPACK_SUCCESS)
             return BAD(ld, "the record at byte %zu is not valid msgpack", ld->pos);
@@ -781,9 +783,82 @@ static int read_records(struct loader *ld)
             return rc;
         ld->pos += used;
     }
+    return 0;
+}
+
+/* Version 3: records of several kinds take turns in the file (a save
+ * written while heapd serves writes them as it makes them), so they are
+ * applied kind by kind: a first pass finds the runs (records of one kind
+ * in a row, with the MOREs that continue them), then the runs of each kind
+ * are applied in file order, kinds in their order. */
+struct run {
+    size_t start, end;
+    int kind;
+};
+
+/* A record's kind from its first bytes (an array whose first element is a
+ * small positive int), or -1. */
+static int peek_kind(const unsigned char *p, size_t n)
+{
+    size_t h = (p[0] & 0xF0) == 0x90 ? 1 : p[0] == 0xDC ? 3 : p[0] == 0xDD ? 5 : 0;
+    return h && n > h && p[h] >= SR_HEADER && p[h] <= SR_MORE ? p[h] : -1;
+}
+
+static int find_runs(struct loader *ld, struct run **out, size_t *nruns)
+{
+    size_t cap = 0, n = 0, max = (ld->end - ld->pos) / 8 + 16;
+    struct run *runs = NULL;
+    for (size_t pos = ld->pos; pos < ld->end;) {
+        size_t used = 0, left = ld->end - pos;
+        const char *at = ld->p + pos;
+        int kind = mpscan(at, left, left, SNAP_MAX_NEST, &used) == MPSCAN_OK
+                       ? peek_kind((const unsigned char *)at, used)
+                       : -1;
+        if (kind < 0 || (kind == SR_MORE && !n) || (!n && kind != SR_HEADER) || n == max) {
+            free(runs);
+            return BAD(ld,
+                       kind < 0 || n < max ? "the record at byte %zu is not one of the known kinds"
+                                           : "too many records for the file's size (byte %zu)",
+                       pos);
+        }
+        if (n && (kind == SR_MORE || kind == runs[n - 1].kind)) {
+            runs[n - 1].end = pos + used;
+        } else {
+            if (n == cap)
+                runs = xrealloc(runs, (cap = cap * 2 + 64) * sizeof *runs);
+            runs[n++] = (struct run){pos, pos + used, kind};
+        }
+        pos += used;
+    }
+    *out = runs, *nruns = n;
+    return 0;
+}
+
+static int read_by_kind(struct loader *ld)
+{
+    struct run *runs = NULL;
+    size_t n = 0;
+    int rc = find_runs(ld, &runs, &n);
+    if (!rc && (!n || runs[n - 1].kind != SR_END))
+        rc = BAD(ld, "the file does not end with an end record");
+    for (int kind = SR_HEADER; !rc && kind < SR_MORE; kind++)
+        for (size_t i = 0; !rc && i < n; i++)
+            if (runs[i].kind == kind) {
+                ld->pos = runs[i].start;
+                rc = read_span(ld, runs[i].end);
+            }
+    free(runs);
+    return rc;
+}
+
+static int read_records(struct loader *ld)
+{
+    int rc = ld->version >= 3 ? read_by_kind(ld) : read_span(ld, ld->end);
+    if (rc)
+        return rc;
     if (ld->phase != SR_END)
         return BAD(ld, "the file ends without an end record");
-    if (ld->pos != ld->end)
+    if (ld->version < 3 && ld->pos != ld->end)
         return BAD(ld, "bytes follow the end record");
     return 0;
 }

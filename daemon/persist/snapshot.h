@@ -7,7 +7,9 @@
  *
  *   "HEAPDSNP"  8 bytes of magic
  *   version     uint32, big-endian
- *   records     msgpack arrays, in this order (snap_fmt.h has the details):
+ *   records     msgpack arrays, of these kinds (snap_fmt.h has the details;
+ *               before version 3 in this order, in version 3 in any order
+ *               after the header, applied kind by kind in this order):
  *     header    intern policy, time, object and name counts, slots per type
  *     gens      per type, the generation of every slot, run-length coded
  *     scalars   [id, value] for None, bool, int, float, str, bytes
@@ -20,10 +22,11 @@
  *
  * The magic, the version word and the trailing checksum keep this layout
  * in every version, so any version's file is checked before it is read.
- * Records are at most a few thousand entries each, so neither writing nor
- * reading holds more than one record in memory besides the heap itself,
- * and nothing recurses: a chain of a million nested lists is one shell and
- * one fill per list.
+ * Records are at most a few thousand entries each, so writing holds no
+ * more than a record and a few buffers in memory besides the heap, the
+ * loader only the file and an index of its runs of records, and nothing
+ * recurses: a chain of a million nested lists is one shell and one fill
+ * per list.
  *
  * Ids. An object comes back in its own slot with its own generation, so its
  * id is unchanged. Every slot's generation is saved, also for free slots:
