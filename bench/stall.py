@@ -826,17 +826,18 @@ def w_watches(b):
 
 def save_changer(srv, stop, counts):
     """Another client, changing the heap as fast as it can while a save is
-    written: each round stores into a bulk chunk (the save copies the chunk
-    first, if it has not written it yet), appends to a list and rebinds a
-    name. Pipelined, 50 requests at a time."""
+    written, without shrinking it: each round appends to a bulk list (the
+    save copies it first, if it has not written it yet), stores into a dict,
+    appends to a list and rebinds a name. Pipelined, 50 requests at a time."""
     with srv.client() as c:
         c.ok("bind", "churn", [])
+        c.ok("bind", "churn_d", {})
         i = 0
         while not stop.is_set():
             calls = []
-            for _ in range(17):
-                calls += [("setitem", "bulk:0", i % 997, [i]), ("append", "churn", i),
-                          ("bind", "n%d" % (i % 100), i)]
+            for _ in range(13):
+                calls += [("append", "bulk:%d" % (i % 7), i), ("setitem", "churn_d", i % 1000, i),
+                          ("append", "churn", i), ("bind", "n%d" % (i % 100), i)]
                 i += 1
             c.pipeline(calls[:50])
             counts[0] += 50
