@@ -824,7 +824,7 @@ def w_watches(b):
             b.stop()
 
 
-def save_changer(srv, stop, counts):
+def save_changer(srv, stop, counts, nbulk):
     """Another client, changing the heap as fast as it can while a save is
     written, without shrinking it: each round appends to a bulk list (the
     save copies it first, if it has not written it yet), stores into a dict,
@@ -836,18 +836,18 @@ def save_changer(srv, stop, counts):
         while not stop.is_set():
             calls = []
             for _ in range(13):
-                calls += [("append", "bulk:%d" % (i % 7), i), ("setitem", "churn_d", i % 1000, i),
+                calls += [("append", "bulk:%d" % (i % nbulk), i), ("setitem", "churn_d", i % 1000, i),
                           ("append", "churn", i), ("bind", "n%d" % (i % 100), i)]
                 i += 1
             c.pipeline(calls[:50])
             counts[0] += 50
 
 
-def save_row(b, heap, label, changing):
+def save_row(b, heap, label, changing, nbulk=1):
     out, stop, counts = {}, threading.Event(), [0]
 
     def run():
-        th = threading.Thread(target=save_changer, args=(b.srv, stop, counts), daemon=True)
+        th = threading.Thread(target=save_changer, args=(b.srv, stop, counts, nbulk), daemon=True)
         if changing:
             th.start()
             time.sleep(0.05)
@@ -892,7 +892,7 @@ def w_save(b):
             b.settle()
             save_row(b, heap, "save", False)
             b.settle()
-            save_row(b, heap, "save, a client changing", True)
+            save_row(b, heap, "save, a client changing", True, k)
     except Died as e:
         b.fail_row("save", "%s obj" % a.save_objects, str(e))
     finally:
