@@ -23,7 +23,7 @@ def run(cmd):
 
 print("Save (to a file, fsync'd) and load (into a new heap), N objects;")
 print("CPython: pickle.dump with fsync and pickle.load of the same shape:")
-print("%-8s %10s %9s %10s %9s %10s %9s %8s %9s %9s %9s %9s %9s %8s" % (
+print("%-8s %10s %9s %10s %9s %10s %9s %8s %9s %9s %9s %9s %9s %9s %8s" % (
     "shape", "objects", "save ms", "save Mo/s", "load ms", "load Mo/s", "B/object", "fork ms",
     "bg start", "bg step", "bg ms", "py dump", "py load", "py B/obj", "py/heapd"))
 for n in sizes:
