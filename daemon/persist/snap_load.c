@@ -315,9 +315,12 @@ static void make_room(struct loader *ld, uint32_t n)
         ld->items_cap = grown(ld->items_cap, ld->got + n, ld->got + ld->left);
         ld->items = xrealloc(ld->items, ld->items_cap * sizeof *ld->items);
     } else if (ld->open == SR_FILL && ld->fill->type == T_LIST) {
+        /* Version 3 may fill a list in many records: room doubles past
+         * each record's count then, and trim_lists sizes it at the end. */
         hlist *l = AS_LIST(ld->fill);
+        uint64_t total = ld->version < 3 ? l->len + ld->left : UINT32_MAX;
         if (l->len + n > l->cap)
-            cont_list_set_cap(ld->h, ld->fill, grown(l->cap, l->len + n, l->len + ld->left));
+            cont_list_set_cap(ld->h, ld->fill, grown(l->cap, l->len + n, total));
     } else if (ld->open == SR_FILL) {
         cont_table_reserve(ld->h, ld->fill, n);
     }
@@ -883,6 +886,12 @@ static void find_unreferenced(struct loader *ld, hobj *o)
             ULL(hobj_id(o)));
 }
 
+static void trim_list(struct loader *ld, hobj *o)
+{
+    if (o->type == T_LIST && AS_LIST(o)->cap > AS_LIST(o)->len)
+        cont_list_set_cap(ld->h, o, AS_LIST(o)->len);
+}
+
 static void drop_ref(struct loader *ld, hobj *o)
 {
     heap_decref(ld->h, o);
@@ -967,6 +976,8 @@ static int load(struct loader *ld, snap_info *info)
         undo(ld);
         return rc;
     }
+    if (ld->version >= 3)
+        foreach_seen(ld, trim_list); /* loaded lists are sized exactly */
     foreach_seen(ld, drop_ref);
     heap_drain_all(ld->h);
     heap_finish_sweep(ld->h); /* a replay that follows does it at its end */

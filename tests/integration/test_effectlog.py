@@ -439,7 +439,8 @@ def equivalence_workload(c, rng, steps):
 class ReplayEquivalenceTest(unittest.TestCase):
     def test_replayed_heap_equals_live_heap(self):
         srv = LogServer(fsync="no", snap=True,
-                        extra={"gc": {"interval_ms": 2, "threshold": [30, 3, 3], "slice_us": 50}})
+                        extra={"gc": {"interval_ms": 2, "threshold": [30, 3, 3], "slice_us": 50},
+                               "persistence": {"log_max_bytes": 0}})  # only the save below
         self.addCleanup(srv.cleanup)
         srv.start()
         rng = random.Random(1234)
