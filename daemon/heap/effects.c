@@ -128,11 +128,6 @@ void heap_finish_sweep(heap *h)
     }
 }
 
-bool heap_defers_frees(const heap *h)
-{
-    return h->defer_frees;
-}
-
 /* A writer's slab grows one slot at a time, each new slot's object
  * logged (NEW): a replay never needs to skip ahead, and a hostile log
  * cannot make it allocate slots it does not fill. */

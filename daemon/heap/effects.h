@@ -141,6 +141,5 @@ uint64_t heap_sweep_zombies(heap *h);
  * not reached (a crash or a snapshot in the middle of its sweep), collects
  * it all now (a full collection, O(heap): only then). */
 void heap_finish_sweep(heap *h);
-bool heap_defers_frees(const heap *h);
 
 #endif

@@ -42,8 +42,8 @@ void nametab_foreach(const nametab *t, nametab_fn fn, void *arg);
  * looked at to *work, and returns the next cursor, 0 when done. Start with
  * 0. fn must not change the table. */
 size_t nametab_scan(const nametab *t, size_t cursor, nametab_fn fn, void *arg, uint64_t *work);
-/* Whether a scan now at cursor (not 0) has passed name's home bucket:
- * had name been bound, the scan would have seen it. */
+/* Whether a scan now at cursor has passed name's home bucket: had name
+ * been bound, the scan would have seen it. False at cursor 0. */
 bool nametab_scanned(const nametab *t, const char *name, size_t len, size_t cursor);
 /* Calls fn on the entries a scan now at cursor (not 0) has passed. */
 void nametab_foreach_scanned(const nametab *t, size_t cursor, nametab_fn fn, void *arg);

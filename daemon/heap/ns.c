@@ -258,11 +258,14 @@ int ns_unbind(hns *ns, hsession *s, const char *name, size_t len, bool global, h
 {
     nametab *t = innermost(ns, s, global);
     size_t before = nametab_bytes(t);
-    if (!nametab_get(t, name, len))
+    if (t == &ns->global && heap_effects_on(ns->h)) { /* before the change (effects.h) */
+        if (!nametab_get(t, name, len))
+            return name_error(err, name, len);
+        heap_effect(ns->h, &(heffect){.kind = HEFF_UNBIND, .name = name, .len = len});
+    }
+    hobj *old = nametab_del(t, name, len); /* no second lookup when no hook listens */
+    if (!old)
         return name_error(err, name, len);
-    if (t == &ns->global) /* before the change (effects.h) */
-        HEFFECT(ns->h, HEFF_UNBIND, .name = name, .len = len);
-    hobj *old = nametab_del(t, name, len);
     settle(ns, before, nametab_bytes(t));
     heap_decref(ns->h, old);
     return 0;

@@ -70,8 +70,8 @@ size_t ns_count_names(hns *ns, hsession *s, bool local);
  * bound or unbound meanwhile (cursor.h). */
 uint64_t ns_scan(hns *ns, hsession *s, bool local, uint64_t cursor, uint64_t count, ns_name_fn fn,
                  void *arg);
-/* Whether a scan of the global names now at cursor (not 0) has passed
- * the place of name: bound, it would have been seen. */
+/* Whether a scan of the global names now at cursor has passed the place
+ * of name: bound, it would have been seen. False at cursor 0. */
 bool ns_global_scanned(hns *ns, const char *name, size_t len, uint64_t cursor);
 
 /* Adds a handle to o held by the session (stealing the reference). */

@@ -14,7 +14,6 @@
 #include "snapshot.h"
 #include "util.h"
 
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,7 +40,6 @@ struct persist {
     bool handles;      /* the three above are initialized */
     snap_live *live;   /* the background save under way, or NULL */
     bool start_wanted; /* a save waits for the collector's sweep to end */
-    atomic_bool live_done;
     struct mark at_start, saved;
     /* figures for stats */
     uint64_t saves, failures, last_start_us, last_max_step_us;
@@ -114,7 +112,6 @@ static void remove_tmp(const char *path)
 static void on_written(void *ctx)
 {
     persist *p = ctx;
-    atomic_store(&p->live_done, true);
     uv_async_send(&p->woken);
 }
 
@@ -131,7 +128,6 @@ static int begin_save(persist *p, herr *err)
     uint64_t t0 = now_ns();
     /* The log's segments split at the save's instant. */
     p->live_log_seq = p->log ? elog_rotate(p->log) : 0;
-    atomic_store(&p->live_done, false);
     p->live = snap_live_start(p->h, p->ns, p->path, p->live_log_seq, true, on_written, p, err);
     if (!p->live)
         return HE_RUNTIME;
@@ -190,7 +186,7 @@ static void end_live(persist *p)
 static void on_woken(uv_async_t *a)
 {
     persist *p = a->data;
-    if (!p->live || !atomic_load(&p->live_done))
+    if (!p->live || !snap_live_written(p->live))
         return; /* a wake-up from a save cancelled since */
     snap_info info = {0};
     herr err = {0};

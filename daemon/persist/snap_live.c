@@ -68,7 +68,7 @@ struct snap_live {
     heap *h;
     hns *ns;
     snap_out *out;
-    bool threaded, finished;
+    bool finished;
     uint64_t log_seq, t0;
     int64_t saved_at;
     uint32_t nslots[T__COUNT];   /* at the instant: later slots hold later objects */
@@ -83,7 +83,7 @@ struct snap_live {
     hobj *part; /* a big list, dict or set being written in pieces */
     uint32_t part_pos;
     uint64_t cursor;
-    bool names_begun, names_done;
+    bool names_done;
     struct chunk genc, scalars, shells, recs, namec, fillc;
     struct tframe *stack;
     size_t stack_cap;
@@ -246,13 +246,6 @@ static void write_tuple(snap_live *s, hobj *o)
     snap_out_maybe_flush(s->out);
 }
 
-/* After each entry packed into s->fillc.pk: a FILL record at SNAP_CHUNK
- * entries. */
-static void fill_entry_done(snap_live *s)
-{
-    chunk_done(s, &s->fillc);
-}
-
 /* Writes up to max entries of container o from index *pos on (a table's
  * slots, a list's items) as FILL records (version 3: a container's
  * entries may come in several). True when o's end was reached. */
@@ -264,7 +257,7 @@ static bool fill_piece(snap_live *s, const hobj *o, uint32_t *pos, uint32_t max)
         const hlist *l = AS_LIST(o);
         for (; *pos < l->len && max; ++*pos, max--) {
             pack_id(&c->pk, l->items[*pos]);
-            fill_entry_done(s);
+            chunk_done(s, c);
         }
         chunk_emit(s, c);
         return *pos == l->len;
@@ -277,7 +270,7 @@ static bool fill_piece(snap_live *s, const hobj *o, uint32_t *pos, uint32_t max)
         pack_id(&c->pk, e->key);
         if (o->type == T_DICT)
             pack_id(&c->pk, e->val);
-        fill_entry_done(s);
+        chunk_done(s, c);
         max--;
     }
     chunk_emit(s, c);
@@ -456,7 +449,7 @@ static void on_touch_name(void *ctx, const char *name, size_t len)
     snap_live *s = ctx;
     if (s->names_done || name_known(&s->names, name, len))
         return;
-    if (s->names_begun && ns_global_scanned(s->ns, name, len, s->cursor))
+    if (ns_global_scanned(s->ns, name, len, s->cursor)) /* false at cursor 0: not begun */
         return; /* the scan wrote its binding at the instant (untouched till now) */
     hobj *v = ns_lookup(s->ns, NULL, name, len);
     name_put(&s->names, name, len, v ? hobj_id(v) : 0);
@@ -542,7 +535,6 @@ static bool walk_unit(snap_live *s)
             end_type(s);
     } else if (!s->names_done) {
         s->cursor = ns_scan(s->ns, NULL, false, s->cursor, NAMES_UNIT, name_entry, s);
-        s->names_begun = true;
         if (!s->cursor)
             names_end(s);
     } else {
@@ -636,7 +628,7 @@ snap_live *snap_live_start(heap *h, hns *ns, const char *path, uint64_t log_seq,
                            void (*done)(void *ctx), void *ctx, herr *err)
 {
     snap_live *s = xcalloc(1, sizeof *s);
-    s->h = h, s->ns = ns, s->threaded = threaded;
+    s->h = h, s->ns = ns;
     s->log_seq = log_seq, s->t0 = now_ns(), s->saved_at = (int64_t)time(NULL);
     for (htype t = 0; t < T__COUNT; t++)
         s->nslots[t] = heap_slab(h, t)->nslots;
@@ -663,7 +655,7 @@ bool snap_live_step(snap_live *s, uint64_t budget_ns)
 {
     if (s->finished)
         return true;
-    if (s->threaded && snap_out_backlog(s->out) > BACKLOG_MAX)
+    if (snap_out_backlog(s->out) > BACKLOG_MAX) /* 0 unthreaded */
         return false; /* the disk is behind: copies may still come, the walk waits */
     uint64_t t0 = now_ns();
     for (unsigned u = 1;; u++) {
@@ -691,6 +683,11 @@ int snap_live_result(snap_live *s, snap_info *info, herr *err)
     if (info)
         *info = in;
     return rc;
+}
+
+bool snap_live_written(const snap_live *s)
+{
+    return snap_out_through(s->out);
 }
 
 uint64_t snap_live_max_step_ns(const snap_live *s)

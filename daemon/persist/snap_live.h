@@ -50,6 +50,9 @@ snap_live *snap_live_start(heap *h, hns *ns, const char *path, uint64_t log_seq,
 /* Does about budget_ns of the walk (at least one unit). True once the
  * image is all encoded and handed over (threaded: done follows). */
 bool snap_live_step(snap_live *s, uint64_t budget_ns);
+/* Threaded: whether the writer is through, done called (a wake-up from a
+ * save cancelled since finds the next save not through). */
+bool snap_live_written(const snap_live *s);
 /* After done (or an unthreaded save's last step): 0 with info, or
  * HE_RUNTIME with err. */
 int snap_live_result(snap_live *s, snap_info *info, herr *err);

@@ -29,7 +29,7 @@ struct job {
     struct job *next;
     char *data;
     size_t len;
-    size_t tlen; /* > 0 or head: the last job, data holding head and tail */
+    size_t tlen; /* the last job: the tail's length (data holds head, then tail) */
     size_t cap;  /* BUF_BYTES: a pool buffer, back to the pool once written */
     bool last;
 };
@@ -361,6 +361,11 @@ void snap_out_finish(snap_out *o, const void *head, size_t hlen, const void *tai
     memcpy(data, head, hlen);
     memcpy(data + hlen, tail, tlen);
     submit(o, data, hlen + tlen, 0, tlen, true);
+}
+
+bool snap_out_through(snap_out *o)
+{
+    return atomic_load(&o->through);
 }
 
 int snap_out_result(snap_out *o, uint64_t *bytes, herr *err)

@@ -39,6 +39,8 @@ uint64_t snap_out_backlog(snap_out *o);
 /* Everything is encoded: head (head_len bytes) and tail (END) are copied;
  * the file is finished (on the thread, or here unthreaded). */
 void snap_out_finish(snap_out *o, const void *head, size_t hlen, const void *tail, size_t tlen);
+/* Whether the writer thread is through (done has been called or is being). */
+bool snap_out_through(snap_out *o);
 /* After done (or an unthreaded finish): 0 with the file's size, or
  * HE_RUNTIME with err set. */
 int snap_out_result(snap_out *o, uint64_t *bytes, herr *err);
